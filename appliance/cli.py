@@ -1,0 +1,83 @@
+"""The ``appliance`` command: every service and maintenance task of the box."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from appliance import config as config_module
+
+
+def load_config_or_exit(path: str | None) -> config_module.Config:
+    """Load the configuration; on error print the one clear message and exit 2."""
+    try:
+        return config_module.load(path)
+    except config_module.ConfigError as exc:
+        click.echo(f"Erreur de configuration :\n{exc}", err=True)
+        sys.exit(2)
+
+
+def open_store_or_exit(cfg: config_module.Config):
+    """Open and upgrade the database, or exit with the store's clear message."""
+    from appliance.store import StoreError, open_and_migrate
+
+    try:
+        return open_and_migrate(cfg.paths.database)
+    except StoreError as exc:
+        click.echo(f"Erreur de base de données : {exc}", err=True)
+        sys.exit(3)
+
+
+config_option = click.option(
+    "--config", "config_path", envvar="APPLIANCE_CONFIG", type=click.Path(dir_okay=False),
+    help="Fichier de configuration TOML (défaut : /etc/appliance/appliance.toml).",
+)
+
+
+@click.group()
+@click.version_option(package_name="appliance")
+def main() -> None:
+    """Clinic-in-a-box : dossier médical, batterie, modem 3G et télémétrie."""
+
+
+@main.command("check-config")
+@config_option
+def check_config(config_path: str | None) -> None:
+    """Vérifie le fichier de configuration et s'arrête."""
+    cfg = load_config_or_exit(config_path)
+    click.echo(f"Configuration valide : {cfg.source} (site {cfg.site.id})")
+
+
+@main.command()
+@config_option
+def migrate(config_path: str | None) -> None:
+    """Crée ou met à jour la base de données."""
+    cfg = load_config_or_exit(config_path)
+    db = open_store_or_exit(cfg)
+    from appliance.store.migrations import current_version
+
+    click.echo(f"Base de données {cfg.paths.database} : version {current_version(db)}")
+
+
+@main.command()
+@config_option
+def web(config_path: str | None) -> None:
+    """Sert le dossier médical (waitress)."""
+    from appliance.emr.server import serve
+
+    cfg = load_config_or_exit(config_path)
+    open_store_or_exit(cfg)
+    serve(cfg)
+
+
+@main.command()
+@click.option("--instance", type=click.Path(file_okay=False, path_type=Path), default=Path("instance"),
+              show_default=True, help="Dossier des données de simulation.")
+@click.option("--port", type=int, default=8080, show_default=True)
+def simulate(instance: Path, port: int) -> None:
+    """Lance l'appareil en simulation (ce que fait « make run »)."""
+    from appliance.simulation import run_simulation
+
+    run_simulation(instance.resolve(), port=port)

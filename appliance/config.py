@@ -1,0 +1,277 @@
+"""The appliance's one TOML configuration file, typed and validated at start.
+
+Every package owns its section as a frozen dataclass; this module maps TOML tables onto
+them. A wrong key, type or value stops start-up with one message naming the key and its
+line, because a technician in a district town must be able to fix it from that message alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import secrets
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PATH = Path("/etc/appliance/appliance.toml")
+ENV_VAR = "APPLIANCE_CONFIG"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded for the technician who must fix it."""
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    id: str
+    name: str
+
+    def validate(self) -> list[str]:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,39}", self.id):
+            return ["site.id : lettres minuscules, chiffres et tirets seulement (2 à 40 caractères)"]
+        return []
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    data_dir: Path = Path("/var/lib/appliance")
+    secrets_dir: Path = Path("/etc/appliance/secrets")
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "appliance.db"
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "0.0.0.0"
+    port: int = 8080
+    threads: int = 4
+    session_idle_minutes: int = 30
+    default_language: str = "fr"
+
+    def validate(self) -> list[str]:
+        errors = []
+        if not 1 <= self.port <= 65535:
+            errors.append("web.port : doit être entre 1 et 65535")
+        if not 1 <= self.threads <= 16:
+            errors.append("web.threads : doit être entre 1 et 16")
+        if self.session_idle_minutes < 1:
+            errors.append("web.session_idle_minutes : au moins 1 minute")
+        if self.default_language not in ("fr", "en"):
+            errors.append("web.default_language : « fr » ou « en »")
+        return errors
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+
+    def validate(self) -> list[str]:
+        if self.max_failed_logins < 1 or self.lockout_minutes < 1:
+            return ["security : max_failed_logins et lockout_minutes doivent valoir au moins 1"]
+        return []
+
+
+@dataclass(frozen=True)
+class Config:
+    site: SiteSettings
+    paths: PathSettings = field(default_factory=PathSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    simulation: bool = False
+    source: Path | None = None
+
+    def secret(self, name: str, *, nbytes: int = 32) -> str:
+        """A secret read from its 0600 file, created at first use: never in the repo or the image."""
+        return read_or_create_secret(self.paths.secrets_dir / name, nbytes=nbytes)
+
+
+def read_or_create_secret(path: Path, *, nbytes: int = 32) -> str:
+    if path.exists():
+        value = path.read_text(encoding="utf-8").strip()
+        if value:
+            return value
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    value = secrets.token_urlsafe(nbytes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return value
+
+
+def load(path: Path | str | None = None) -> Config:
+    """Read and validate the configuration file (``APPLIANCE_CONFIG`` or the default path)."""
+    path = Path(path or os.environ.get(ENV_VAR) or DEFAULT_PATH)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path} : fichier de configuration introuvable") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} : illisible ({exc})") from exc
+    return loads(text, source=path)
+
+
+def loads(text: str, *, source: Path | None = None) -> Config:
+    where = str(source) if source else "configuration"
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where} : syntaxe TOML invalide : {exc}") from exc
+    locator = _Locator(text)
+    config = _build(Config, raw, (), locator, where)
+    errors = _validate_all(config)
+    if errors:
+        raise ConfigError("\n".join(f"{where} : {message}" for message in errors))
+    return dataclasses.replace(config, source=source)
+
+
+def _validate_all(section: Any) -> list[str]:
+    errors = []
+    if hasattr(section, "validate"):
+        errors.extend(section.validate())
+    for item in dataclasses.fields(section):
+        value = getattr(section, item.name)
+        if dataclasses.is_dataclass(value):
+            errors.extend(_validate_all(value))
+    return errors
+
+
+_INTERNAL_FIELDS = {"source"}
+
+
+def _build(cls: type, raw: dict[str, Any], keys: tuple[str, ...], locator: _Locator, where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {item.name: item for item in dataclasses.fields(cls) if item.name not in _INTERNAL_FIELDS}
+    for key in raw:
+        if key not in known:
+            dotted = ".".join((*keys, key))
+            raise ConfigError(
+                f"{where}{locator.line_of(keys, key)} : clé inconnue « {dotted} » "
+                f"(clés possibles : {', '.join(sorted(known)) or 'aucune'})"
+            )
+    values = {}
+    for name, item in known.items():
+        dotted = ".".join((*keys, name))
+        if name not in raw:
+            required = item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
+            if not required:
+                continue
+            target = hints[name]
+            if dataclasses.is_dataclass(target) and _all_defaults(target):
+                continue
+            raise ConfigError(f"{where} : valeur obligatoire manquante « {dotted} »")
+        values[name] = _coerce(hints[name], raw[name], (*keys, name), locator, where)
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a nested section missing its required keys
+        raise ConfigError(f"{where} : section « {'.'.join(keys)} » incomplète ({exc})") from exc
+
+
+def _all_defaults(cls: type) -> bool:
+    return all(
+        item.default is not dataclasses.MISSING or item.default_factory is not dataclasses.MISSING
+        for item in dataclasses.fields(cls)
+    )
+
+
+_TYPE_NAMES = {str: "un texte", int: "un nombre entier", float: "un nombre", bool: "true ou false"}
+
+
+def _coerce(target: Any, value: Any, keys: tuple[str, ...], locator: _Locator, where: str) -> Any:
+    dotted = ".".join(keys)
+    line = locator.line_of(keys[:-1], keys[-1])
+
+    def wrong(expected: str) -> ConfigError:
+        return ConfigError(f"{where}{line} : « {dotted} » doit être {expected}, pas {value!r}")
+
+    origin = typing.get_origin(target)
+    if origin in (typing.Union, types.UnionType):
+        options = [arg for arg in typing.get_args(target) if arg is not type(None)]
+        return _coerce(options[0], value, keys, locator, where)
+    if dataclasses.is_dataclass(target):
+        if not isinstance(value, dict):
+            raise wrong("une section [ ]")
+        return _build(target, value, keys, locator, where)
+    if origin is list:
+        (item_type,) = typing.get_args(target)
+        if not isinstance(value, list):
+            raise wrong("une liste")
+        return [_coerce(item_type, item, keys, locator, where) for item in value]
+    if origin is dict:
+        _, item_type = typing.get_args(target)
+        if not isinstance(value, dict):
+            raise wrong("une table")
+        return {key: _coerce(item_type, item, keys, locator, where) for key, item in value.items()}
+    if target is bool:
+        if not isinstance(value, bool):
+            raise wrong(_TYPE_NAMES[bool])
+        return value
+    if target is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong(_TYPE_NAMES[int])
+        return value
+    if target is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise wrong(_TYPE_NAMES[float])
+        return float(value)
+    if target is str:
+        if not isinstance(value, str):
+            raise wrong(_TYPE_NAMES[str])
+        return value
+    if target is Path:
+        if not isinstance(value, str) or not value or "\0" in value:
+            raise wrong("un chemin")
+        path = Path(value)
+        if not path.is_absolute():
+            raise ConfigError(f"{where}{line} : « {dotted} » doit être un chemin absolu, pas {value!r}")
+        return path
+    raise TypeError(f"unsupported config type {target!r} for {dotted}")
+
+
+class _Locator:
+    """Finds the line of a key in the TOML text, for messages (tomllib does not keep positions)."""
+
+    _table = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
+    _key = re.compile(r"^\s*\"?([A-Za-z0-9_-]+)\"?\s*=")
+
+    def __init__(self, text: str) -> None:
+        self._positions: dict[tuple[str, ...], int] = {}
+        table: tuple[str, ...] = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            if match := self._table.match(line):
+                table = tuple(part.strip().strip('"') for part in match.group(1).split("."))
+                self._positions.setdefault(table, number)
+            elif match := self._key.match(line):
+                self._positions.setdefault((*table, match.group(1)), number)
+
+    def line_of(self, table: tuple[str, ...], key: str) -> str:
+        number = self._positions.get((*table, key)) or self._positions.get(table)
+        return f", ligne {number}" if number else ""
+
+
+def dev_config_text(instance_dir: Path, *, port: int = 8080) -> str:
+    """The configuration ``make run`` writes once under instance/: simulation, local paths."""
+    return f"""# Configuration de développement, écrite par « make run ». Modifiable.
+simulation = true
+
+[site]
+id = "demo-cscom"
+name = "CSCom de démonstration (simulation)"
+
+[paths]
+data_dir = "{instance_dir / 'data'}"
+secrets_dir = "{instance_dir / 'secrets'}"
+
+[web]
+host = "127.0.0.1"
+port = {port}
+"""
