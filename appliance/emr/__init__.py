@@ -1,0 +1,106 @@
+"""The intranet EMR: a Flask application factory with one blueprint per area."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+from flask import Flask, g, redirect, request, session, url_for
+from flask_babel import Babel, get_locale
+from flask_login import LoginManager, current_user, logout_user
+from flask_wtf.csrf import CSRFProtect
+
+from appliance.config import Config
+from appliance.emr import errors
+from appliance.emr.security import PUBLIC_ENDPOINTS, check_every_view_is_guarded, load_session_user
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = None
+login_manager.session_protection = "basic"
+login_manager.user_loader(load_session_user)
+
+READ_ONLY_FLAG = "read-only"  # written by the agent before a low-battery shutdown
+
+
+def create_app(cfg: Config, *, testing: bool = False) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        APPLIANCE=cfg,
+        TESTING=testing,
+        SECRET_KEY=cfg.secret("flask_secret_key"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_REFRESH_EACH_REQUEST=True,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=cfg.web.session_idle_minutes),
+        # A consultation form may stay open for an hour on a nurse's phone: the token lives
+        # as long as the session instead of WTF's default hour.
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE=cfg.web.default_language,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+        SEND_FILE_MAX_AGE_DEFAULT=dt.timedelta(days=7),
+    )
+    Babel(app, locale_selector=_select_locale)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    for blueprint in _blueprints():
+        app.register_blueprint(blueprint)
+    errors.register(app)
+    app.before_request(_guard_request)
+    app.context_processor(_template_globals)
+    check_every_view_is_guarded(app)
+    return app
+
+
+def _blueprints() -> list:
+    """Every area of the EMR. A new area adds its module here."""
+    from appliance.emr import account, admin, auth, home
+
+    return [auth.bp, home.bp, account.bp, admin.bp]
+
+
+def _select_locale() -> str:
+    if current_user and current_user.is_authenticated:
+        return current_user.language
+    return request.cookies.get("lang") or _config().web.default_language
+
+
+def _config() -> Config:
+    from flask import current_app
+
+    return current_app.config["APPLIANCE"]
+
+
+def _guard_request():
+    """Login, idle timeout, forced password change and the battery read-only mode, for every view."""
+    endpoint = request.endpoint or ""
+    if endpoint in PUBLIC_ENDPOINTS or endpoint == "":
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    now = time.time()
+    last_seen = session.get("last_seen", now)
+    idle_limit = _config().web.session_idle_minutes * 60
+    # A last_seen in the future means the clock jumped back (no RTC): don't punish the user.
+    if now - last_seen > idle_limit:
+        logout_user()
+        session.clear()
+        return redirect(url_for("auth.login", expired=1))
+    session["last_seen"] = now
+    session.permanent = True
+    if current_user.must_change_password and endpoint not in ("account.password", "auth.logout"):
+        return redirect(url_for("account.password"))
+    if request.method == "POST" and (_config().paths.data_dir / READ_ONLY_FLAG).exists():
+        g.read_only = True
+        return errors.read_only()
+    return None
+
+
+def _template_globals() -> dict:
+    from appliance.emr.security import can
+
+    return {"site": _config().site, "can": can, "current_locale": str(get_locale() or "fr")}

@@ -1,0 +1,101 @@
+"""Who may see what: every view declares one permission, and the app refuses any that doesn't.
+
+Fail closed: a view without ``@requires`` answers 403 and the app factory refuses to start
+(see ``check_every_view_is_guarded``), so a forgotten decorator cannot leak a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort
+from flask_login import UserMixin, current_user
+
+from appliance.store.audit import Actor
+from appliance.store.models import User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CLINICAL = frozenset({"medecin", "sage_femme", "infirmier", "matrone"})
+EVERYONE = frozenset({*CLINICAL, "agent_saisie", "admin"})
+
+# permission → roles that hold it. New areas add their permissions here.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "home": EVERYONE,
+    "account": EVERYONE,  # one's own password and language
+    "users.manage": frozenset({"admin"}),
+    "audit.read": frozenset({"admin", "medecin"}),
+}
+
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+
+
+def requires(permission: str) -> Callable[[F], F]:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not can(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded.permission = permission  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def can(permission: str) -> bool:
+    return bool(current_user.is_authenticated and current_user.role in PERMISSIONS[permission])
+
+
+def check_every_view_is_guarded(app: Flask) -> None:
+    unguarded = [
+        endpoint for endpoint, view in app.view_functions.items()
+        if endpoint not in PUBLIC_ENDPOINTS and not hasattr(view, "permission")
+    ]
+    if unguarded:
+        raise RuntimeError(f"views without @requires(permission): {', '.join(sorted(unguarded))}")
+
+
+class SessionUser(UserMixin):
+    """The logged-in user as Flask-Login sees it.
+
+    The session id includes a piece of the password hash, so changing a password (or an
+    admin resetting it) ends every other open session of that account.
+    """
+
+    def __init__(self, user: User) -> None:
+        self.record = user
+        self.id = user.id
+        self.username = user.username
+        self.role = user.role
+        self.language = user.language
+        self.full_name = user.full_name
+        self.role_label = user.role_label
+        self.must_change_password = user.must_change_password
+
+    def get_id(self) -> str:
+        return f"{self.record.id}:{self.record.password_hash[-12:]}"
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.record.id, self.record.username, self.record.role)
+
+
+def load_session_user(session_id: str) -> SessionUser | None:
+    user_id, _, fingerprint = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa: E712
+    if user is None or user.password_hash[-12:] != fingerprint:
+        return None
+    return SessionUser(user)
+
+
+def current_actor() -> Actor:
+    return current_user.actor
