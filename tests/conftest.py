@@ -1,0 +1,103 @@
+"""Shared fixtures: a fresh configuration, a migrated SQLite store and a logged-in web client.
+
+CSRF stays ON in these fixtures, as in production: ``WebClient.post`` sends the session's
+token like a real form would; tests that prove CSRF refuses a missing token use ``raw``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from appliance import config as config_module
+from appliance.accounts import create_user
+from appliance.store import open_and_migrate
+from appliance.store.audit import system_actor
+from appliance.store.models import User
+
+PASSWORD = "motdepasse1"
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> config_module.Config:
+    path = tmp_path / "appliance.toml"
+    path.write_text(config_module.dev_config_text(tmp_path), encoding="utf-8")
+    return config_module.load(path)
+
+
+@pytest.fixture
+def store(cfg: config_module.Config) -> Iterator:
+    db = open_and_migrate(cfg.paths.database)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def make_user(store) -> Callable[..., User]:
+    def make(role: str = "admin", username: str | None = None, **fields) -> User:
+        fields.setdefault("must_change_password", False)
+        return create_user(system_actor("tests"), username=username or f"{role}1", first_name="Awa",
+                           last_name="Traoré", role=role, password=PASSWORD, **fields)
+
+    return make
+
+
+@pytest.fixture
+def app(cfg, store):
+    from appliance.emr import create_app
+
+    return create_app(cfg, testing=True)
+
+
+class WebClient:
+    """A Flask test client that behaves like a browser with respect to CSRF tokens."""
+
+    def __init__(self, client) -> None:
+        self.raw = client
+        self.token: str | None = None
+
+    def get(self, url: str, **kwargs):
+        response = self.raw.get(url, **kwargs)
+        self._remember_token(response)
+        return response
+
+    def post(self, url: str, data: dict | None = None, **kwargs):
+        data = dict(data or {})
+        if self.token is None:
+            self.get("/connexion")
+        data.setdefault("csrf_token", self.token)
+        response = self.raw.post(url, data=data, **kwargs)
+        self._remember_token(response)
+        return response
+
+    def login(self, username: str, password: str = PASSWORD):
+        return self.post("/connexion", {"username": username, "password": password})
+
+    def _remember_token(self, response) -> None:
+        if response.mimetype == "text/html":
+            match = re.search(rb'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', response.data)
+            if match:
+                self.token = match.group(1).decode()
+
+
+@pytest.fixture
+def client(app) -> WebClient:
+    return WebClient(app.test_client())
+
+
+@pytest.fixture
+def login_as(app, make_user) -> Callable[[str], WebClient]:
+    """``login_as("sage_femme")`` → a client logged in as a new user of that role."""
+
+    def login(role: str, **fields) -> WebClient:
+        user = make_user(role, **fields)
+        web = WebClient(app.test_client())
+        response = web.login(user.username)
+        assert response.status_code == 302, response.data[:500]
+        web.user = user
+        return web
+
+    return login
