@@ -1,0 +1,53 @@
+# Two commands for a newcomer: `make run` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP_STAMP := $(VENV)/.installed
+RUN_DEPS := build/.system-run
+TEST_DEPS := build/.system-test
+PO_FILES := $(wildcard appliance/emr/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: run test test-fast lint bench translations extract-messages image clean
+
+run: $(RUN_DEPS) $(PIP_STAMP) $(MO_FILES)
+	$(VENV)/bin/appliance simulate --instance instance --port 8080
+
+test: $(TEST_DEPS) $(PIP_STAMP) $(MO_FILES)
+	$(PY) -m pytest
+
+test-fast: $(TEST_DEPS) $(PIP_STAMP) $(MO_FILES)
+	$(PY) -m pytest -m "not slow"
+
+lint: $(PIP_STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(TEST_DEPS) $(PIP_STAMP) $(MO_FILES)
+	$(PY) -m tests.bench.run
+
+translations: $(MO_FILES)
+
+# Gather the French source strings and merge them into the English catalogue.
+extract-messages: $(PIP_STAMP)
+	$(VENV)/bin/pybabel extract -F appliance/emr/babel.cfg -k _l -o build/messages.pot appliance
+	$(VENV)/bin/pybabel update -i build/messages.pot -d appliance/emr/translations --no-fuzzy-matching
+
+%.mo: %.po $(PIP_STAMP)
+	$(VENV)/bin/pybabel compile --use-fuzzy -i $< -o $@
+
+$(RUN_DEPS): .ci/apt-run.txt
+	bash .ci/install-system-deps .ci/apt-run.txt
+	@mkdir -p build && touch $@
+
+$(TEST_DEPS): .ci/apt-run.txt .ci/apt-packages.txt
+	bash .ci/install-system-deps .ci/apt-run.txt .ci/apt-packages.txt
+	@mkdir -p build && touch $@
+
+$(PIP_STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+clean:
+	rm -rf build .pytest_cache
