@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from appliance.agent.settings import UploadSettings
+from appliance.modem.settings import ModemSettings
+from appliance.power.settings import PowerSettings
+
 DEFAULT_PATH = Path("/etc/appliance/appliance.toml")
 ENV_VAR = "APPLIANCE_CONFIG"
 
@@ -85,6 +89,9 @@ class Config:
     paths: PathSettings = field(default_factory=PathSettings)
     web: WebSettings = field(default_factory=WebSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    power: PowerSettings = field(default_factory=PowerSettings)
+    modem: ModemSettings = field(default_factory=ModemSettings)
+    uploads: UploadSettings = field(default_factory=UploadSettings)
     simulation: bool = False
     source: Path | None = None
 
