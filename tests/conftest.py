@@ -71,6 +71,9 @@ class WebClient:
         data.setdefault("csrf_token", self.token)
         response = self.raw.post(url, data=data, **kwargs)
         self._remember_token(response)
+        follow, hops = response, 0
+        while follow.status_code in (301, 302, 303) and follow.location.startswith("/") and hops < 3:
+            follow, hops = self.get(follow.location), hops + 1  # as a browser would: new token
         return response
 
     def login(self, username: str, password: str = PASSWORD):
@@ -160,3 +163,10 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def text_of(response) -> str:
+    """The page as a person reads it: HTML entities (&#39; for the French apostrophe) decoded."""
+    import html
+
+    return html.unescape(response.get_data(as_text=True))

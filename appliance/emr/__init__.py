@@ -34,7 +34,9 @@ def create_app(cfg: Config, *, testing: bool = False) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_REFRESH_EACH_REQUEST=True,
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=cfg.web.session_idle_minutes),
+        # The cookie outlives the idle limit so that an idle session is recognised as such and
+        # the login page can say why it is asked again (see _guard_request).
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
         # A consultation form may stay open for an hour on a nurse's phone: the token lives
         # as long as the session instead of WTF's default hour.
         WTF_CSRF_TIME_LIMIT=None,

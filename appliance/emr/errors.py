@@ -26,6 +26,18 @@ def read_only():
     )
 
 
+def _chain_text(error: BaseException) -> str:
+    """Every message in the exception chain: on a full disk SQLite rolls back by itself, and the
+    transaction's own rollback then fails with "no transaction is active", hiding the cause."""
+    parts, seen = [], set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        parts.append(str(current).lower())
+        current = current.__cause__ or current.__context__
+    return " | ".join(parts)
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
@@ -47,7 +59,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(peewee.OperationalError)
     def storage_error(error: peewee.OperationalError):
-        text = str(error).lower()
+        text = _chain_text(error)
         log.error("storage error: %s", error)
         if "disk is full" in text or "disk i/o" in text:
             return _page(507, _("Mémoire pleine"),
