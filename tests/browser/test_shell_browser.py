@@ -1,0 +1,34 @@
+"""The shell in real Chromium at 360 px: what a nurse's phone shows."""
+
+import pytest
+
+from tests.conftest import PASSWORD, screenshot
+
+pytestmark = pytest.mark.slow
+
+
+def test_login_home_logout_on_a_phone(live_server, phone_page, make_user):
+    make_user("sage_femme", username="kadiatou")
+    page = phone_page
+    page.goto(f"{live_server}/")
+    assert page.url.startswith(f"{live_server}/connexion")
+    assert page.locator("h1").inner_text() == "Connexion"
+    screenshot(page, "login-360")
+
+    page.fill("input[name=username]", "kadiatou")
+    page.fill("input[name=password]", "mauvais")
+    page.click("button[type=submit]")
+    assert page.locator(".flash.error").inner_text() == "Identifiant ou mot de passe incorrect."
+
+    page.fill("input[name=username]", "kadiatou")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    assert page.locator("h1").inner_text() == "Accueil"
+    assert "Sage-femme" in page.locator("header").inner_text()
+    # nothing wider than the phone: no horizontal scrolling
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    screenshot(page, "home-360")
+
+    page.click("text=Se déconnecter")
+    assert page.url.startswith(f"{live_server}/connexion")
+    assert "Vous êtes déconnecté." in page.content()
