@@ -6,6 +6,7 @@ accounts the same way.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
 import string
@@ -96,10 +97,8 @@ def authenticate(username: str, password: str, *, max_failures: int, lockout: dt
     now = now or utcnow()
     user = User.get_or_none(User.username == username.strip().lower())
     if user is None or not user.active:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         return LoginResult(None, "Identifiant ou mot de passe incorrect.")
     if user.locked_until and now < user.locked_until <= now + lockout:
         return LoginResult(None, "Compte verrouillé après trop d'essais.", user.locked_until)

@@ -19,8 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from appliance.agent.settings import UploadSettings
+from appliance.backup.settings import BackupSettings
+from appliance.dhis2.settings import Dhis2Settings
 from appliance.modem.settings import ModemSettings
+from appliance.outbox.settings import OutboxSettings
 from appliance.power.settings import PowerSettings
+from appliance.telemetry.settings import TelemetrySettings
 
 DEFAULT_PATH = Path("/etc/appliance/appliance.toml")
 ENV_VAR = "APPLIANCE_CONFIG"
@@ -92,6 +96,10 @@ class Config:
     power: PowerSettings = field(default_factory=PowerSettings)
     modem: ModemSettings = field(default_factory=ModemSettings)
     uploads: UploadSettings = field(default_factory=UploadSettings)
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
+    dhis2: Dhis2Settings = field(default_factory=Dhis2Settings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
     simulation: bool = False
     source: Path | None = None
 

@@ -49,12 +49,12 @@ def _plain(value: Any) -> Any:
 def snapshot(instance: peewee.Model) -> dict[str, Any]:
     """The row's stored values, as JSON-friendly data, secrets masked."""
     values = {}
-    for name, field in instance._meta.fields.items():
+    for name in instance._meta.fields:
         raw = instance.__data__.get(name)
         if name in HIDDEN_FIELDS:
             values[name] = "***" if raw else None
         else:
-            values[name] = _plain(raw if not isinstance(field, peewee.ForeignKeyField) else raw)
+            values[name] = _plain(raw)
     return values
 
 

@@ -43,17 +43,17 @@ def test_wrong_type_names_the_key_and_line():
 
 
 def test_missing_required_value_is_named():
-    with pytest.raises(ConfigError, match="valeur obligatoire manquante « site.name »"):
+    with pytest.raises(ConfigError, match=r"valeur obligatoire manquante « site\.name »"):
         loads(GOOD.replace('name = "CSCom de Sanando"', ""))
 
 
 def test_relative_path_is_refused():
-    with pytest.raises(ConfigError, match="« paths.data_dir » doit être un chemin absolu"):
+    with pytest.raises(ConfigError, match=r"« paths\.data_dir » doit être un chemin absolu"):
         loads(GOOD.replace('"/var/lib/appliance"', '"data"'))
 
 
 def test_out_of_range_value_is_refused():
-    with pytest.raises(ConfigError, match="web.port : doit être entre 1 et 65535"):
+    with pytest.raises(ConfigError, match=r"web\.port : doit être entre 1 et 65535"):
         loads(GOOD.replace("port = 8080", "port = 80800"))
 
 

@@ -114,7 +114,7 @@ def test_void_keeps_the_record_with_its_reason(store):
 def test_a_damaged_file_is_refused_with_a_clear_message(tmp_path):
     path = tmp_path / "appliance.db"
     path.write_bytes(b"SQLite format 3\x00" + os.urandom(4096))
-    with pytest.raises(StoreError, match="endommagée|illisible"):
+    with pytest.raises(StoreError, match=r"endommagée|illisible"):
         open_and_migrate(path)
     not_a_db = tmp_path / "notes.db"
     not_a_db.write_text("bonjour")

@@ -54,7 +54,7 @@ def test_a_view_without_permission_stops_the_app(cfg, store):
     original = emr._blueprints
     emr._blueprints = lambda: [*original(), rogue]
     try:
-        with pytest.raises(RuntimeError, match="rogue.page"):
+        with pytest.raises(RuntimeError, match=r"rogue\.page"):
             emr.create_app(cfg, testing=True)
     finally:
         emr._blueprints = original
