@@ -211,9 +211,16 @@ def _vaccines(builder: _Builder, epi: EpiCalendar, facts: PatientFacts) -> None:
             builder.invalid.append(InvalidDose(dose.code, dose.given_on, "vaccin absent du calendrier"))
         else:
             series_doses[series_id].append(dose)
+    if _past_every_age_limit(epi, birth, builder.today):
+        return  # an adult: nothing to schedule, nothing worth reporting as missed
     for series in epi.series:
         if series.active:
             _series(builder, epi, series, series_doses.get(series.id, []), birth)
+
+
+def _past_every_age_limit(epi: EpiCalendar, birth: date, today: date) -> bool:
+    limits = [dose.max_age for series in epi.series if series.active for dose in series.doses]
+    return all(limit is not None and today >= limit.after(birth) for limit in limits)
 
 
 def _series(builder: _Builder, epi: EpiCalendar, series: VaccineSeries, records: list[GivenDose],
