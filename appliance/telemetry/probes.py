@@ -1,0 +1,63 @@
+"""Figures the publisher measures itself, so the agent only has to hand over its hardware readings."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DHIS2_KIND_PREFIX = "dhis2"
+
+
+def system_uptime_s(path: Path = Path("/proc/uptime")) -> float:
+    try:
+        return float(path.read_text(encoding="ascii").split()[0])
+    except (OSError, IndexError, ValueError):
+        return time.monotonic()
+
+
+def disk_free_mb(path: Path) -> int | None:
+    try:
+        stats = os.statvfs(path)
+    except OSError:
+        return None
+    return stats.f_bavail * stats.f_frsize // (1024 * 1024)
+
+
+def outbox_figures() -> dict[str, Any]:
+    """Depth, oldest age, dead letters and last DHIS2 success from the outbox; {} without one."""
+    try:
+        from appliance import outbox
+    except ImportError:
+        return {}
+    try:
+        status = outbox.status()
+    except Exception:  # the outbox's own trouble must never stop the health report
+        log.exception("état de l'outbox illisible pour la télémétrie")
+        return {}
+    return figures_from_outbox_status(status)
+
+
+def figures_from_outbox_status(status: Any) -> dict[str, Any]:
+    def pick(name: str) -> Any:
+        return status.get(name) if isinstance(status, dict) else getattr(status, name, None)
+
+    last_success = pick("last_success") or {}
+    dhis2 = [
+        _unix(moment) for kind, moment in dict(last_success).items()
+        if kind.startswith(DHIS2_KIND_PREFIX) and moment is not None
+    ]
+    return {
+        "outbox_depth": pick("depth"),
+        "outbox_oldest_age_s": pick("oldest_age_s"),
+        "outbox_dead_letters": pick("dead_letters"),
+        "last_dhis2_success": max(dhis2) if dhis2 else None,
+    }
+
+
+def _unix(moment: Any) -> float:
+    return moment.timestamp() if hasattr(moment, "timestamp") else float(moment)

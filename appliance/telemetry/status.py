@@ -1,0 +1,147 @@
+"""The retained status snapshot: one compact JSON document per clinic.
+
+Every byte over 3G is paid, so keys are two or three letters (the table is in
+docs/telemetry.md and in schemas/status.schema.json), booleans are 0/1, unknown values are
+left out rather than sent as null, and numbers carry only the precision ops need.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+BATTERY_STATES = ("ok", "low", "critical")
+REGISTRATIONS = ("home", "roaming", "searching", "denied", "idle", "unknown")
+LOW_DISK_MB = 200
+
+
+def _key(short: str) -> Any:
+    return field(default=None, metadata={"key": short})
+
+
+@dataclass(frozen=True)
+class StatusSnapshot:
+    """What a clinic says about itself at one instant; ``None`` means "not known"."""
+
+    version: str = field(metadata={"key": "v"})
+    taken_at: int = field(metadata={"key": "t"})  # device clock, Unix seconds
+    uptime_s: int = field(metadata={"key": "up"})  # system uptime: a small value betrays a power cut
+    battery_v: float | None = _key("bv")
+    battery_soc_pct: int | None = _key("soc")
+    battery_state: str | None = _key("bst")
+    charging: bool | None = _key("chg")
+    modem_signal_pct: int | None = _key("sig")
+    modem_registration: str | None = _key("reg")
+    modem_bytes_month: int | None = _key("mb")
+    outbox_depth: int | None = _key("od")
+    outbox_oldest_age_s: int | None = _key("oa")
+    outbox_dead_letters: int | None = _key("odl")
+    last_dhis2_success: int | None = _key("dh")  # Unix seconds
+    disk_free_mb: int | None = _key("df")
+    sd_written_today_kb: int | None = _key("sdw")
+    clock_synced: bool | None = _key("clk")
+    telemetry_bytes_today: int | None = _key("tb")  # on the wire, both directions, MQTT+TLS+TCP/IP
+
+    def to_payload(self) -> bytes:
+        document: dict[str, Any] = {}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if value is None:
+                continue
+            document[item.metadata["key"]] = int(value) if isinstance(value, bool) else value
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def from_payload(cls, payload: bytes) -> StatusSnapshot:
+        """Decode a status message; ValueError if it is not one (the fleet view flags it)."""
+        try:
+            document = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"status is not JSON: {exc}") from exc
+        if not isinstance(document, dict):
+            raise ValueError("status is not a JSON object")
+        values = {}
+        for item in dataclasses.fields(cls):
+            value = document.get(item.metadata["key"])
+            if item.name in ("charging", "clock_synced") and value is not None:
+                value = bool(value)
+            values[item.name] = value
+        if not isinstance(values["version"], str) or not isinstance(values["taken_at"], int):
+            raise ValueError("status lacks its version (v) or time (t)")
+        if not isinstance(values["uptime_s"], int):
+            raise ValueError("status lacks its uptime (up)")
+        return cls(**values)
+
+    def attention_reasons(self) -> list[str]:
+        """Why the clinic needs a person (Homie's ``alert`` state); empty when all is well."""
+        reasons = []
+        if self.battery_state == "critical":
+            reasons.append("battery_critical")
+        if self.outbox_dead_letters:
+            reasons.append("dead_letters")
+        if self.disk_free_mb is not None and self.disk_free_mb < LOW_DISK_MB:
+            reasons.append("disk_low")
+        return reasons
+
+
+def build_status(
+    *,
+    version: str,
+    now: float,
+    uptime_s: float,
+    battery_v: float | None = None,
+    battery_soc_pct: float | None = None,
+    battery_state: str | None = None,
+    charging: bool | None = None,
+    modem_signal_pct: float | None = None,
+    modem_registration: str | None = None,
+    modem_bytes_month: int | None = None,
+    outbox_depth: int | None = None,
+    outbox_oldest_age_s: float | None = None,
+    outbox_dead_letters: int | None = None,
+    last_dhis2_success: float | None = None,
+    disk_free_mb: int | None = None,
+    sd_written_today_kb: int | None = None,
+    clock_synced: bool | None = None,
+    telemetry_bytes_today: int | None = None,
+) -> StatusSnapshot:
+    """Assemble a snapshot from the agent's pieces, rounding to what ops need.
+
+    Free-text states from the hardware layers are normalised to the documented vocabulary
+    (lower case; an unknown registration becomes ``unknown``) so the schema always holds.
+    """
+    state = battery_state.lower() if battery_state else None
+    if state is not None and state not in BATTERY_STATES:
+        raise ValueError(f"battery_state must be one of {BATTERY_STATES}, not {battery_state!r}")
+    registration = modem_registration.lower() if modem_registration else None
+    if registration is not None and registration not in REGISTRATIONS:
+        registration = "unknown"
+    return StatusSnapshot(
+        version=version,
+        taken_at=int(now),
+        uptime_s=int(uptime_s),
+        battery_v=None if battery_v is None else round(float(battery_v), 2),
+        battery_soc_pct=_whole(battery_soc_pct, upper=100),
+        battery_state=state,
+        charging=charging,
+        modem_signal_pct=_whole(modem_signal_pct, upper=100),
+        modem_registration=registration,
+        modem_bytes_month=_whole(modem_bytes_month),
+        outbox_depth=_whole(outbox_depth),
+        outbox_oldest_age_s=_whole(outbox_oldest_age_s),
+        outbox_dead_letters=_whole(outbox_dead_letters),
+        last_dhis2_success=_whole(last_dhis2_success),
+        disk_free_mb=_whole(disk_free_mb),
+        sd_written_today_kb=_whole(sd_written_today_kb),
+        clock_synced=clock_synced,
+        telemetry_bytes_today=_whole(telemetry_bytes_today),
+    )
+
+
+def _whole(value: float | None, *, upper: int | None = None) -> int | None:
+    if value is None:
+        return None
+    number = max(0, round(value))
+    return min(number, upper) if upper is not None else number
