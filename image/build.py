@@ -1,0 +1,502 @@
+#!/usr/bin/env python3
+"""Build the clinic's bootable SD image from Debian's packages: ``make image``.
+
+Stages, each one resumable and shown with its progress and duration:
+
+1. ``rootfs``   debootstrap an arm64 Debian 12 tree (qemu-user-static through binfmt_misc), with every
+                package the Ansible roles ask for, so the roles find them installed (apt under qemu is slow).
+2. ``apply``    the Ansible playbook applied to that tree through Ansible's chroot connection.
+3. ``assemble`` a partitioned .img (FAT boot, ext4 root, ext4 data) built without loop devices:
+                mkfs.ext4 -d and mkfs.vfat + mcopy write partition files, sfdisk and dd put them together.
+4. ``compress`` the .img compressed with xz (what Raspberry Pi Imager and Etcher read) and its sha256.
+
+Runs as root on a Debian 12 build host (see .ci/apt-packages.txt for what it needs). The image holds no
+secret: everything site-specific is written later by ``appliance provision``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+ANSIBLE_DIR = REPO / "ansible"
+SUITE = "bookworm"
+MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
+COMPONENTS = "main,non-free-firmware"  # raspi-firmware and the Pi's WiFi firmware live in non-free-firmware
+PYTHON_TAG = "311"  # Debian 12's python3, which runs the appliance's venv on the Pi
+
+# Partition layout (MiB). The data partition is created small and grown to fill the card at first boot.
+ALIGN_MIB = 4
+BOOT_MIB = 256
+DATA_MIB = 64
+ROOT_SPARE_MIB = 384  # room for logs, apt and an update's unpacking on the root filesystem
+
+BOOT_LABEL = "RASPIFIRM"  # Debian's raspi image labels, which raspi-firmware's defaults expect
+ROOT_LABEL = "RASPIROOT"
+DATA_LABEL = "appliance-data"
+
+QEMU_BINFMT = Path("/usr/share/binfmts/qemu-aarch64")
+BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
+
+
+class BuildError(RuntimeError):
+    """A build step failed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where one build keeps its pieces (under build/ by default)."""
+
+    out: Path
+
+    @property
+    def debootstrap(self) -> Path:
+        return self.out / "debootstrap"
+
+    @property
+    def rootfs(self) -> Path:
+        return self.out / "rootfs"
+
+    @property
+    def wheels(self) -> Path:
+        return self.out / "wheels"
+
+    @property
+    def collections(self) -> Path:
+        return self.out / "collections"
+
+    @property
+    def image(self) -> Path:
+        return self.out / "clinic-appliance.img"
+
+    @property
+    def compressed(self) -> Path:
+        return self.out / "clinic-appliance.img.xz"
+
+
+# ---------------------------------------------------------------------------------------------- progress
+
+
+class Progress:
+    """Stage headers with elapsed time, so the technician building an image sees where it is."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.number = 0
+        self.started = time.monotonic()
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str, title: str) -> Iterator[None]:
+        self.number += 1
+        began = time.monotonic()
+        say(f"\n==> [{self.number}/{self.total}] {title}")
+        yield
+        took = time.monotonic() - began
+        self.timings[name] = round(took, 1)
+        say(f"    {title} : terminé en {took:.0f} s (total {time.monotonic() - self.started:.0f} s)")
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def run(command: list[str], *, prefix: str = "    ", env: dict[str, str] | None = None,
+        keep_output: bool = False, quiet: bool = False) -> str:
+    """Run a command, streaming its lines with a prefix; raise BuildError with its tail on failure."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env=env, errors="replace")
+    assert process.stdout is not None
+    lines: list[str] = []
+    for line in process.stdout:
+        lines.append(line)
+        if not quiet:
+            print(prefix + line.rstrip(), flush=True)
+    if process.wait() != 0:
+        tail = "".join(lines[-30:])
+        raise BuildError(f"la commande a échoué ({process.returncode}) : {' '.join(command)}\n{tail}")
+    return "".join(lines) if keep_output else ""
+
+
+# ---------------------------------------------------------------------------------------------- checks
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise BuildError("la construction de l'image doit être lancée en root (debootstrap, chroot, mount)")
+
+
+def require_tools() -> None:
+    needed = ["debootstrap", "mkfs.ext4", "mkfs.vfat", "mcopy", "sfdisk", "xz", "chroot"]
+    missing = [tool for tool in needed if shutil.which(tool) is None]
+    if missing or not QEMU_BINFMT.exists():
+        raise BuildError(
+            "outils manquants : " + ", ".join(missing or ["qemu-user-static"])
+            + " — installez les paquets listés dans .ci/apt-packages.txt"
+        )
+
+
+def ensure_binfmt() -> None:
+    """Let this amd64 host run arm64 binaries: binfmt_misc mounted and qemu-aarch64 registered.
+
+    The 'F' flag opens the interpreter now, so the chroot needs no copy of qemu inside it.
+    """
+    if not (BINFMT_DIR / "register").exists():
+        run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT_DIR)])
+    entry = BINFMT_DIR / "qemu-aarch64"
+    if entry.exists():
+        if entry.read_text().splitlines()[0] != "enabled":
+            entry.write_text("1")
+        return
+    fields = dict(line.split(" ", 1) for line in QEMU_BINFMT.read_text().splitlines() if " " in line)
+    rule = f":qemu-aarch64:M:{fields['offset']}:{fields['magic']}:{fields['mask']}:{fields['interpreter']}:FP"
+    (BINFMT_DIR / "register").write_text(rule)
+
+
+# ---------------------------------------------------------------------------------------------- rootfs
+
+
+def role_packages() -> list[str]:
+    """Every ``*_packages`` list in the roles' defaults: one source of truth for debootstrap and Ansible."""
+    packages: set[str] = set()
+    for defaults in sorted((ANSIBLE_DIR / "roles").glob("*/defaults/main.yml")):
+        values = yaml.safe_load(defaults.read_text()) or {}
+        for key, value in values.items():
+            if key.endswith("_packages"):
+                packages.update(value)
+    return sorted(packages)
+
+
+def debootstrap(layout: Layout) -> None:
+    """A pristine debootstrap tree, reused while the package list is unchanged (it is the slow part)."""
+    packages = role_packages()
+    stamp_value = json.dumps({"suite": SUITE, "components": COMPONENTS, "packages": packages})
+    stamp = layout.out / "debootstrap.stamp"
+    if layout.debootstrap.is_dir() and stamp.exists() and stamp.read_text() == stamp_value:
+        say("    arborescence debootstrap déjà prête (même liste de paquets) : réutilisée")
+        return
+    shutil.rmtree(layout.debootstrap, ignore_errors=True)
+    stamp.unlink(missing_ok=True)
+    layout.out.mkdir(parents=True, exist_ok=True)
+    say(f"    {len(packages)} paquets demandés par les rôles : {' '.join(packages)}")
+    # Two stages so the initramfs settings are in place before the kernel package is configured.
+    run(["debootstrap", "--foreign", "--arch=arm64", "--variant=minbase", f"--components={COMPONENTS}",
+         f"--include={','.join(packages)}", SUITE, str(layout.debootstrap), MIRROR])
+    seed_initramfs_settings(layout.debootstrap)
+    run(["chroot", str(layout.debootstrap), "/debootstrap/debootstrap", "--second-stage"])
+    # The downloaded .debs are not part of the image.
+    for deb in (layout.debootstrap / "var/cache/apt/archives").glob("*.deb"):
+        deb.unlink()
+    stamp.write_text(stamp_value)
+
+
+def seed_initramfs_settings(tree: Path) -> None:
+    """The base role's initramfs files, placed early: Debian's MODULES=most takes 15 min under qemu."""
+    source = ANSIBLE_DIR / "roles/base/files/initramfs-tools"
+    for item in source.rglob("*"):
+        if item.is_file():
+            target = tree / "etc/initramfs-tools" / item.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(item, target)
+
+
+def fresh_rootfs(layout: Layout) -> None:
+    """Copy the pristine tree to the one Ansible works on, so every build starts from Debian's state."""
+    shutil.rmtree(layout.rootfs, ignore_errors=True)
+    run(["cp", "-a", "--reflink=auto", str(layout.debootstrap), str(layout.rootfs)])
+
+
+# ---------------------------------------------------------------------------------------------- inputs
+
+
+def build_wheels(layout: Layout) -> None:
+    """The appliance's wheel built here, and its dependencies' arm64 wheels: the Pi installs offline."""
+    shutil.rmtree(layout.wheels, ignore_errors=True)
+    layout.wheels.mkdir(parents=True)
+    env = dict(os.environ, SOURCE_DATE_EPOCH=os.environ.get("SOURCE_DATE_EPOCH", "1700000000"))
+    compile_translations()
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
+    run([*pip, "wheel", "--no-deps", "--quiet", "-w", str(layout.wheels), str(REPO)], env=env)
+    requirements = layout.out / "requirements.txt"
+    requirements.write_text("\n".join(project_dependencies()) + "\n")
+    run([*pip, "download", "--quiet", "--only-binary=:all:", "-d", str(layout.wheels),
+         "--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_17_aarch64",
+         "--platform", "linux_aarch64", "--python-version", PYTHON_TAG, "--implementation", "cp",
+         "--abi", f"cp{PYTHON_TAG}", "--abi", "abi3", "--abi", "none", "-r", str(requirements)])
+    say(f"    {len(list(layout.wheels.glob('*.whl')))} roues prêtes dans {layout.wheels}")
+
+
+def project_dependencies() -> list[str]:
+    import tomllib
+
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+
+
+def compile_translations() -> None:
+    """The wheel must carry compiled .mo catalogues (they are not in git)."""
+    translations = REPO / "appliance/emr/translations"
+    if translations.is_dir() and any(translations.rglob("*.po")):
+        run([sys.executable, "-m", "babel.messages.frontend", "compile", "-q", "-d", str(translations)])
+
+
+def ensure_chroot_connection(layout: Layout) -> Path:
+    """Ansible's chroot connection lives in community.general, which ansible-core lacks.
+
+    Galaxy is not reachable from the build host, but PyPI's ``ansible`` package bundles the collection:
+    take that one collection out of the wheel (matching our ansible-core) instead of installing 200 MB.
+    """
+    target = layout.collections / "ansible_collections/community/general"
+    if (target / "plugins/connection/chroot.py").exists():
+        return layout.collections
+    from ansible.release import __version__ as core_version
+
+    major, minor = (int(part) for part in core_version.split(".")[:2])
+    bundle = {(2, 16): "9", (2, 17): "10", (2, 18): "11"}.get((major, minor))
+    if bundle is None:
+        raise BuildError(f"ansible-core {core_version} : version du paquet 'ansible' correspondant inconnue")
+    download = layout.out / "ansible-wheel"
+    download.mkdir(parents=True, exist_ok=True)
+    run([sys.executable, "-m", "pip", "--disable-pip-version-check", "download", "--quiet", "--no-deps",
+         "-d", str(download), f"ansible=={bundle}.*"])
+    wheel = max(download.glob("ansible-*.whl"))
+    prefix = "ansible_collections/community/general/"
+    with zipfile.ZipFile(wheel) as archive:
+        members = [name for name in archive.namelist() if name.startswith(prefix)]
+        archive.extractall(layout.collections, members=members)
+    say(f"    community.general extrait de {wheel.name}")
+    return layout.collections
+
+
+# ---------------------------------------------------------------------------------------------- apply
+
+
+@contextlib.contextmanager
+def chroot_mounts(root: Path) -> Iterator[None]:
+    """/proc, /sys and /dev inside the tree while Ansible works, and no daemon started by apt."""
+    mounted: list[Path] = []
+    policy = root / "usr/sbin/policy-rc.d"
+    try:
+        for source, target, kind in (("proc", "proc", "proc"), ("sysfs", "sys", "sysfs"),
+                                     ("/dev", "dev", None)):
+            point = root / target
+            point.mkdir(exist_ok=True)
+            if kind:
+                subprocess.run(["mount", "-t", kind, source, str(point)], check=True)
+            else:
+                subprocess.run(["mount", "--bind", source, str(point)], check=True)
+            mounted.append(point)
+        policy.write_text("#!/bin/sh\n# image build: never start services inside the chroot\nexit 101\n")
+        policy.chmod(0o755)
+        yield
+    finally:
+        policy.unlink(missing_ok=True)
+        for point in reversed(mounted):
+            subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+@dataclass(frozen=True)
+class Recap:
+    ok: int
+    changed: int
+    failed: int
+    seconds: float
+
+
+RECAP_LINE = re.compile(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
+
+
+def apply_playbook(layout: Layout, *, check: bool = False) -> Recap:
+    """ansible-playbook on the tree through the chroot connection; returns the PLAY RECAP counts."""
+    collections = ensure_chroot_connection(layout)
+    env = dict(os.environ,
+               ANSIBLE_CONFIG=str(ANSIBLE_DIR / "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=str(collections),
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", PYTHONUNBUFFERED="1")
+    playbook = str(Path(sys.executable).parent / "ansible-playbook")
+    command = [playbook, "-i", f"{layout.rootfs},", "-c", "community.general.chroot",
+               "-e", f"appliance_wheelhouse={layout.wheels}", str(ANSIBLE_DIR / "site.yml")]
+    if check:
+        command.append("--check")
+    began = time.monotonic()
+    with chroot_mounts(layout.rootfs):
+        output = run(command, env=env, keep_output=True)
+    match = RECAP_LINE.search(output.rsplit("PLAY RECAP", 1)[-1])
+    if not match:
+        raise BuildError("récapitulatif Ansible introuvable dans la sortie")
+    ok, changed, unreachable, failed = (int(value) for value in match.groups())
+    if unreachable or failed:
+        raise BuildError(f"Ansible : {failed} tâche(s) en échec, {unreachable} hôte(s) injoignable(s)")
+    return Recap(ok=ok, changed=changed, failed=failed, seconds=round(time.monotonic() - began, 1))
+
+
+def clean_tree(root: Path) -> None:
+    """What must never ship: apt's downloads and lists, and the build's own traces."""
+    for folder in ("var/cache/apt/archives", "var/lib/apt/lists"):
+        for item in (root / folder).glob("*"):
+            if item.is_file():
+                item.unlink()
+    for item in (root / "tmp").glob("*"):
+        shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
+    (root / "root/.ansible").exists() and shutil.rmtree(root / "root/.ansible")
+
+
+# ---------------------------------------------------------------------------------------------- assemble
+
+
+def mib_of_tree(path: Path) -> int:
+    output = subprocess.run(["du", "-s", "--block-size=1M", "-x", str(path)], check=True,
+                            capture_output=True, text=True).stdout
+    return int(output.split()[0])
+
+
+@contextlib.contextmanager
+def hidden(*directories: Path) -> Iterator[None]:
+    """Bind an empty directory over each one, so mkfs.ext4 -d leaves out what another partition holds."""
+    empty = Path(tempfile.mkdtemp(prefix="appliance-empty-"))
+    mounted: list[Path] = []
+    try:
+        for directory in directories:
+            subprocess.run(["mount", "--bind", str(empty), str(directory)], check=True)
+            mounted.append(directory)
+        yield
+    finally:
+        for directory in reversed(mounted):
+            subprocess.run(["umount", str(directory)], check=False)
+        empty.rmdir()
+
+
+def make_ext4(source: Path, target: Path, size_mib: int, label: str) -> None:
+    target.unlink(missing_ok=True)
+    run(["mkfs.ext4", "-q", "-F", "-L", label, "-m", "1", "-E", "root_owner=0:0",
+         "-d", str(source), str(target), f"{size_mib}M"])
+
+
+def make_vfat(source: Path, target: Path, size_mib: int, label: str) -> None:
+    target.unlink(missing_ok=True)
+    run(["mkfs.vfat", "-F", "32", "-n", label, "-C", str(target), str(size_mib * 1024)], quiet=True)
+    entries = [str(item) for item in sorted(source.iterdir())]
+    if entries:
+        run(["mcopy", "-s", "-p", "-m", "-i", str(target), *entries, "::/"])
+
+
+def assemble(layout: Layout) -> Path:
+    """Partition files side by side, then one MBR disk image: boot (FAT32), root (ext4), data (ext4)."""
+    root = layout.rootfs
+    boot_dir = root / "boot/firmware"
+    data_dir = root / "var/lib/appliance"
+    work = layout.out / "parts"
+    work.mkdir(parents=True, exist_ok=True)
+
+    make_vfat(boot_dir, work / "boot.vfat", BOOT_MIB, BOOT_LABEL)
+    make_ext4(data_dir, work / "data.ext4", DATA_MIB, DATA_LABEL)
+    with hidden(boot_dir, data_dir):
+        used = mib_of_tree(root)
+        root_mib = -(-int(used * 1.15 + ROOT_SPARE_MIB) // ALIGN_MIB) * ALIGN_MIB
+        say(f"    racine : {used} Mio utilisés, partition de {root_mib} Mio")
+        make_ext4(root, work / "root.ext4", root_mib, ROOT_LABEL)
+
+    boot_start = ALIGN_MIB
+    root_start = boot_start + BOOT_MIB
+    data_start = root_start + root_mib
+    total = data_start + DATA_MIB
+    image = layout.image
+    image.unlink(missing_ok=True)
+    with image.open("wb") as handle:
+        handle.truncate(total * 1024 * 1024)
+    sectors = 2048  # 512-byte sectors per MiB
+    table = (
+        "label: dos\n"
+        f"start={boot_start * sectors}, size={BOOT_MIB * sectors}, type=c, bootable\n"
+        f"start={root_start * sectors}, size={root_mib * sectors}, type=83\n"
+        f"start={data_start * sectors}, size={DATA_MIB * sectors}, type=83\n"
+    )
+    subprocess.run(["sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", str(image)], input=table,
+                   text=True, check=True)
+    for part, start in (("boot.vfat", boot_start), ("root.ext4", root_start), ("data.ext4", data_start)):
+        run(["dd", f"if={work / part}", f"of={image}", "bs=1M", f"seek={start}",  # seek counted in MiB
+             "conv=notrunc,sparse", "status=none"])
+        (work / part).unlink()
+    work.rmdir()
+    say(f"    image : {image} ({total} Mio)")
+    return image
+
+
+def compress(layout: Layout, level: int) -> tuple[Path, Path]:
+    target = layout.compressed
+    target.unlink(missing_ok=True)
+    run(["xz", "--keep", "--force", f"-{level}", "-T0", "--verbose", str(layout.image)])
+    digest = hashlib.sha256()
+    with target.open("rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+    checksum = target.with_name(target.name + ".sha256")
+    checksum.write_text(f"{digest.hexdigest()}  {target.name}\n")
+    say(f"    {target.name} : {target.stat().st_size // (1024 * 1024)} Mio, sha256 {digest.hexdigest()}")
+    return target, checksum
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Construit l'image SD de l'appareil (make image).")
+    parser.add_argument("stage", nargs="?", default="all",
+                        choices=["all", "rootfs", "apply", "assemble", "compress"])
+    parser.add_argument("--out", type=Path, default=REPO / "build/image", help="dossier de travail")
+    parser.add_argument("--xz-level", type=int, default=6, choices=range(0, 10))
+    parser.add_argument("--report", type=Path, help="écrit les durées et récapitulatifs en JSON")
+    args = parser.parse_args(argv)
+    layout = Layout(args.out.resolve())
+    stages = {"all": ["rootfs", "apply", "assemble", "compress"]}.get(args.stage, [args.stage])
+    progress = Progress(len(stages))
+    report: dict[str, object] = {}
+    try:
+        require_root()
+        require_tools()
+        ensure_binfmt()
+        if "rootfs" in stages:
+            with progress.stage("debootstrap", "Système Debian 12 arm64 (debootstrap)"):
+                debootstrap(layout)
+                fresh_rootfs(layout)
+        if "apply" in stages:
+            with progress.stage("playbook", "Rôles Ansible appliqués (connexion chroot)"):
+                if not layout.wheels.is_dir() or not any(layout.wheels.glob("appliance-*.whl")):
+                    build_wheels(layout)
+                recap = apply_playbook(layout)
+                clean_tree(layout.rootfs)
+                report["playbook"] = recap.__dict__
+                say(f"    récapitulatif : ok={recap.ok} changed={recap.changed}")
+        if "assemble" in stages:
+            with progress.stage("assemble", "Image partitionnée (boot FAT, racine ext4, données ext4)"):
+                assemble(layout)
+        if "compress" in stages:
+            with progress.stage("compress", "Compression xz et somme sha256"):
+                compress(layout, args.xz_level)
+    except BuildError as exc:
+        say(f"\nÉCHEC : {exc}")
+        return 1
+    report["timings_s"] = progress.timings
+    if args.report:
+        args.report.write_text(json.dumps(report, indent=2))
+    say(f"\nTerminé en {time.monotonic() - progress.started:.0f} s.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
