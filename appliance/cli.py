@@ -81,3 +81,8 @@ def simulate(instance: Path, port: int) -> None:
     from appliance.simulation import run_simulation
 
     run_simulation(instance.resolve(), port=port)
+
+
+from appliance.provision import provision  # noqa: E402
+
+main.add_command(provision)
