@@ -75,3 +75,9 @@ def test_calendar_months_clamp_to_the_end_of_the_month():
     assert Duration(years=1).after(date(2028, 2, 29)) == date(2029, 2, 28)
     assert Duration(months=1, days=3).after(date(2026, 1, 31)) == date(2026, 3, 3)
     assert Duration(days=28).after(date(2026, 3, 2), times=3) == date(2026, 5, 25)
+
+
+def test_preload_reads_every_shipped_file():
+    from appliance.clinical import preload
+
+    preload()  # raises if any shipped data file is broken
