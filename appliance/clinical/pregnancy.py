@@ -109,7 +109,7 @@ class PregnancyAlert:
     @property
     def text(self) -> str:
         """One line for a banner: label and the values behind it."""
-        return f"{self.label} ({self.detail})" if self.detail else self.label
+        return f"{self.label} : {self.detail}" if self.detail else self.label
 
 
 @cache

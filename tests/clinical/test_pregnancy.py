@@ -62,8 +62,8 @@ def test_boundaries_do_not_fire(change):
 def test_alert_says_which_values_fired_in_french():
     alerts = assess(replace(HEALTHY, systolic_bp=150, diastolic_bp=85, hb_g_dl=6.5))
     assert [alert.text for alert in alerts] == [
-        "Hypertension (TA ≥ 140/90) (TA 150/85 mmHg)",
-        "Anémie sévère (Hb < 7 g/dL) (Hb 6,5 g/dL)",
+        "Hypertension (TA ≥ 140/90) : TA 150/85 mmHg",
+        "Anémie sévère (Hb < 7 g/dL) : Hb 6,5 g/dL",
     ]
     assert alerts[0].severity_label == "Grossesse à haut risque"
 
