@@ -86,3 +86,10 @@ def simulate(instance: Path, port: int) -> None:
 from appliance.provision import provision  # noqa: E402
 
 main.add_command(provision)
+
+
+# Backup, restore and moving hosts (appliance/backup); imported last: they use this module's helpers.
+from appliance.backup.cli import COMMANDS as BACKUP_COMMANDS  # noqa: E402
+
+for backup_command in BACKUP_COMMANDS:
+    main.add_command(backup_command)

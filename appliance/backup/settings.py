@@ -1,0 +1,44 @@
+"""Settings of the ``[backup]`` section: where copies go, how many are kept, how gently they are made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    # Copies kept on the data partition (<data_dir>/backups) and on a USB stick; the oldest go first.
+    keep_local: int = 10
+    keep_usb: int = 30
+    # A stick is used when, mounted under one of these roots, it holds this folder at its top
+    # (created by the technician once: it stops us writing to a stick that is not ours).
+    usb_mount_roots: list[str] = field(default_factory=lambda: ["/media", "/run/media", "/mnt"])
+    usb_marker: str = "appliance-backups"
+    # The copy is made in steps of this many pages with a pause between them, so the SD card
+    # keeps answering the web while a large database is copied.
+    pages_per_step: int = 1024
+    pause_ms: int = 20
+    gzip_level: int = 6
+    # Off-site copy (restic). Empty repository = no off-site copy. The repository password comes
+    # from provisioning (offsite_key_file, default <secrets_dir>/offsite_backup_key), never the image.
+    offsite_repository: str = ""
+    offsite_key_file: Path | None = None
+    offsite_upload_limit_kib: int = 0  # 0 = no limit; else restic's --limit-upload in KiB/s
+    restic_binary: str = "restic"
+
+    def validate(self) -> list[str]:
+        errors = []
+        if self.keep_local < 1 or self.keep_usb < 1:
+            errors.append("backup.keep_local et backup.keep_usb : au moins 1")
+        if self.pages_per_step < 1 or self.pause_ms < 0:
+            errors.append("backup.pages_per_step ≥ 1 et backup.pause_ms ≥ 0")
+        if not 1 <= self.gzip_level <= 9:
+            errors.append("backup.gzip_level : entre 1 et 9")
+        if not self.usb_marker or "/" in self.usb_marker:
+            errors.append("backup.usb_marker : un nom de dossier, sans « / »")
+        if any(not root.startswith("/") for root in self.usb_mount_roots):
+            errors.append("backup.usb_mount_roots : des chemins absolus")
+        if self.offsite_upload_limit_kib < 0:
+            errors.append("backup.offsite_upload_limit_kib : 0 (sans limite) ou plus")
+        return errors

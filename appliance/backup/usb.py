@@ -1,0 +1,66 @@
+"""USB sticks that may receive backups: a small interface, a real and a simulated implementation.
+
+A stick is ours only if it carries the marker folder (``appliance-backups`` by default) at its
+top: the box never writes to a stick someone plugged in for another purpose.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+
+class UsbMedia(Protocol):
+    def backup_folders(self) -> list[Path]:
+        """The marker folders of the sticks plugged in now (empty when none)."""
+
+
+class MountedUsbMedia:
+    """Real sticks: mount points under the configured roots (udisks, usbmount or fstab), read
+    from /proc/self/mounts, that carry the marker folder. A folder that merely exists under /media
+    without a mounted stick is ignored, so a backup never lands on the SD card by mistake."""
+
+    def __init__(self, roots: list[str], marker: str, mounts_file: Path = Path("/proc/self/mounts")) -> None:
+        self.roots = [Path(root) for root in roots]
+        self.marker = marker
+        self.mounts_file = mounts_file
+
+    def mount_points(self) -> list[Path]:
+        try:
+            lines = self.mounts_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return []
+        points = []
+        for line in lines:
+            fields = line.split()
+            if len(fields) < 2:
+                continue
+            # /proc/mounts escapes spaces and tabs as octal: "Cl\040USB" is "Cl USB".
+            point = Path(fields[1].encode().decode("unicode_escape"))
+            if any(root in point.parents for root in self.roots):
+                points.append(point)
+        return points
+
+    def backup_folders(self) -> list[Path]:
+        return [point / self.marker for point in self.mount_points() if (point / self.marker).is_dir()]
+
+
+class FolderUsbMedia:
+    """Simulated sticks: plain folders standing for mounted sticks (simulation mode and tests)."""
+
+    def __init__(self, sticks: list[Path], marker: str) -> None:
+        self.sticks = sticks
+        self.marker = marker
+
+    def backup_folders(self) -> list[Path]:
+        return [stick / self.marker for stick in self.sticks if (stick / self.marker).is_dir()]
+
+
+def drop_from_page_cache(path: Path) -> None:
+    """Forget the cached pages of ``path`` so the next read really comes from the stick."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
