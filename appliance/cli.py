@@ -93,3 +93,9 @@ from appliance.backup.cli import COMMANDS as BACKUP_COMMANDS  # noqa: E402
 
 for backup_command in BACKUP_COMMANDS:
     main.add_command(backup_command)
+
+from appliance.dhis2.cli import dhis2  # noqa: E402
+from appliance.outbox.cli import outbox  # noqa: E402
+
+main.add_command(dhis2)
+main.add_command(outbox)
