@@ -1,0 +1,79 @@
+"""The image built once per test session, the way ``make image`` builds it, and shared by the slow tests.
+
+Build steps run image/build.py as a subprocess (the real command, its real output in the log). Their
+durations and Ansible recaps are kept in build/test-image/timings.json for the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = REPO / "build/test-image"
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    out: Path
+    rootfs: Path
+    image: Path
+    compressed: Path
+    first_run: dict
+    second_run: dict
+    timings: dict
+
+
+def _stage(stage: str, *extra: str) -> dict:
+    report = BUILD / f"report-{stage}-{time.monotonic_ns()}.json"
+    command = [sys.executable, str(REPO / "image/build.py"), stage, "--out", str(BUILD), "--report", str(report),
+               *extra]
+    log = BUILD / "build.log"
+    began = time.monotonic()
+    with log.open("a") as handle:
+        handle.write(f"\n$ {' '.join(command)}\n")
+        handle.flush()
+        result = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        tail = log.read_text(errors="replace").splitlines()[-40:]
+        pytest.fail(f"image/build.py {stage} a échoué :\n" + "\n".join(tail))
+    data = json.loads(report.read_text())
+    report.unlink()
+    data["wall_s"] = round(time.monotonic() - began, 1)
+    return data
+
+
+@pytest.fixture(scope="session")
+def built() -> BuiltImage:
+    if os.geteuid() != 0:
+        pytest.skip("building the image needs root (debootstrap, chroot, mount): CI runs as root")
+    BUILD.mkdir(parents=True, exist_ok=True)
+    (BUILD / "build.log").write_text("")
+    timings: dict = {}
+    timings["rootfs"] = _stage("rootfs")
+    first = _stage("apply")
+    second = _stage("apply")
+    timings["assemble"] = _stage("assemble")
+    timings["compress"] = _stage("compress", "--xz-level", "1")
+    timings["playbook_first"] = first
+    timings["playbook_second"] = second
+    (BUILD / "timings.json").write_text(json.dumps(timings, indent=2))
+    return BuiltImage(out=BUILD, rootfs=BUILD / "rootfs", image=BUILD / "clinic-appliance.img",
+                      compressed=BUILD / "clinic-appliance.img.xz", first_run=first["playbook"],
+                      second_run=second["playbook"], timings=timings)
+
+
+@pytest.fixture
+def scratch(tmp_path: Path):
+    """A folder for mounts and copies, emptied even when a test fails."""
+    yield tmp_path
+    subprocess.run(["umount", "-R", "-l", str(tmp_path / "merged")], capture_output=True)
+    shutil.rmtree(tmp_path, ignore_errors=True)

@@ -1,0 +1,482 @@
+"""The SD image, built for real: debootstrap arm64 tree, Ansible through chroot, partitioned .img.
+
+Everything heavy is built once per session (conftest.py) and these tests read it back: the playbook's
+idempotence, the tree's state against an expected-state file (as Internet-in-a-Box's CI diffs its
+iiab_state.yml), units, users and modes, firewall, hotspot configs, the absence of secrets, the image's
+partitions and filesystems, and the provisioning round trip through a simulated first boot.
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import difflib
+import json
+import os
+import re
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.image.conftest import REPO, BuiltImage
+
+pytestmark = pytest.mark.slow
+
+EXPECTED_STATE = Path(__file__).with_name("expected-state.yml")
+OUR_UNITS = ["appliance-web.service", "appliance-agent.service", "appliance-firstboot.service",
+             "appliance-grow-data.service"]
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def tree_user(root: Path, name: str) -> list[str]:
+    for line in (root / "etc/passwd").read_text().splitlines():
+        if line.split(":")[0] == name:
+            return line.split(":")
+    raise AssertionError(f"user {name} missing from the image")
+
+
+def tree_group_id(root: Path, name: str) -> int:
+    for line in (root / "etc/group").read_text().splitlines():
+        fields = line.split(":")
+        if fields[0] == name:
+            return int(fields[2])
+    raise AssertionError(f"group {name} missing from the image")
+
+
+def owner_mode(root: Path, path: str) -> str:
+    info = (root / path.lstrip("/")).lstat()
+    users = {int(line.split(":")[2]): line.split(":")[0] for line in (root / "etc/passwd").read_text().splitlines()}
+    groups = {int(line.split(":")[2]): line.split(":")[0] for line in (root / "etc/group").read_text().splitlines()}
+    return f"{users[info.st_uid]}:{groups[info.st_gid]} {stat.S_IMODE(info.st_mode):04o}"
+
+
+def observed_state(root: Path) -> dict:
+    """What the playbook leaves behind, in a stable form worth diffing."""
+    roles = yaml.safe_load((root / "etc/appliance/image-state.yml").read_text())
+    system = root / "etc/systemd/system"
+    enabled = {
+        wants.name: sorted(link.name for link in wants.iterdir())
+        for wants in sorted(system.glob("*.wants"))
+    }
+    masked = sorted(item.name for item in system.iterdir() if item.is_symlink() and os.readlink(item) == "/dev/null")
+    user = tree_user(root, "appliance")
+    member_of = sorted(line.split(":")[0] for line in (root / "etc/group").read_text().splitlines()
+                       if "appliance" in line.split(":")[3].split(","))
+    paths = ["/etc/appliance", "/etc/appliance/secrets", "/var/lib/appliance", "/opt/appliance/venv",
+             "/root/.ssh", "/etc/nftables.conf", "/etc/hostapd/hostapd.conf", "/etc/dnsmasq.d/appliance.conf",
+             "/etc/machine-id", "/etc/fstab", "/usr/local/sbin/appliance-grow-data"]
+    return {
+        "roles": roles,
+        "enabled_units": enabled,
+        "masked_units": masked,
+        "service_user": {"name": user[0], "home": user[5], "shell": user[6], "groups": member_of},
+        "modes": {path: owner_mode(root, path) for path in paths},
+    }
+
+
+@contextlib.contextmanager
+def chroot_mounts(root: Path) -> Iterator[None]:
+    points = []
+    try:
+        for kind, target in (("proc", "proc"), ("sysfs", "sys")):
+            subprocess.run(["mount", "-t", kind, kind, str(root / target)], check=True)
+            points.append(root / target)
+        subprocess.run(["mount", "--bind", "/dev", str(root / "dev")], check=True)
+        points.append(root / "dev")
+        yield
+    finally:
+        for point in reversed(points):
+            subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def in_chroot(root: Path, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+    result = subprocess.run(["chroot", str(root), *command], capture_output=True, text=True, env=env, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- playbook
+
+
+@pytest.mark.slow
+def test_ansible_lint_is_clean() -> None:
+    result = subprocess.run([str(Path(sys.executable).parent / "ansible-lint"), "--offline", "--nocolor"],
+                            cwd=REPO / "ansible", capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_playbook_changes_the_fresh_tree_then_nothing_on_a_second_run(built: BuiltImage) -> None:
+    assert built.first_run["failed"] == 0
+    assert built.first_run["changed"] > 20
+    assert built.second_run["changed"] == 0, "the playbook is not idempotent"
+
+
+def test_tree_matches_the_expected_state(built: BuiltImage) -> None:
+    observed = yaml.safe_dump(observed_state(built.rootfs), sort_keys=True, allow_unicode=True)
+    (built.out / "observed-state.yml").write_text(observed)
+    expected = EXPECTED_STATE.read_text()
+    diff = "".join(difflib.unified_diff(expected.splitlines(True), observed.splitlines(True),
+                                        "expected-state.yml", "observed-state.yml"))
+    assert not diff, f"the built tree differs from tests/image/expected-state.yml:\n{diff}"
+
+
+def test_units_pass_systemd_analyze_verify(built: BuiltImage) -> None:
+    # --root makes verify resolve ExecStart binaries, users and dependencies inside the built tree.
+    units = [f"/etc/systemd/system/{unit}" for unit in OUR_UNITS]
+    result = subprocess.run(["systemd-analyze", "verify", f"--root={built.rootfs}", "--man=no", *units],
+                            capture_output=True, text=True, timeout=300)
+    ours = [line for line in result.stderr.splitlines() if "appliance" in line]
+    assert result.returncode == 0 and not ours, result.stderr
+    for unit in OUR_UNITS:
+        installed = (built.rootfs / "etc/systemd/system" / unit).read_text()
+        assert installed == (REPO / "systemd" / unit).read_text()
+
+
+def unit_settings(path: Path) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read_string(path.read_text())
+    return parser
+
+
+@pytest.mark.parametrize("unit", ["appliance-web.service", "appliance-agent.service"])
+def test_services_are_hardened_and_unprivileged(unit: str) -> None:
+    service = unit_settings(REPO / "systemd" / unit)["Service"]
+    assert service["User"] == "appliance"
+    assert service["NoNewPrivileges"] == "yes"
+    assert service["ProtectSystem"] == "strict"
+    assert service["PrivateTmp"] == "yes"
+    assert service["CapabilityBoundingSet"] == ""
+    assert set(service["ReadWritePaths"].split()) == {"/var/lib/appliance", "/etc/appliance/secrets"}
+
+
+def test_agent_has_a_watchdog() -> None:
+    service = unit_settings(REPO / "systemd/appliance-agent.service")["Service"]
+    assert service["Type"] == "notify"
+    assert int(service["WatchdogSec"]) > 0
+
+
+def test_service_user_and_modes(built: BuiltImage) -> None:
+    root = built.rootfs
+    user = tree_user(root, "appliance")
+    assert int(user[2]) < 1000 and user[6] == "/usr/sbin/nologin"
+    shadow = {line.split(":")[0]: line.split(":")[1] for line in (root / "etc/shadow").read_text().splitlines()}
+    assert all(value in ("*", "!", "!*", "") or value.startswith("!") for value in shadow.values()), \
+        "an account of the image has a password"
+    assert shadow["root"] in ("*", "!", "!*") or shadow["root"].startswith("!")
+    assert owner_mode(root, "/etc/appliance/secrets") == "appliance:appliance 0700"
+    assert list((root / "etc/appliance/secrets").iterdir()) == []
+    assert owner_mode(root, "/var/lib/appliance") == "appliance:appliance 0750"
+    assert not (root / "root/.ssh/authorized_keys").exists()
+    assert not list((root / "etc/ssh").glob("ssh_host_*"))
+    assert (root / "etc/machine-id").read_text() == ""
+    assert "PasswordAuthentication no" in (root / "etc/ssh/sshd_config.d/appliance.conf").read_text()
+    assert tree_group_id(root, "gpio") and tree_group_id(root, "spi")
+
+
+def test_boot_configuration_points_at_the_root_label(built: BuiltImage) -> None:
+    boot = built.rootfs / "boot/firmware"
+    assert "root=LABEL=RASPIROOT" in (boot / "cmdline.txt").read_text()
+    assert "cfg80211.ieee80211_regdom=ML" in (boot / "cmdline.txt").read_text()
+    config = (boot / "config.txt").read_text()
+    assert "arm_64bit=1" in config and "dtparam=spi=on" in config
+    for board in ("bcm2837-rpi-3-b-plus.dtb", "bcm2837-rpi-zero-2-w.dtb"):
+        assert (boot / board).exists(), board
+    initrd = next(boot.glob("initrd.img-*"))
+    listing = subprocess.run(["lsinitramfs", str(initrd)], capture_output=True, text=True)
+    if listing.returncode == 0:  # lsinitramfs comes with initramfs-tools, which the build host may lack
+        assert "sdhci-iproc.ko" in listing.stdout and "/ext4.ko" in listing.stdout
+
+
+# ---------------------------------------------------------------------------------------------- network
+
+
+def test_nft_ruleset_loads(built: BuiltImage) -> None:
+    result = subprocess.run(["nft", "-c", "-f", str(built.rootfs / "etc/nftables.conf")], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@contextlib.contextmanager
+def clinic_and_modem_namespaces(ruleset: Path) -> Iterator[tuple[str, str]]:
+    """The box (ruleset loaded) joined by veth pairs named like the hotspot and the modem to a peer."""
+    suffix = str(os.getpid())
+    box, peer = f"appl-box-{suffix}", f"appl-peer-{suffix}"
+    commands = [
+        ["ip", "netns", "add", box], ["ip", "netns", "add", peer],
+        ["ip", "link", "add", "veth-wl", "netns", box, "type", "veth", "peer", "name", "pw-wl", "netns", peer],
+        ["ip", "link", "add", "veth-ww", "netns", box, "type", "veth", "peer", "name", "pw-ww", "netns", peer],
+        ["ip", "-n", box, "link", "set", "veth-wl", "name", "wlan0"],
+        ["ip", "-n", box, "link", "set", "veth-ww", "name", "wwan0"],
+        ["ip", "-n", box, "addr", "add", "10.42.0.1/24", "dev", "wlan0"],
+        ["ip", "-n", box, "addr", "add", "10.77.0.1/24", "dev", "wwan0"],
+        ["ip", "-n", peer, "addr", "add", "10.42.0.2/24", "dev", "pw-wl"],
+        ["ip", "-n", peer, "addr", "add", "10.77.0.2/24", "dev", "pw-ww"],
+    ]
+    try:
+        for command in commands:
+            subprocess.run(command, check=True, capture_output=True)
+        for namespace, links in ((box, ["lo", "wlan0", "wwan0"]), (peer, ["lo", "pw-wl", "pw-ww"])):
+            for link in links:
+                subprocess.run(["ip", "-n", namespace, "link", "set", link, "up"], check=True)
+        subprocess.run(["ip", "netns", "exec", box, "nft", "-f", str(ruleset)], check=True)
+        yield box, peer
+    finally:
+        subprocess.run(["ip", "netns", "del", box], capture_output=True)
+        subprocess.run(["ip", "netns", "del", peer], capture_output=True)
+
+
+PROBE = """
+import socket, sys
+sock = socket.socket(); sock.settimeout(1.5)
+try:
+    sock.connect((sys.argv[1], int(sys.argv[2]))); sock.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
+    print("open" if sock.recv(12).startswith(b"HTTP/") else "odd")
+except OSError:
+    print("closed")
+"""
+
+
+def test_firewall_answers_the_hotspot_and_drops_the_modem(built: BuiltImage) -> None:
+    with clinic_and_modem_namespaces(built.rootfs / "etc/nftables.conf") as (box, peer):
+        servers = [subprocess.Popen(["ip", "netns", "exec", box, sys.executable, "-m", "http.server", port,
+                                     "--bind", "0.0.0.0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   for port in ("8080", "22")]
+        try:
+            def probe(address: str, port: int) -> str:
+                deadline = time.monotonic() + 10
+                while True:
+                    answer = subprocess.run(["ip", "netns", "exec", peer, sys.executable, "-c", PROBE, address,
+                                             str(port)], capture_output=True, text=True).stdout.strip()
+                    if answer == "open" or time.monotonic() > deadline or address == "10.77.0.1":
+                        return answer
+                    time.sleep(0.3)
+
+            assert probe("10.42.0.1", 8080) == "open"
+            assert probe("10.42.0.1", 80) == "open", "port 80 is redirected to the EMR"
+            assert probe("10.42.0.1", 22) == "open"
+            assert probe("10.77.0.1", 8080) == "closed"
+            assert probe("10.77.0.1", 22) == "closed"
+            counters = subprocess.run(["ip", "netns", "exec", box, "nft", "list", "chain", "inet", "appliance",
+                                       "input"], capture_output=True, text=True).stdout
+            dropped = re.search(r'"wwan\*".*counter packets (\d+)', counters)
+            assert dropped and int(dropped.group(1)) > 0, counters
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=10)
+
+
+def dns_query(name: str) -> bytes:
+    header = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+    question = b"".join(bytes([len(part)]) + part.encode() for part in name.split(".")) + b"\x00\x00\x01\x00\x01"
+    return header + question
+
+
+def test_dnsmasq_config_is_valid_and_answers_the_local_name(built: BuiltImage, scratch: Path) -> None:
+    conf = built.rootfs / "etc/dnsmasq.d/appliance.conf"
+    check = subprocess.run(["dnsmasq", "--test", f"--conf-file={conf}"], capture_output=True, text=True)
+    assert check.returncode == 0 and "syntax check OK" in check.stderr, check.stderr
+    text = conf.read_text()
+    assert "no-resolv" in text and "bind-dynamic" in text
+    with clinic_and_modem_namespaces(built.rootfs / "etc/nftables.conf") as (box, peer):
+        local_conf = scratch / "dnsmasq.conf"
+        local_conf.write_text(text.replace("/run/dnsmasq/", f"{scratch}/"))
+        server = subprocess.Popen(["ip", "netns", "exec", box, "dnsmasq", "--keep-in-foreground",
+                                   f"--conf-file={local_conf}", f"--pid-file={scratch}/dnsmasq.pid",
+                                   "--user=root"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            script = (
+                "import socket,sys,time\n"
+                "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(1)\n"
+                "q=bytes.fromhex(sys.argv[1])\n"
+                "for _ in range(10):\n"
+                "  s.sendto(q,('10.42.0.1',53))\n"
+                "  try: print(s.recv(512).hex()); break\n"
+                "  except OSError: time.sleep(0.3)\n"
+            )
+            answer = subprocess.run(["ip", "netns", "exec", peer, sys.executable, "-c", script,
+                                     dns_query("dossier.clinique").hex()], capture_output=True, text=True,
+                                    timeout=30).stdout.strip()
+            assert answer, "no DNS answer from the hotspot's dnsmasq"
+            assert bytes.fromhex(answer).endswith(socket.inet_aton("10.42.0.1"))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def test_hostapd_config_parses_with_wpa2_and_mali(built: BuiltImage) -> None:
+    conf = built.rootfs / "etc/hostapd/hostapd.conf"
+    settings = dict(line.split("=", 1) for line in conf.read_text().splitlines() if "=" in line and line[0] != "#")
+    assert settings["country_code"] == "ML" and settings["ieee80211d"] == "1"
+    assert settings["wpa"] == "2" and settings["wpa_key_mgmt"] == "WPA-PSK" and settings["rsn_pairwise"] == "CCMP"
+    assert "wpa_passphrase" not in settings and settings["wpa_psk_file"] == "/etc/appliance/secrets/wifi.psk"
+    # hostapd reads the whole file before it looks for the WiFi chip: no parse error may be reported.
+    result = subprocess.run(["timeout", "20", "hostapd", "-d", str(conf)], capture_output=True, text=True)
+    output = result.stdout + result.stderr
+    assert "errors found in configuration file" not in output and "Line " not in output, output
+    assert "nl80211" in output or "wlan0" in output, output
+
+
+# ---------------------------------------------------------------------------------------------- secrets
+
+PRIVATE_KEY = re.compile(rb"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
+ASSIGNED_SECRET = re.compile(
+    rb"(?im)^\s*(?:wpa_passphrase|wpa_psk|password|passwd|secret|token|api_key|apikey|psk)\s*[=:]\s*[^\s#]{6,}"
+)
+TOKEN = re.compile(rb"d2pat_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|ghp_[A-Za-z0-9]{36}")
+
+
+def secret_findings(root: Path) -> list[str]:
+    findings = []
+    config_roots = ["etc", "root", "boot/firmware", "opt/appliance", "var/lib", "usr/local"]
+    for path in root.rglob("*"):
+        if path.is_symlink() or not path.is_file():
+            continue
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith(("proc/", "sys/", "dev/")):
+            continue
+        data = path.read_bytes()
+        if PRIVATE_KEY.search(data):
+            findings.append(f"private key: /{relative}")
+        if TOKEN.search(data):
+            findings.append(f"token: /{relative}")
+        if relative.startswith(tuple(config_roots)) and b"\0" not in data[:4096] and \
+                not relative.startswith(("opt/appliance/venv/", "var/lib/dpkg/", "opt/appliance/wheels/")):
+            for match in ASSIGNED_SECRET.finditer(data):
+                findings.append(f"assigned secret: /{relative}: {match.group().strip()[:60]!r}")
+    return findings
+
+
+def test_no_secret_anywhere_in_the_tree(built: BuiltImage) -> None:
+    assert secret_findings(built.rootfs) == []
+    assert not list((built.rootfs / "etc/ssh").glob("ssh_host_*_key"))
+    assert not (built.rootfs / "var/lib/systemd/random-seed").exists()
+
+
+# ---------------------------------------------------------------------------------------------- image
+
+SECTOR = 512
+
+
+def partitions(image: Path) -> list[dict]:
+    table = json.loads(subprocess.run(["sfdisk", "--json", str(image)], capture_output=True, text=True,
+                                      check=True).stdout)
+    return table["partitiontable"]["partitions"]
+
+
+def extract(image: Path, part: dict, target: Path) -> Path:
+    subprocess.run(["dd", f"if={image}", f"of={target}", f"bs={SECTOR}", f"skip={part['start']}",
+                    f"count={part['size']}", "conv=sparse", "status=none"], check=True)
+    return target
+
+
+def test_partition_table_reads_back(built: BuiltImage) -> None:
+    dump = subprocess.run(["sfdisk", "-d", str(built.image)], capture_output=True, text=True, check=True).stdout
+    assert "label: dos" in dump
+    parts = partitions(built.image)
+    assert [part["type"] for part in parts] == ["c", "83", "83"]
+    assert parts[0]["start"] % 8192 == 0, "boot partition aligned on 4 MiB"
+    assert parts[0]["start"] + parts[0]["size"] <= parts[1]["start"]
+    assert parts[1]["start"] + parts[1]["size"] <= parts[2]["start"]
+    assert parts[2] == parts[-1], "the data partition is last, so first boot can grow it"
+
+
+def test_filesystems_are_clean_and_labelled(built: BuiltImage, scratch: Path) -> None:
+    boot_part, root_part, data_part = partitions(built.image)
+    boot = extract(built.image, boot_part, scratch / "boot.vfat")
+    check = subprocess.run(["fsck.vfat", "-n", str(boot)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    listing = subprocess.run(["mdir", "-b", "-i", str(boot), "::/"], capture_output=True, text=True,
+                             env={**os.environ, "MTOOLS_SKIP_CHECK": "1"}).stdout
+    assert "config.txt" in listing and "cmdline.txt" in listing and "vmlinuz" in listing
+    boot.unlink()
+    for part, label in ((root_part, "RASPIROOT"), (data_part, "appliance-data")):
+        filesystem = extract(built.image, part, scratch / f"{label}.ext4")
+        check = subprocess.run(["e2fsck", "-fn", str(filesystem)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert subprocess.run(["e2label", str(filesystem)], capture_output=True, text=True).stdout.strip() == label
+        filesystem.unlink()
+
+
+def test_compressed_image_has_its_checksum(built: BuiltImage) -> None:
+    checksum = built.compressed.with_name(built.compressed.name + ".sha256")
+    result = subprocess.run(["sha256sum", "-c", checksum.name], cwd=built.out, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert subprocess.run(["xz", "-t", str(built.compressed)]).returncode == 0
+
+
+# ---------------------------------------------------------------------------------------------- provisioning
+
+WIFI = "kati-wifi-2024!"
+MQTT = "mqtt-secret-kati-123"
+
+
+def test_provisioning_round_trip_on_the_built_image(built: BuiltImage, scratch: Path) -> None:
+    card = scratch / "card.img"
+    subprocess.run(["cp", "--sparse=always", str(built.image), str(card)], check=True)
+    write = subprocess.run(
+        [str(Path(sys.executable).parent / "appliance"), "provision", "write", str(card), "--site-id", "cscom-kati-01",
+         "--facility-name", "CSCom de Kati", "--dhis2-org-unit", "DiszpKrYNg8", "--wifi-passphrase", WIFI,
+         "--mqtt-username", "cscom-kati-01", "--mqtt-password", MQTT, "--modem-apn", "internet"],
+        capture_output=True, text=True)
+    assert write.returncode == 0, write.stderr
+    from appliance.provision import PROVISION_FILE, read_from_image
+
+    provision_text = read_from_image(card)
+    assert provision_text and WIFI in provision_text
+
+    # "First boot" in the built tree, through an overlay so the shared tree stays as built.
+    merged, upper = scratch / "merged", scratch / "upper"
+    for folder in (merged, upper, scratch / "work"):
+        folder.mkdir()
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                    f"lowerdir={built.rootfs},upperdir={upper},workdir={scratch / 'work'}", str(merged)], check=True)
+    (merged / "boot/firmware" / PROVISION_FILE).write_text(provision_text)
+    exec_start = unit_settings(REPO / "systemd/appliance-firstboot.service")["Service"]["ExecStart"].split()
+    with chroot_mounts(merged):
+        first_boot = in_chroot(merged, *exec_start)
+        assert "terminée" in first_boot.stdout
+        assert not (merged / "boot/firmware" / PROVISION_FILE).exists()
+        secrets = merged / "etc/appliance/secrets"
+        assert {item.name for item in secrets.iterdir()} == {"mqtt_password", "wifi.psk", "flask_secret_key"}
+        uid, gid = int(tree_user(merged, "appliance")[2]), tree_group_id(merged, "appliance")
+        for item in secrets.iterdir():
+            info = item.stat()
+            assert stat.S_IMODE(info.st_mode) == 0o600
+            assert (info.st_uid, info.st_gid) == ((0, 0) if item.name == "wifi.psk" else (uid, gid))
+        database = merged / "var/lib/appliance/appliance.db"
+        assert database.stat().st_uid == uid
+        # The configuration written at first boot loads, and the EMR builds from it, inside the image.
+        check = in_chroot(merged, "/usr/local/bin/appliance", "check-config",
+                          "--config", "/etc/appliance/appliance.toml")
+        assert "cscom-kati-01" in check.stdout
+        in_chroot(merged, "runuser", "-u", "appliance", "--", "/opt/appliance/venv/bin/python", "-c",
+                  "from appliance import config; from appliance.emr import create_app; "
+                  "create_app(config.load('/etc/appliance/appliance.toml'))")
+        sheet = in_chroot(merged, "/usr/local/bin/appliance", "provision", "sheet")
+        assert "Mot de passe provisoire" in sheet.stdout and WIFI in sheet.stdout
+        again = in_chroot(merged, "/usr/local/bin/appliance", "provision", "sheet", check=False)
+        assert again.returncode == 1
+
+    # Secrets now sit only where they belong: the secrets folder, nowhere else in the changed files.
+    misplaced = []
+    for path in upper.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            if (WIFI.encode() in data or MQTT.encode() in data) and path.parent.name != "secrets":
+                misplaced.append(str(path.relative_to(upper)))
+    assert misplaced == []
+    assert MQTT.encode() in (upper / "etc/appliance/secrets/mqtt_password").read_bytes()
+    assert WIFI.encode() not in (upper / "etc/appliance/secrets/wifi.psk").read_bytes(), "only the derived key"

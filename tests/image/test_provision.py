@@ -1,0 +1,222 @@
+"""Provisioning input, the boot-partition file and first boot on this machine (fast, no image)."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from appliance import config as config_module
+from appliance.cli import main
+from appliance.provision import (
+    PROVISION_FILE,
+    ProvisionError,
+    Provisioning,
+    Targets,
+    apply,
+    boot_partition_offset,
+    read_from_image,
+    take_sheet,
+    wpa_psk,
+    write_to_target,
+)
+
+GOOD = Provisioning(
+    site_id="cscom-kati-01",
+    facility_name="CSCom de Kati",
+    dhis2_org_unit="DiszpKrYNg8",
+    wifi_passphrase="kati-wifi-2024",
+    mqtt_password="mqtt-secret-123",
+    modem_apn="internet",
+    mqtt_username="cscom-kati-01",
+)
+
+
+def test_valid_input_has_no_problem() -> None:
+    assert GOOD.problems() == []
+    assert GOOD.ssid == "Dossier-cscom-kati-01"
+    assert dataclasses.replace(GOOD, mqtt_username="").mqtt_user == "cscom-kati-01"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("site_id", "CSCom Kati", "Identifiant du site"),
+        ("site_id", "x", "Identifiant du site"),
+        ("facility_name", " ", "Nom de l'établissement"),
+        ("dhis2_org_unit", "1iszpKrYNg8", "Unité d'organisation DHIS2"),
+        ("dhis2_org_unit", "DiszpKrYNg", "Unité d'organisation DHIS2"),
+        ("wifi_passphrase", "1234567", "Mot de passe WiFi"),
+        ("wifi_passphrase", "a" * 64, "Mot de passe WiFi"),
+        ("wifi_passphrase", "café-au-lait", "Mot de passe WiFi"),
+        ("mqtt_password", "short", "Mot de passe MQTT"),
+        ("mqtt_username", "user name", "Identifiant MQTT"),
+        ("modem_apn", "orange ml", "Point d'accès (APN)"),
+        ("wifi_ssid", "x" * 33, "Nom du réseau WiFi"),
+        ("dhis2_url", "https://dhis2.sante.gov.ml/api", "Adresse DHIS2"),
+        ("dhis2_token", "not-a-token", "Jeton DHIS2"),
+        ("ssh_public_key", "-----BEGIN OPENSSH PRIVATE KEY-----", "Clé SSH publique"),
+        ("mqtt_broker", "mqtt://broker", "Serveur MQTT"),
+    ],
+)
+def test_bad_field_is_refused_with_a_french_message_naming_it(field: str, value: str, named: str) -> None:
+    problems = dataclasses.replace(GOOD, **{field: value}).problems()
+    assert len(problems) == 1
+    assert problems[0].startswith(named)
+
+
+def test_wifi_passphrase_limits_are_wpa2s() -> None:
+    assert dataclasses.replace(GOOD, wifi_passphrase="a" * 8).problems() == []
+    assert dataclasses.replace(GOOD, wifi_passphrase="a" * 63).problems() == []
+
+
+def test_wpa_psk_matches_the_ieee_802_11i_test_vector() -> None:
+    # IEEE 802.11i-2004, annex H.4.1: passphrase "password", SSID "IEEE".
+    assert wpa_psk("password", "IEEE") == "f42c6fc52df0ebef9ebb4b90b38a5f902e83fe1b135a70e23aed762e9710a12e"
+
+
+def boot_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "boot"
+    folder.mkdir()
+    (folder / "config.txt").write_text("arm_64bit=1\n")
+    return folder
+
+
+def test_cli_refuses_bad_input_and_writes_nothing(tmp_path: Path) -> None:
+    boot = boot_dir(tmp_path)
+    result = CliRunner().invoke(main, [
+        "provision", "write", str(boot), "--site-id", "cscom-kati-01", "--facility-name", "CSCom de Kati",
+        "--dhis2-org-unit", "bad", "--wifi-passphrase", "short", "--mqtt-password", "mqtt-secret-123",
+        "--mqtt-username", "cscom-kati-01", "--modem-apn", "internet",
+    ])
+    assert result.exit_code == 2
+    assert "Unité d'organisation DHIS2" in result.output
+    assert "Mot de passe WiFi" in result.output
+    assert not (boot / PROVISION_FILE).exists()
+
+
+def test_cli_prompts_for_what_is_missing(tmp_path: Path) -> None:
+    boot = boot_dir(tmp_path)
+    answers = "cscom-kati-01\nCSCom de Kati\nDiszpKrYNg8\nkati-wifi-2024\nkati-wifi-2024\n\nmqtt-secret-123\n" \
+              "mqtt-secret-123\n\n"
+    result = CliRunner().invoke(main, ["provision", "write", str(boot)], input=answers)
+    assert result.exit_code == 0, result.output
+    written = (boot / PROVISION_FILE).read_text()
+    assert 'modem_apn = "internet"' in written
+    assert 'mqtt_username = "cscom-kati-01"' in written
+    assert stat.S_IMODE((boot / PROVISION_FILE).stat().st_mode) == 0o600
+
+
+def test_a_folder_that_is_not_a_boot_partition_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ProvisionError, match="pas la partition de démarrage"):
+        write_to_target(GOOD, tmp_path)
+
+
+def test_a_compressed_image_is_refused_with_the_fix(tmp_path: Path) -> None:
+    image = tmp_path / "clinic.img.xz"
+    image.write_bytes(b"\xfd7zXZ\0")
+    with pytest.raises(ProvisionError, match="décompressez"):
+        write_to_target(GOOD, image)
+
+
+def first_boot(tmp_path: Path, provisioning: Provisioning = GOOD) -> tuple[Targets, Path]:
+    boot = boot_dir(tmp_path) if not (tmp_path / "boot").exists() else tmp_path / "boot"
+    root = tmp_path / "root"
+    hostapd = root / "etc/hostapd/hostapd.conf"
+    hostapd.parent.mkdir(parents=True, exist_ok=True)
+    if not hostapd.exists():
+        hostapd.write_text("interface=wlan0\nssid=Dossier-Clinique\nwpa_psk_file=/etc/appliance/secrets/wifi.psk\n")
+    write_to_target(provisioning, boot)
+    targets = dataclasses.replace(Targets().under(root), boot_dir=boot)
+    apply(targets)
+    return targets, boot
+
+
+def test_first_boot_moves_settings_generates_secrets_and_erases_the_boot_file(tmp_path: Path) -> None:
+    targets, boot = first_boot(tmp_path)
+    assert not (boot / PROVISION_FILE).exists()
+    cfg = config_module.load(targets.config_file)
+    assert (cfg.site.id, cfg.site.name) == ("cscom-kati-01", "CSCom de Kati")
+    assert cfg.dhis2.org_unit == "DiszpKrYNg8"
+    assert cfg.modem.apn == "internet"
+    assert cfg.telemetry.username == "cscom-kati-01"
+    for name in ("mqtt_password", "wifi.psk", "flask_secret_key"):
+        assert stat.S_IMODE((targets.secrets_dir / name).stat().st_mode) == 0o600
+    assert (targets.secrets_dir / "mqtt_password").read_text().strip() == GOOD.mqtt_password
+    psk = wpa_psk(GOOD.wifi_passphrase, GOOD.ssid)
+    assert (targets.secrets_dir / "wifi.psk").read_text() == f"00:00:00:00:00:00 {psk}\n"
+    assert "ssid=Dossier-cscom-kati-01\n" in targets.hostapd_conf.read_text()
+    # Only the secrets folder (and the one-time sheet) hold the passwords.
+    config_text = targets.config_file.read_text()
+    assert GOOD.mqtt_password not in config_text and GOOD.wifi_passphrase not in config_text
+
+
+def test_the_sheet_shows_the_admin_password_once_and_it_logs_in(tmp_path: Path) -> None:
+    from appliance import accounts
+    from appliance.store import open_and_migrate
+    from appliance.store.db import database
+    from appliance.store.models import User
+
+    targets, _ = first_boot(tmp_path)
+    sheet = take_sheet(targets.data_dir)
+    assert sheet is not None and GOOD.wifi_passphrase in sheet
+    assert take_sheet(targets.data_dir) is None
+    password = sheet.split("Mot de passe provisoire</th><td><code>")[1].split("<")[0]
+    database.initialize(open_and_migrate(config_module.load(targets.config_file).paths.database))
+    try:
+        admin = User.get(User.username == "admin")
+        assert admin.role == "admin" and admin.must_change_password
+        assert accounts.verify_password(admin.password_hash, password)
+    finally:
+        database.close()
+
+
+def test_provisioning_again_changes_the_wifi_but_keeps_the_admin(tmp_path: Path) -> None:
+    targets, boot = first_boot(tmp_path)
+    assert take_sheet(targets.data_dir) is not None
+    changed = dataclasses.replace(GOOD, wifi_passphrase="nouveau-mot-2025", wifi_ssid="CSCom Kati")
+    write_to_target(changed, boot)
+    result = apply(targets)
+    assert not result.admin_created and result.sheet is None
+    assert "ssid=CSCom Kati\n" in targets.hostapd_conf.read_text()
+    assert wpa_psk("nouveau-mot-2025", "CSCom Kati") in (targets.secrets_dir / "wifi.psk").read_text()
+
+
+def test_a_damaged_boot_file_is_refused_and_kept(tmp_path: Path) -> None:
+    boot = boot_dir(tmp_path)
+    (boot / PROVISION_FILE).write_text('format = 1\nsite_id = "cscom-kati-01"\n')
+    targets = dataclasses.replace(Targets().under(tmp_path / "root"), boot_dir=boot)
+    with pytest.raises(ProvisionError, match="champ\\(s\\) manquant\\(s\\)"):
+        apply(targets)
+    assert (boot / PROVISION_FILE).exists()
+    assert not targets.config_file.exists()
+
+
+@pytest.mark.skipif(shutil.which("mcopy") is None or shutil.which("mkfs.vfat") is None,
+                    reason="mtools and dosfstools are listed in .ci/apt-packages.txt")
+def test_write_into_an_img_file_without_mounting(tmp_path: Path) -> None:
+    """A small MBR disk with a FAT partition at 1 MiB, like the real image's first partition."""
+    part = tmp_path / "boot.vfat"
+    subprocess.run(["mkfs.vfat", "-F", "32", "-n", "RASPIFIRM", "-C", str(part), str(33 * 1024)],
+                   check=True, capture_output=True)
+    image = tmp_path / "card.img"
+    image.write_bytes(b"")
+    with image.open("r+b") as handle:
+        handle.truncate(40 * 1024 * 1024)
+    subprocess.run(["sfdisk", "--quiet", str(image)], input="label: dos\nstart=2048, size=67584, type=c\n",
+                   text=True, check=True)
+    subprocess.run(["dd", f"if={part}", f"of={image}", "bs=1M", "seek=1", "conv=notrunc", "status=none"],
+                   check=True)
+    assert boot_partition_offset(image) == 1024 * 1024
+    assert read_from_image(image) is None
+    write_to_target(GOOD, image)
+    text = read_from_image(image)
+    assert text is not None and 'site_id = "cscom-kati-01"' in text
+    # The FAT filesystem is still clean after mtools wrote into it.
+    subprocess.run(["dd", f"if={image}", f"of={part}", "bs=1M", "skip=1", "count=33", "status=none"], check=True)
+    subprocess.run(["fsck.vfat", "-n", str(part)], check=True, capture_output=True)
