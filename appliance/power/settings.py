@@ -80,8 +80,8 @@ class ChemistrySettings:
 class SimulatedBatterySettings:
     """The simulated bank and its solar day (``simulation = true``)."""
 
-    capacity_ah: float = 100.0
-    panel_w: float = 120.0
+    capacity_ah: float = 60.0
+    panel_w: float = 100.0
     load_w: float = 7.0
     modem_w: float = 2.5
     initial_soc_pct: float = 75.0
