@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from appliance.modem.base import LinkDropped, ModemError
+from appliance.modem.hotplug import ModemPresence
+from appliance.modem.settings import SimulatedModemSettings
+from appliance.modem.simulation import SIM_INTERFACE, SimulatedCounters, SimulatedModem
+
+
+def make(**settings):
+    clock = {"now": datetime(2025, 3, 1, 6, tzinfo=UTC)}
+    presence, counters = ModemPresence(), SimulatedCounters()
+    changes: list[bool] = []
+    presence.listeners.append(lambda present, name: changes.append(present))
+    modem = SimulatedModem(SimulatedModemSettings(**settings), presence, counters, now=lambda: clock["now"])
+    return modem, clock, counters, changes
+
+
+def test_plugging_goes_through_the_same_presence_events_as_udev():
+    modem, _clock, _counters, changes = make(plugged=False)
+    assert not modem.status().present
+    with pytest.raises(ModemError, match="aucun modem"):
+        modem.connect(timeout_s=30)
+    modem.plug()
+    modem.unplug()
+    assert changes == [True, False]
+
+
+def test_no_coverage_fails_to_connect_while_searching():
+    modem, *_ = make(coverage=False)
+    with pytest.raises(ModemError, match="pas de réseau"):
+        modem.connect(timeout_s=60)
+    status = modem.status()
+    assert (status.state, status.registration, status.signal_pct) == ("searching", "searching", 0)
+
+
+def test_a_link_that_drops_mid_transfer():
+    modem, clock, counters, _ = make(drop_after_s=30, bytes_per_s=1000)
+    link = modem.connect(timeout_s=30)
+    assert modem.transfer(2000) == 2.0
+    clock["now"] += timedelta(seconds=31)
+    with pytest.raises(LinkDropped):
+        modem.transfer(2000)
+    assert counters.read(link.interface).tx_bytes == 2040
+    modem.disconnect()
+    assert counters.read(SIM_INTERFACE) is None  # the interface goes with the link
+    modem.connect(timeout_s=30)
+    assert counters.read(SIM_INTERFACE).tx_bytes == 0  # a new interface counts from zero
