@@ -99,3 +99,7 @@ from appliance.outbox.cli import outbox  # noqa: E402
 
 main.add_command(dhis2)
 main.add_command(outbox)
+
+from appliance.users.cli import users  # noqa: E402
+
+main.add_command(users)

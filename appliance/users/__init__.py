@@ -1,0 +1,1 @@
+"""User accounts in bulk: CSV import through a staging step, replacements, one-time credentials."""

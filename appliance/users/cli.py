@@ -1,0 +1,50 @@
+"""``appliance users import FICHIER.csv [--dry-run]``: the same checks as the admin page, for scripts."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+
+from appliance.cli import config_option, load_config_or_exit, open_store_or_exit
+
+
+@click.group()
+def users() -> None:
+    """Comptes utilisateurs."""
+
+
+@users.command("import")
+@config_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Vérifie le fichier sans rien créer.")
+def import_command(config_path: str | None, file: Path, dry_run: bool) -> None:
+    """Crée les comptes d'un fichier CSV (identifiant,prenom,nom,role,telephone) : tous ou aucun.
+
+    Sort avec le code 0 seulement si toutes les lignes sont valides ; sinon une ligne par problème
+    (« ligne 4, colonne role : rôle inconnu « nurse » ») et aucun compte créé.
+    """
+    from appliance.store.audit import system_actor
+    from appliance.users.importer import check_file, create_accounts
+
+    cfg = load_config_or_exit(config_path)
+    open_store_or_exit(cfg)
+    checked = check_file(file.read_bytes())
+    if not checked.valid:
+        for problem in checked.problems:
+            click.echo(str(problem))
+        click.echo(f"{len(checked.problems)} problème(s) : aucun compte créé.", err=True)
+        sys.exit(1)
+    if dry_run:
+        click.echo(f"Fichier valide : {len(checked.rows)} compte(s) seraient créés (--dry-run : rien n'a été créé).")
+        return
+    credentials = create_accounts(system_actor(f"console:{getpass.getuser()}"), checked.rows)
+    click.echo(f"{len(credentials)} compte(s) créés. Mots de passe provisoires, affichés une seule fois, "
+               "à changer à la première connexion :")
+    width = max(len(c.username) for c in credentials)
+    for credential in credentials:
+        replaced = f"  (remplace {credential.replaces})" if credential.replaces else ""
+        click.echo(f"{credential.username:<{width}}  {credential.password}  {credential.full_name} · "
+                   f"{credential.role_label}{replaced}")
