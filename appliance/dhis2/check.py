@@ -115,6 +115,11 @@ def _check_data_set(data_set: dict[str, Any], mapping: Dhis2Mapping, report: Che
         for element in data_set.get("dataSetElements") or []
         if isinstance(element.get("dataElement"), dict) and element["dataElement"].get("id")
     }
+    # A mistake in a category-combo table touches every indicator using it: reported once, with them.
+    wrong_combo: dict[tuple[str, str], list[str]] = {}
+    foreign_option: dict[tuple[str, str, str], list[str]] = {}
+    choices: dict[str, str] = {}
+    not_sent: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for indicator in mapping.indicators.values():
         where = _where(mapping, indicator.line)
         element = elements.get(indicator.data_element)
@@ -147,34 +152,53 @@ def _check_data_set(data_set: dict[str, Any], mapping: Dhis2Mapping, report: Che
             )
         combo = element.get("categoryCombo") or {}
         expected = indicator.category_combo
-        if combo.get("id") and combo.get("id") != expected.id:
-            report.problems.append(
-                Problem(
-                    _where(mapping, expected.line),
-                    f"indicateur « {indicator.code} » : l'élément utilise la combinaison de "
-                    f"catégories {combo.get('id')}, la table dit {expected.id} "
-                    f"([category_combos.{expected.code}])",
-                )
-            )
         known = {coc.get("id"): coc for coc in combo.get("categoryOptionCombos") or []}
+        choices[expected.code] = ", ".join(f"{option.get('name')} ({uid})" for uid, option in list(known.items())[:12])
+        if combo.get("id") and combo.get("id") != expected.id:
+            wrong_combo.setdefault((expected.code, combo["id"]), []).append(indicator.code)
+            continue
         for disaggregation, coc in expected.option_combos.items():
             if coc not in known:
-                choices = ", ".join(f"{option.get('name')} ({uid})" for uid, option in list(known.items())[:12])
-                report.problems.append(
-                    Problem(
-                        _where(mapping, expected.line),
-                        f"indicateur « {indicator.code} », {disaggregation_label(disaggregation)}"
-                        f" : la combinaison {coc} n'appartient pas à l'élément "
-                        f"« {element.get('name')} » (possibles : {choices or 'aucune'})",
-                    )
-                )
-        unmapped = [
-            option.get("name") or uid
+                foreign_option.setdefault((expected.code, disaggregation, coc), []).append(indicator.code)
+        unmapped = tuple(
+            str(option.get("name") or uid)
             for uid, option in known.items()
             if uid not in set(expected.option_combos.values())
-        ]
+        )
         if unmapped:
-            report.notes.append(f"« {indicator.code} » : DHIS2 a aussi {', '.join(map(str, unmapped))} (non envoyés)")
+            not_sent.setdefault((expected.code, unmapped), []).append(indicator.code)
+    for (code, names), codes in not_sent.items():
+        report.notes.append(
+            f"[category_combos.{code}] : DHIS2 a aussi {', '.join(names)} pour {_listing(codes)} (jamais envoyés)"
+        )
+    for (code, actual), codes in wrong_combo.items():
+        expected = mapping.category_combos[code]
+        report.problems.append(
+            Problem(
+                _where(mapping, expected.line),
+                f"[category_combos.{code}] id = {expected.id}, mais DHIS2 range "
+                f"{_listing(codes)} dans la combinaison de catégories {actual} "
+                f"(ses combinaisons : {choices[code] or 'aucune'})",
+            )
+        )
+    for (code, disaggregation, coc), codes in foreign_option.items():
+        expected = mapping.category_combos[code]
+        report.problems.append(
+            Problem(
+                _where(mapping, expected.option_lines.get(disaggregation) or expected.line),
+                f"[category_combos.{code}] {disaggregation} ({disaggregation_label(disaggregation)})"
+                f" : la combinaison {coc} n'appartient pas à la catégorie {_listing(codes, after_de=True)} "
+                f"(possibles : {choices[code] or 'aucune'})",
+            )
+        )
+
+
+def _listing(codes: list[str], *, after_de: bool = False) -> str:
+    """« l'indicateur x » / « les indicateurs x, y » (« de l'… » / « des … » after « de »)."""
+    shown = ", ".join(codes[:5]) + (f"… ({len(codes)} au total)" if len(codes) > 5 else "")
+    if len(codes) == 1:
+        return f"{'de ' if after_de else ''}l'indicateur {shown}"
+    return f"{'des' if after_de else 'les'} indicateurs {shown}"
 
 
 def _check_org_unit(client: Dhis2Client, mapping: Dhis2Mapping, report: CheckReport) -> None:

@@ -40,6 +40,7 @@ class CategoryComboMap:
     label: str
     option_combos: dict[str, str]  # disaggregation code → categoryOptionCombo UID, in file order
     line: int | None = None
+    option_lines: dict[str, int] = field(default_factory=dict)  # disaggregation code → line
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,7 @@ def _read_combos(raw: Any, error, lines: _Lines) -> dict[str, CategoryComboMap]:
             id=table.get("id", ""),
             label=table.get("label", ""),
             option_combos=dict(option_combos),
+            option_lines={dis: line for dis in option_combos if (line := lines.of((*where, "option_combos"), dis))},
             line=lines.of(where, None),
         )
     return combos
