@@ -83,22 +83,31 @@ def simulate(instance: Path, port: int) -> None:
     run_simulation(instance.resolve(), port=port)
 
 
-from appliance.provision import provision  # noqa: E402
-
-main.add_command(provision)
-
-
 # Backup, restore and moving hosts (appliance/backup); imported last: they use this module's helpers.
 from appliance.backup.cli import COMMANDS as BACKUP_COMMANDS  # noqa: E402
 
 for backup_command in BACKUP_COMMANDS:
     main.add_command(backup_command)
 
+from appliance.provision import provision  # noqa: E402
+
+main.add_command(provision)
+
 from appliance.dhis2.cli import dhis2  # noqa: E402
 from appliance.outbox.cli import outbox  # noqa: E402
 
 main.add_command(dhis2)
 main.add_command(outbox)
+
+from appliance.agent.cli import agent_command  # noqa: E402
+
+main.add_command(agent_command)
+
+from appliance.fleet.cli import fleet  # noqa: E402
+from appliance.telemetry.cli import telemetry  # noqa: E402
+
+main.add_command(fleet)
+main.add_command(telemetry)
 
 from appliance.users.cli import users  # noqa: E402
 

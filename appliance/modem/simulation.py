@@ -132,17 +132,16 @@ class SimulatedModem:
         age_s = (self._now() - link.connected_at).total_seconds()
         return not (self.drop_after_s and age_s >= self.drop_after_s)
 
-    def transfer(self, sent: int, received: int = 0) -> float:
-        """Move bytes over the link (for fakes of the outbox); returns the seconds it takes."""
-        if not self.link_up():
-            raise LinkDropped("liaison perdue pendant l'envoi")
-        self.counters.add(SIM_INTERFACE, rx=received + 40, tx=sent + 40)  # + TCP/IP headers
-        return (sent + received) / self.bytes_per_s
-
     def account(self, sent: int, received: int) -> None:
-        """Count bytes that really went elsewhere (loopback, in a demo) as if they crossed the link."""
-        if self._link is not None:
-            self.counters.add(SIM_INTERFACE, rx=received, tx=sent)
+        """Put the bytes the outbox reports on the fake interface's counters (in a demo they went over
+        loopback to the fake DHIS2), so the data budget moves as it would over 3G."""
+        if self._link is None:
+            raise LinkDropped("liaison perdue pendant l'envoi")
+        self.counters.add(SIM_INTERFACE, rx=received, tx=sent)
+
+    def seconds_for(self, nbytes: int) -> float:
+        """How long ``nbytes`` take on this (slow) link."""
+        return nbytes / self.bytes_per_s
 
     def disconnect(self) -> None:
         with self._lock:

@@ -37,15 +37,18 @@ def test_no_coverage_fails_to_connect_while_searching():
     assert (status.state, status.registration, status.signal_pct) == ("searching", "searching", 0)
 
 
-def test_a_link_that_drops_mid_transfer():
+def test_a_link_that_drops_and_its_counters():
     modem, clock, counters, _ = make(drop_after_s=30, bytes_per_s=1000)
     link = modem.connect(timeout_s=30)
-    assert modem.transfer(2000) == 2.0
+    assert modem.seconds_for(2000) == 2.0
+    modem.account(2000, 100)
+    assert modem.link_up()
     clock["now"] += timedelta(seconds=31)
-    with pytest.raises(LinkDropped):
-        modem.transfer(2000)
-    assert counters.read(link.interface).tx_bytes == 2040
+    assert not modem.link_up()
+    assert counters.read(link.interface).tx_bytes == 2000
     modem.disconnect()
+    with pytest.raises(LinkDropped):
+        modem.account(10, 10)
     assert counters.read(SIM_INTERFACE) is None  # the interface goes with the link
     modem.connect(timeout_s=30)
     assert counters.read(SIM_INTERFACE).tx_bytes == 0  # a new interface counts from zero
