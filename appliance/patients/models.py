@@ -1,0 +1,217 @@
+"""The shared patient record: people, households and one typed model per programme's visit.
+
+Nothing is deleted (``VoidableModel``). Every visit keeps its author and the author's role at
+the time of writing, and a ``revision`` counter that the chart shows as "corrigé"; the values
+before each correction are in the audit trail. The schema itself is created by the frozen
+migrations m0010+ (keep both in step).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+import peewee
+
+from appliance.store.models import User, VoidableModel, utcnow
+
+SEXES = ("F", "M")
+
+
+class Household(VoidableModel):
+    """A family or concession: the people staff expect to see together."""
+
+    name = peewee.TextField()
+    village = peewee.TextField()
+    village_key = peewee.TextField(index=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
+class Patient(VoidableModel):
+    local_number = peewee.TextField(unique=True)  # printed on the patient's card
+    family_name = peewee.TextField()  # as typed, accents kept
+    first_names = peewee.TextField()
+    sex = peewee.TextField()  # "F" or "M"
+    birth_date = peewee.DateField()
+    birth_date_estimated = peewee.BooleanField(default=False)
+    village = peewee.TextField()  # village or quartier
+    village_key = peewee.TextField()
+    phone = peewee.TextField(default="")  # 8 national digits
+    national_id = peewee.TextField(null=True)  # NINA, as id_key(): unique when present
+    mother = peewee.ForeignKeyField("self", null=True, backref="children", lazy_load=False)  # partial index
+    household = peewee.ForeignKeyField(Household, null=True, backref="members", lazy_load=False)
+    merged_into = peewee.ForeignKeyField("self", null=True, backref="merged_records", lazy_load=False)
+    # Keys for duplicate detection and search (see appliance.patients.normalize).
+    family_key = peewee.TextField()
+    given_key = peewee.TextField()
+    search_names = peewee.TextField()
+    search_ids = peewee.TextField()
+    registered_at = peewee.DateTimeField(default=utcnow)
+    registered_by = peewee.ForeignKeyField(User, null=True, index=False, backref="registered_patients",
+                                           lazy_load=False)
+    registered_role = peewee.TextField(default="")
+
+    class Meta:
+        indexes = ((("family_key", "village_key"), False),)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.family_name} {self.first_names}".strip()
+
+    def age_days(self, on: dt.date | None = None) -> int:
+        return ((on or dt.date.today()) - self.birth_date).days
+
+
+class Visit(VoidableModel):
+    """What every programme's visit has: who was seen, when, by whom (and in which role)."""
+
+    PROGRAMME: ClassVar[str] = ""
+
+    patient = peewee.ForeignKeyField(Patient, index=False, lazy_load=False)  # (patient, visit_date) index
+    visit_date = peewee.DateField()
+    author = peewee.ForeignKeyField(User, null=True, index=False, lazy_load=False)
+    author_role = peewee.TextField(default="")
+    recorded_at = peewee.DateTimeField(default=utcnow)
+    revision = peewee.IntegerField(default=1)  # > 1: corrected (previous values in the audit trail)
+    notes = peewee.TextField(default="")
+
+    class Meta:
+        indexes = ((("patient", "visit_date"), False),)
+
+
+class Consultation(Visit):
+    PROGRAMME = "consultation"
+
+    reason = peewee.TextField()
+    temperature_c = peewee.FloatField(null=True)
+    pulse_bpm = peewee.IntegerField(null=True)
+    resp_rate = peewee.IntegerField(null=True)
+    systolic = peewee.IntegerField(null=True)
+    diastolic = peewee.IntegerField(null=True)
+    weight_kg = peewee.FloatField(null=True)
+    diagnosis_code = peewee.TextField()  # codes/diagnoses.csv
+    secondary_diagnosis_code = peewee.TextField(null=True)
+    treatment = peewee.TextField(default="")
+
+
+class Prescription(VoidableModel):
+    """One line of a consultation's prescription, written in the consultation's transaction."""
+
+    consultation = peewee.ForeignKeyField(Consultation, backref="prescriptions", lazy_load=False)
+    drug = peewee.TextField()
+    dosage = peewee.TextField(default="")  # posologie: "1 cp 3 fois par jour"
+    quantity = peewee.IntegerField(null=True)
+    duration_days = peewee.IntegerField(null=True)
+
+
+class AntenatalVisit(Visit):
+    PROGRAMME = "cpn"
+
+    contact_number = peewee.IntegerField(null=True)  # CPN1, CPN2...
+    lmp_date = peewee.DateField(null=True)  # date des dernières règles
+    gestational_age_weeks = peewee.IntegerField(null=True)  # at this visit
+    gravidity = peewee.IntegerField(null=True)
+    parity = peewee.IntegerField(null=True)
+    previous_caesarean = peewee.BooleanField(default=False)
+    weight_kg = peewee.FloatField(null=True)
+    systolic = peewee.IntegerField(null=True)
+    diastolic = peewee.IntegerField(null=True)
+    fundal_height_cm = peewee.IntegerField(null=True)
+    hb_g_dl = peewee.FloatField(null=True)
+    danger_signs = peewee.TextField(default="")  # space-separated codes/anc_danger_signs.csv
+    iptp_dose = peewee.IntegerField(null=True)  # SP dose number given today (TPI)
+    iron_folic = peewee.BooleanField(default=False)
+    td_dose = peewee.IntegerField(null=True)  # tetanus-diphtheria dose number given today
+    next_visit_date = peewee.DateField(null=True)
+
+
+class Delivery(Visit):
+    """Recorded on the mother's record; ``visit_date`` is the date of delivery."""
+
+    PROGRAMME = "accouchement"
+
+    place = peewee.TextField()  # ici, autre_formation, domicile, en_route
+    mode = peewee.TextField()  # voie_basse, instrumentale, cesarienne
+    outcome = peewee.TextField()  # vivant, mort_frais, mort_macere
+    babies = peewee.IntegerField(default=1)
+    gestational_age_weeks = peewee.IntegerField(null=True)
+    birth_weight_g = peewee.IntegerField(null=True)
+    baby_sex = peewee.TextField(null=True)
+    complications = peewee.TextField(default="")  # codes/delivery_complications.csv
+    newborn = peewee.ForeignKeyField(Patient, null=True, backref="birth_records", lazy_load=False)
+
+
+class PostnatalVisit(Visit):
+    """CPoN, on the record of whoever was seen: the mother or the newborn."""
+
+    PROGRAMME = "cpon"
+
+    subject = peewee.TextField()  # mere, nouveau_ne
+    contact_number = peewee.IntegerField(null=True)
+    temperature_c = peewee.FloatField(null=True)
+    systolic = peewee.IntegerField(null=True)
+    diastolic = peewee.IntegerField(null=True)
+    weight_kg = peewee.FloatField(null=True)
+    breastfeeding = peewee.BooleanField(null=True)
+    danger_signs = peewee.TextField(default="")  # codes/postnatal_signs.csv
+
+
+class Immunisation(Visit):
+    """One dose; ``visit_date`` is the date the dose was given (here, or elsewhere per the card)."""
+
+    PROGRAMME = "vaccination"
+
+    antigen = peewee.TextField()  # codes/antigens.csv
+    dose_number = peewee.IntegerField()
+    lot = peewee.TextField(default="")
+    given_here = peewee.BooleanField(default=True)
+
+
+class GrowthMeasurement(Visit):
+    PROGRAMME = "croissance"
+
+    weight_kg = peewee.FloatField(null=True)
+    height_cm = peewee.FloatField(null=True)
+    position = peewee.TextField(null=True)  # couche (length), debout (height)
+    muac_mm = peewee.IntegerField(null=True)
+    oedema = peewee.BooleanField(default=False)  # bilateral pitting oedema
+
+
+class FamilyPlanningVisit(Visit):
+    PROGRAMME = "pf"
+
+    method = peewee.TextField()  # codes/fp_methods.csv
+    user_status = peewee.TextField()  # nouvelle, continue
+    quantity = peewee.IntegerField(null=True)
+    next_date = peewee.DateField(null=True)
+
+
+class ChronicVisit(Visit):
+    PROGRAMME = "chronique"
+
+    programme = peewee.TextField()  # hta, diabete
+    systolic = peewee.IntegerField(null=True)
+    diastolic = peewee.IntegerField(null=True)
+    glucose_g_l = peewee.FloatField(null=True)
+    fasting = peewee.BooleanField(null=True)
+    weight_kg = peewee.FloatField(null=True)
+    treatment = peewee.TextField(default="")
+    next_appointment = peewee.DateField(null=True)
+
+
+VISIT_MODELS: tuple[type[Visit], ...] = (
+    Consultation, AntenatalVisit, Delivery, PostnatalVisit, Immunisation, GrowthMeasurement,
+    FamilyPlanningVisit, ChronicVisit,
+)
+PROGRAMMES: dict[str, type[Visit]] = {model.PROGRAMME: model for model in VISIT_MODELS}
+
+
+class LocalNumberSequence(peewee.Model):
+    """The last card number given per prefix, bumped in the registration's transaction."""
+
+    prefix = peewee.TextField(primary_key=True)
+    last_value = peewee.IntegerField(default=0)
+
+    class Meta:
+        database = Patient._meta.database
+        table_name = "local_number_sequence"
