@@ -1,0 +1,191 @@
+"""Writing and reading visits: the one path every programme's visit goes through.
+
+``record_visit`` writes a visit (and a consultation's prescription lines) with its audit
+entries in ONE transaction, then runs the patient hooks inside that same transaction: the
+clinical rules register one with ``on_patient_write`` to recompute the patient's due items and
+alerts, so a visit and what it changes are committed together or not at all. A hook that
+raises cancels the whole write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from appliance.patients.models import PROGRAMMES, Consultation, Patient, Prescription, Visit
+from appliance.store.audit import Actor, audited_save, audited_void
+from appliance.store.db import database
+from appliance.store.models import AuditEntry, User
+
+# hook(actor, patient, visit): visit is None when the whole record changed (a merge).
+PatientHook = Callable[[Actor, Patient, Visit | None], None]
+_PATIENT_HOOKS: list[PatientHook] = []
+
+
+class VisitError(ValueError):
+    """A visit refused for a reason tied to one form field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def on_patient_write(hook: PatientHook) -> PatientHook:
+    """Run ``hook`` after every visit written, corrected or voided, and after a merge, inside
+    the same transaction. Usable as a decorator."""
+    if hook not in _PATIENT_HOOKS:
+        _PATIENT_HOOKS.append(hook)
+    return hook
+
+
+def remove_patient_hook(hook: PatientHook) -> None:
+    if hook in _PATIENT_HOOKS:
+        _PATIENT_HOOKS.remove(hook)
+
+
+def run_patient_hooks(actor: Actor, patient: Patient, visit: Visit | None) -> None:
+    for hook in list(_PATIENT_HOOKS):
+        hook(actor, patient, visit)
+
+
+@dataclass(frozen=True)
+class PrescriptionLine:
+    drug: str
+    dosage: str = ""
+    quantity: int | None = None
+    duration_days: int | None = None
+
+
+def _check_dates(patient: Patient, visit: Visit, today: dt.date) -> None:
+    if visit.visit_date is None:
+        raise VisitError("visit_date", "La date est obligatoire.")
+    if visit.visit_date > today:
+        raise VisitError("visit_date", "La date est dans le futur.")
+    if visit.visit_date < patient.birth_date:
+        raise VisitError("visit_date", "La date est avant la naissance du patient.")
+
+
+def record_visit(actor: Actor, patient: Patient, visit: Visit, *,
+                 prescriptions: Sequence[PrescriptionLine] = (), today: dt.date | None = None) -> Visit:
+    """Write a new visit of any programme for ``patient``, all or nothing."""
+    if patient.voided:
+        raise VisitError("visit_date", "Ce dossier a été annulé ou fusionné : enregistrez la visite dans le "
+                                       "dossier conservé.")
+    if prescriptions and not isinstance(visit, Consultation):
+        raise TypeError("only a consultation has prescription lines")
+    _check_dates(patient, visit, today or dt.date.today())
+    visit.patient = patient.id
+    visit.author = actor.user_id
+    visit.author_role = actor.role
+    visit.revision = 1
+    with database.atomic():
+        audited_save(actor, visit)
+        for line in prescriptions:
+            audited_save(actor, Prescription(consultation=visit.id, drug=line.drug, dosage=line.dosage,
+                                             quantity=line.quantity, duration_days=line.duration_days))
+        run_patient_hooks(actor, patient, visit)
+    return visit
+
+
+def correct_visit(actor: Actor, visit: Visit, *, reason: str = "",
+                  prescriptions: Sequence[PrescriptionLine] | None = None, today: dt.date | None = None) -> Visit:
+    """Save corrected values of ``visit`` (already set on it by the caller). The revision goes up
+    and the audit trail keeps the replaced values; replaced prescription lines are voided."""
+    if visit.voided:
+        raise VisitError("visit_date", "Cette visite a été annulée : elle ne peut plus être corrigée.")
+    patient = Patient.get_by_id(visit.patient_id)
+    _check_dates(patient, visit, today or dt.date.today())
+    with database.atomic():
+        if prescriptions is not None and isinstance(visit, Consultation):
+            current = list(active_prescriptions([visit.id]).get(visit.id, []))
+            wanted = list(prescriptions)
+            if [_line_of(line) for line in current] != wanted:
+                for line in current:
+                    audited_void(actor, line, "ordonnance corrigée")
+                for line in wanted:
+                    audited_save(actor, Prescription(consultation=visit.id, drug=line.drug, dosage=line.dosage,
+                                                     quantity=line.quantity, duration_days=line.duration_days))
+        visit.revision = (visit.revision or 1) + 1
+        audited_save(actor, visit, reason=reason.strip() or "correction")
+        run_patient_hooks(actor, patient, visit)
+    return visit
+
+
+def void_visit(actor: Actor, visit: Visit, reason: str) -> Visit:
+    """Cancel a visit entered by mistake (it stays in the database, hidden from the chart)."""
+    with database.atomic():
+        audited_void(actor, visit, reason)
+        if isinstance(visit, Consultation):
+            for line in active_prescriptions([visit.id]).get(visit.id, []):
+                audited_void(actor, line, reason)
+        run_patient_hooks(actor, Patient.get_by_id(visit.patient_id), visit)
+    return visit
+
+
+def _line_of(line: Prescription) -> PrescriptionLine:
+    return PrescriptionLine(line.drug, line.dosage, line.quantity, line.duration_days)
+
+
+def active_prescriptions(consultation_ids: Sequence[int]) -> dict[int, list[Prescription]]:
+    result: dict[int, list[Prescription]] = {}
+    if not consultation_ids:
+        return result
+    query = (Prescription.select()
+             .where(Prescription.consultation.in_(list(consultation_ids)) & (Prescription.voided == False))  # noqa: E712
+             .order_by(Prescription.id))
+    for line in query:
+        result.setdefault(line.consultation_id, []).append(line)
+    return result
+
+
+def find_visit(programme: str, visit_id: int, patient_id: int) -> Visit | None:
+    model = PROGRAMMES.get(programme)
+    if model is None:
+        return None
+    return model.get_or_none((model.id == visit_id) & (model.patient == patient_id))
+
+
+@dataclass
+class TimelineEntry:
+    visit: Visit
+    author: User | None
+    prescriptions: list[Prescription]
+
+    @property
+    def programme(self) -> str:
+        return self.visit.PROGRAMME
+
+
+def timeline(patient: Patient, *, limit: int | None = None) -> list[TimelineEntry]:
+    """Every visit of every programme, newest first (same day: latest recorded first)."""
+    visits: list[Visit] = []
+    for model in PROGRAMMES.values():
+        query = (model.select().where((model.patient == patient.id) & (model.voided == False))  # noqa: E712
+                 .order_by(model.visit_date.desc(), model.id.desc()))
+        if limit:
+            query = query.limit(limit)
+        visits.extend(query)
+    visits.sort(key=lambda visit: (visit.visit_date, visit.recorded_at), reverse=True)
+    if limit:
+        visits = visits[:limit]
+    users = {user.id: user for user in User.select()} if visits else {}
+    lines = active_prescriptions([visit.id for visit in visits if isinstance(visit, Consultation)])
+    return [TimelineEntry(visit, users.get(visit.author_id),
+                          lines.get(visit.id, []) if isinstance(visit, Consultation) else [])
+            for visit in visits]
+
+
+def visit_history(visit: Visit) -> list[AuditEntry]:
+    """The audit entries of a visit and of its prescription lines, oldest first."""
+    entries = list(AuditEntry.select().where((AuditEntry.table_name == visit._meta.table_name)
+                                             & (AuditEntry.row_id == str(visit.id))))
+    if isinstance(visit, Consultation):
+        line_ids = [str(line.id) for line in Prescription.select(Prescription.id)
+                    .where(Prescription.consultation == visit.id)]
+        if line_ids:
+            entries += list(AuditEntry.select().where((AuditEntry.table_name == "prescription")
+                                                      & (AuditEntry.row_id.in_(line_ids))))
+    entries.sort(key=lambda entry: entry.id)
+    return entries
