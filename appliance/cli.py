@@ -112,3 +112,7 @@ main.add_command(telemetry)
 from appliance.users.cli import users  # noqa: E402
 
 main.add_command(users)
+
+from appliance.demo import demo_data_command  # noqa: E402
+
+main.add_command(demo_data_command)

@@ -60,9 +60,9 @@ def create_app(cfg: Config, *, testing: bool = False) -> Flask:
 
 def _blueprints() -> list:
     """Every area of the EMR. A new area adds its module here."""
-    from appliance.emr import account, admin, auth, bulk_users, home
+    from appliance.emr import account, admin, auth, bulk_users, home, patients, visits
 
-    return [auth.bp, home.bp, account.bp, admin.bp, bulk_users.bp]
+    return [auth.bp, home.bp, account.bp, admin.bp, bulk_users.bp, patients.bp, visits.bp]
 
 
 def _select_locale() -> str:

@@ -28,6 +28,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "users.manage": frozenset({"admin"}),
     "audit.read": frozenset({"admin", "medecin"}),
     "users.bulk": frozenset({"admin"}),  # CSV import, replace, deactivate (appliance/emr/bulk_users.py)
+    "patients.read": EVERYONE,  # search, chart, referral letter (appliance/emr/patients.py)
+    "patients.register": frozenset({*CLINICAL, "agent_saisie"}),  # register, correct identity
+    "patients.merge": frozenset({"admin"}),
+    "visits.write": frozenset({*CLINICAL, "agent_saisie"}),  # record and correct visits (appliance/emr/visits.py)
+    "visits.void": frozenset({"medecin", "admin"}),
 }
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})

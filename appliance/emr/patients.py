@@ -1,0 +1,328 @@
+"""Patients: search, registration with duplicate check, the chart, referral letter, card, merge.
+
+The chart has one extension point for other areas: functions appended to ``CHART_EXTRAS``
+receive the patient and return extra template variables (the clinical rules give ``alerts``,
+shown by ``patients/_alerts.html``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from appliance.emr.home import add_tile
+from appliance.emr.patient_forms import MergeForm, PatientForm
+from appliance.emr.security import requires
+from appliance.patients import codes
+from appliance.patients.models import Household, Patient
+from appliance.patients.registry import (
+    Identity,
+    RecordError,
+    children_of,
+    find_duplicates,
+    household_members,
+    known_villages,
+    merge_patients,
+    register_patient,
+    resolve_merged,
+    update_identity,
+)
+from appliance.patients.search import search
+from appliance.patients.visits import timeline
+from appliance.store.models import ROLES, AuditEntry, User
+
+bp = Blueprint("patients", __name__, url_prefix="/patients")
+
+TIMELINE_LIMIT = 60
+CHART_EXTRAS: list[Callable[[Patient], dict]] = []
+
+PROGRAMME_LABELS = {
+    "consultation": _l("Consultation"),
+    "cpn": _l("CPN (prénatale)"),
+    "accouchement": _l("Accouchement"),
+    "cpon": _l("CPoN (postnatale)"),
+    "vaccination": _l("Vaccination"),
+    "croissance": _l("Croissance / nutrition"),
+    "pf": _l("Planification familiale"),
+    "chronique": _l("Maladie chronique"),
+}
+
+add_tile(_l("Patients"), "patients.search_page", "patients.read", order=10)
+add_tile(_l("Nouveau patient"), "patients.register", "patients.register", order=11)
+
+
+def age_text(birth_date: dt.date, on: dt.date | None = None) -> str:
+    """"3 ans", "8 mois", "12 jours": how staff say a patient's age."""
+    on = on or dt.date.today()
+    days = (on - birth_date).days
+    if days < 0:
+        return ""
+    months = (on.year - birth_date.year) * 12 + on.month - birth_date.month - (on.day < birth_date.day)
+    if months < 1:
+        return ngettext("%(num)s jour", "%(num)s jours", days)
+    if months < 24:
+        return ngettext("%(num)s mois", "%(num)s mois", months)
+    return ngettext("%(num)s an", "%(num)s ans", months // 12)
+
+
+def applicable_programmes(patient: Patient, today: dt.date | None = None) -> list[str]:
+    """Programmes whose visit makes sense for this patient (the chart offers only those)."""
+    age_days = patient.age_days(today)
+    offered = ["consultation"]
+    if patient.sex == "F" and 10 * 365 <= age_days <= 60 * 365:
+        offered += ["cpn", "accouchement", "cpon"]
+    elif age_days <= 60:
+        offered.append("cpon")
+    offered += ["vaccination", "croissance"]
+    if age_days >= 10 * 365:
+        offered.append("pf")
+    if age_days >= 15 * 365:
+        offered.append("chronique")
+    return offered
+
+
+def _locale() -> str:
+    return str(get_locale() or "fr")
+
+
+@bp.app_template_filter("age")
+def _age_filter(birth_date: dt.date) -> str:
+    return age_text(birth_date)
+
+
+@bp.app_template_filter("date_fr")
+def _date_filter(value: dt.date | None) -> str:
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+@bp.app_template_filter("phone")
+def _phone_filter(value: str) -> str:
+    return " ".join(value[i:i + 2] for i in range(0, len(value), 2)) if value and value.isdigit() else value
+
+
+@bp.app_template_filter("fromjson")
+def _fromjson_filter(text: str | None) -> dict:
+    return json.loads(text) if text else {}
+
+
+@bp.app_template_global("code_label")
+def _code_label(list_name: str, code: str | None) -> str:
+    return codes.label(list_name, code, _locale())
+
+
+@bp.app_template_global("role_label")
+def _role_label(role: str) -> str:
+    return ROLES.get(role, role)
+
+
+@bp.app_template_global("programme_label")
+def _programme_label(programme: str) -> str:
+    return str(PROGRAMME_LABELS.get(programme, programme))
+
+
+def _living_patient(patient_id: int) -> Patient:
+    patient = Patient.get_or_none(Patient.id == patient_id)
+    if patient is None:
+        abort(404)
+    return patient
+
+
+@bp.route("/")
+@requires("patients.read")
+def search_page():
+    query = request.args.get("q", "").strip()[:100]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    result = search(query, page=page) if query else None
+    return render_template("patients/search.html", query=query, result=result)
+
+
+@bp.route("/nouveau", methods=["GET", "POST"])
+@requires("patients.register")
+def register():
+    form = PatientForm()
+    if request.method == "GET":
+        _prefill_family(form)
+    duplicates: list[Patient] = []
+    if form.validate_on_submit():
+        birth_date, estimated = form.resolved_birth_date()
+        duplicates = find_duplicates(form.family_name.data, form.first_names.data, birth_date, form.village.data)
+        seen = set(form.seen_duplicate_ids())
+        if duplicates and not (form.create_anyway.data and {p.id for p in duplicates} <= seen):
+            form.duplicates_seen.data = ",".join(str(p.id) for p in duplicates)
+            form.create_anyway.data = False
+            return render_template("patients/register.html", form=form, duplicates=duplicates,
+                                   villages=known_villages())
+        try:
+            patient = register_patient(current_user.actor, _identity(form, birth_date, estimated),
+                                       site_id=current_app.config["APPLIANCE"].site.id,
+                                       ignored_duplicates=[p.id for p in duplicates])
+        except RecordError as error:
+            form.add_error(error.field if hasattr(form, error.field) else "family_name", error.message)
+        else:
+            flash(_("Dossier %(number)s créé.", number=patient.local_number))
+            return redirect(url_for("patients.chart", patient_id=patient.id))
+    return render_template("patients/register.html", form=form, duplicates=duplicates, villages=known_villages())
+
+
+def _prefill_family(form: PatientForm) -> None:
+    """"Add a child" / "add a family member" links from a chart carry the mother and household."""
+    mother = Patient.get_or_none(Patient.id == request.args.get("mere", type=int)) if request.args.get("mere") else None
+    if mother is not None and mother.sex == "F" and not mother.voided:
+        form.mother_number.data = mother.local_number
+        form.village.data = mother.village
+        if mother.household_id:
+            form.household_id.data = str(mother.household_id)
+    household_id = request.args.get("menage", type=int)
+    household = Household.get_or_none(Household.id == household_id) if household_id else None
+    if household is not None and not household.voided:
+        form.household_id.data = str(household.id)
+        form.village.data = form.village.data or household.village
+        form.family_name.data = household.name.removeprefix("Famille ").strip()
+
+
+def _identity(form: PatientForm, birth_date: dt.date, estimated: bool) -> Identity:
+    household_name = (form.household_name.data or "").strip()
+    if form.household is None and form.mother is None and not household_name:
+        household_name = f"Famille {form.family_name.data.strip()}"
+    return Identity(
+        family_name=form.family_name.data, first_names=form.first_names.data, sex=form.sex.data,
+        birth_date=birth_date, birth_date_estimated=estimated, village=form.village.data,
+        phone=form.phone.data or "", national_id=form.national_id.data or "", mother=form.mother,
+        household=form.household, household_name=household_name,
+    )
+
+
+@bp.route("/<int:patient_id>")
+@requires("patients.read")
+def chart(patient_id: int):
+    patient = _living_patient(patient_id)
+    if patient.merged_into_id:
+        kept = resolve_merged(patient)
+        flash(_("Le dossier %(old)s a été fusionné dans %(new)s.", old=patient.local_number, new=kept.local_number),
+              "warning")
+        return redirect(url_for("patients.chart", patient_id=kept.id))
+    show_all = request.args.get("tout") == "1"
+    entries = timeline(patient, limit=None if show_all else TIMELINE_LIMIT + 1)
+    truncated = not show_all and len(entries) > TIMELINE_LIMIT
+    context = {
+        "patient": patient,
+        "mother": Patient.get_or_none(Patient.id == patient.mother_id) if patient.mother_id else None,
+        "household": Household.get_or_none(Household.id == patient.household_id) if patient.household_id else None,
+        "members": [p for p in household_members(patient.household_id) if p.id != patient.id],
+        "children": children_of(patient) if patient.sex == "F" else [],
+        "entries": entries[:TIMELINE_LIMIT] if truncated else entries,
+        "truncated": truncated,
+        "programmes": applicable_programmes(patient),
+        "alerts": [],
+    }
+    for extra in CHART_EXTRAS:
+        context.update(extra(patient))
+    return render_template("patients/chart.html", **context)
+
+
+@bp.route("/<int:patient_id>/identite", methods=["GET", "POST"])
+@requires("patients.register")
+def edit_identity(patient_id: int):
+    patient = _living_patient(patient_id)
+    if patient.voided:
+        abort(404)
+    form = PatientForm(patient=patient)
+    if request.method == "GET":
+        form.family_name.data, form.first_names.data = patient.family_name, patient.first_names
+        form.sex.data, form.village.data = patient.sex, patient.village
+        form.birth_date.data = patient.birth_date
+        form.phone.data, form.national_id.data = patient.phone, patient.national_id or ""
+        if patient.mother_id:
+            form.mother_number.data = Patient.get_by_id(patient.mother_id).local_number
+    if form.validate_on_submit():
+        birth_date, estimated = form.resolved_birth_date()
+        identity = _identity(form, birth_date, estimated or (patient.birth_date_estimated
+                                                             and birth_date == patient.birth_date))
+        if form.household is None:
+            identity.household_name = ""
+        try:
+            update_identity(current_user.actor, patient, identity, reason=form.reason.data or None)
+        except RecordError as error:
+            form.add_error(error.field if hasattr(form, error.field) else "family_name", error.message)
+        else:
+            flash(_("Identité enregistrée."))
+            return redirect(url_for("patients.chart", patient_id=patient.id))
+    return render_template("patients/register.html", form=form, duplicates=[], villages=known_villages(),
+                           patient=patient)
+
+
+@bp.route("/<int:patient_id>/historique")
+@requires("patients.read")
+def identity_history(patient_id: int):
+    patient = _living_patient(patient_id)
+    entries = list(AuditEntry.select().where((AuditEntry.table_name == "patient")
+                                             & (AuditEntry.row_id == str(patient.id))).order_by(AuditEntry.id))
+    return render_template("patients/history.html", patient=patient, entries=entries, title=_("Identité"),
+                           back=url_for("patients.chart", patient_id=patient.id))
+
+
+@bp.route("/<int:patient_id>/lettre")
+@requires("patients.read")
+def referral_letter(patient_id: int):
+    patient = _living_patient(patient_id)
+    entries = timeline(patient)
+    by_programme: dict[str, list] = {}
+    for entry in entries:
+        by_programme.setdefault(entry.programme, []).append(entry)
+    author = User.get_by_id(current_user.id)
+    return render_template("patients/letter.html", patient=patient, by_programme=by_programme,
+                           reason=request.args.get("motif", "")[:1000],
+                           destination=request.args.get("vers", "")[:120] or _("Hôpital de district"),
+                           author=author, today=dt.date.today(),
+                           mother=Patient.get_or_none(Patient.id == patient.mother_id) if patient.mother_id else None)
+
+
+@bp.route("/<int:patient_id>/carte")
+@requires("patients.read")
+def card(patient_id: int):
+    return render_template("patients/card.html", patient=_living_patient(patient_id))
+
+
+@bp.route("/menage/<int:household_id>")
+@requires("patients.read")
+def household(household_id: int):
+    family = Household.get_or_none(Household.id == household_id) or abort(404)
+    return render_template("patients/household.html", household=family,
+                           members=household_members(family.id, limit=200))
+
+
+@bp.route("/<int:patient_id>/fusion", methods=["GET", "POST"])
+@requires("patients.merge")
+def merge(patient_id: int):
+    keep = _living_patient(patient_id)
+    if keep.voided:
+        abort(404)
+    form = MergeForm()
+    other = None
+    if form.validate_on_submit():
+        other = form.other()
+        if other is None or other.voided:
+            form.other_number.errors.append(_("Aucun dossier actif avec ce numéro."))
+            other = None
+        elif other.id == keep.id:
+            form.other_number.errors.append(_("Choisissez un autre dossier que celui-ci."))
+            other = None
+        elif form.confirmed.data == str(other.id):
+            try:
+                merge_patients(current_user.actor, keep, other, form.reason.data)
+            except RecordError as error:
+                flash(error.message, "error")
+            else:
+                flash(_("Dossier %(old)s fusionné dans %(new)s.", old=other.local_number, new=keep.local_number))
+                return redirect(url_for("patients.chart", patient_id=keep.id))
+        else:
+            form.confirmed.data = str(other.id)
+    return render_template("patients/merge.html", form=form, keep=keep, other=other,
+                           keep_visits=len(timeline(keep)), other_visits=len(timeline(other)) if other else 0)

@@ -1,0 +1,147 @@
+"""Visit forms of every programme: record, correct (the previous version stays in the audit
+trail), view the history, void an entry made by mistake."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from appliance.emr.patient_forms import VoidForm
+from appliance.emr.patients import applicable_programmes
+from appliance.emr.security import requires
+from appliance.emr.visit_forms import FORMS, DeliveryForm, VisitForm
+from appliance.patients.models import Patient
+from appliance.patients.registry import Identity, RecordError, record_delivery
+from appliance.patients.visits import (
+    VisitError,
+    active_prescriptions,
+    correct_visit,
+    find_visit,
+    record_visit,
+    visit_history,
+    void_visit,
+)
+from appliance.store.models import User
+
+bp = Blueprint("visits", __name__, url_prefix="/patients/<int:patient_id>")
+
+
+def _patient(patient_id: int) -> Patient:
+    patient = Patient.get_or_none(Patient.id == patient_id)
+    if patient is None or patient.voided:
+        abort(404)
+    return patient
+
+
+def _form_class(programme: str) -> type[VisitForm]:
+    form_class = FORMS.get(programme)
+    if form_class is None:
+        abort(404)
+    return form_class
+
+
+def _show_error(form: VisitForm, error: VisitError | RecordError) -> None:
+    form.add_error(error.field if hasattr(form, error.field) else "visit_date", error.message)
+
+
+def _wants_more_lines(form: VisitForm) -> bool:
+    """"Une ligne de plus" on a prescription: redisplay with one more empty line, save nothing."""
+    if "add_line" in request.form and hasattr(form, "prescriptions"):
+        if len(form.prescriptions.entries) < form.prescriptions.max_entries:
+            form.prescriptions.append_entry()
+        return True
+    return False
+
+
+@bp.route("/<programme>/nouveau", methods=["GET", "POST"])
+@requires("visits.write")
+def new(patient_id: int, programme: str):
+    patient = _patient(patient_id)
+    form_class = _form_class(programme)
+    if programme not in applicable_programmes(patient):
+        flash(_("Ce type de visite ne correspond pas à ce patient (sexe ou âge)."), "warning")
+    form = form_class(patient=patient)
+    if request.method == "POST" and not _wants_more_lines(form) and form.validate():
+        visit = form.build()
+        try:
+            if isinstance(form, DeliveryForm):
+                record_delivery(current_user.actor, patient, visit, site_id=current_app.config["APPLIANCE"].site.id,
+                                newborn=_newborn(form, patient))
+            else:
+                lines = form.prescription_lines() if hasattr(form, "prescription_lines") else ()
+                record_visit(current_user.actor, patient, visit, prescriptions=lines)
+        except (VisitError, RecordError) as error:
+            _show_error(form, error)
+        else:
+            flash(_("%(programme)s enregistrée.", programme=_programme_name(programme)))
+            return redirect(url_for("patients.chart", patient_id=patient.id))
+    return render_template("visits/form.html", form=form, patient=patient, programme=programme, visit=None)
+
+
+def _programme_name(programme: str) -> str:
+    from appliance.emr.patients import PROGRAMME_LABELS
+
+    return str(PROGRAMME_LABELS[programme])
+
+
+def _newborn(form: DeliveryForm, mother: Patient) -> Identity | None:
+    if not form.create_newborn.data:
+        return None
+    first_names = (form.newborn_first_names.data or "").strip() or _("Bébé de %(name)s", name=mother.first_names)
+    return Identity(family_name=form.newborn_family_name.data.strip(), first_names=first_names,
+                    sex=form.baby_sex.data, birth_date=form.visit_date.data, village=mother.village)
+
+
+@bp.route("/<programme>/<int:visit_id>/corriger", methods=["GET", "POST"])
+@requires("visits.write")
+def correct(patient_id: int, programme: str, visit_id: int):
+    patient = _patient(patient_id)
+    form_class = _form_class(programme)
+    visit = find_visit(programme, visit_id, patient.id)
+    if visit is None or visit.voided:
+        abort(404)
+    lines = active_prescriptions([visit.id]).get(visit.id, []) if programme == "consultation" else []
+    extra = {"prescriptions": lines} if programme == "consultation" else {}
+    form = form_class(patient=patient, visit=visit, **extra)
+    if request.method == "POST" and not _wants_more_lines(form) and form.validate():
+        form.build()
+        try:
+            correct_visit(current_user.actor, visit, reason=request.form.get("correction_reason", ""),
+                          prescriptions=form.prescription_lines() if hasattr(form, "prescription_lines") else None)
+        except VisitError as error:
+            _show_error(form, error)
+        else:
+            flash(_("Correction enregistrée : la version précédente reste dans l'historique."))
+            return redirect(url_for("patients.chart", patient_id=patient.id))
+    return render_template("visits/form.html", form=form, patient=patient, programme=programme, visit=visit)
+
+
+@bp.route("/<programme>/<int:visit_id>")
+@requires("patients.read")
+def history(patient_id: int, programme: str, visit_id: int):
+    patient = _patient(patient_id)
+    visit = find_visit(programme, visit_id, patient.id) or abort(404)
+    return render_template("patients/history.html", patient=patient, entries=visit_history(visit), visit=visit,
+                           programme=programme, void_form=VoidForm(),
+                           author=User.get_or_none(User.id == visit.author_id) if visit.author_id else None,
+                           back=url_for("patients.chart", patient_id=patient.id))
+
+
+@bp.route("/<programme>/<int:visit_id>/annuler", methods=["POST"])
+@requires("visits.void")
+def void(patient_id: int, programme: str, visit_id: int):
+    patient = _patient(patient_id)
+    visit = find_visit(programme, visit_id, patient.id) or abort(404)
+    form = VoidForm()
+    if visit.voided:
+        flash(_("Cette visite était déjà annulée."), "warning")
+    elif form.validate_on_submit():
+        void_visit(current_user.actor, visit, form.reason.data)
+        flash(_("Visite annulée. Elle reste visible dans l'historique."))
+        return redirect(url_for("patients.chart", patient_id=patient.id))
+    else:
+        flash(_("Le motif de l'annulation est obligatoire."), "error")
+    return redirect(url_for("visits.history", patient_id=patient.id, programme=programme, visit_id=visit.id))
+
+
