@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import time
@@ -10,7 +11,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-DHIS2_KIND_PREFIX = "dhis2"
+DHIS2_KIND_PREFIX = "dhis2."
 
 
 def system_uptime_s(path: Path = Path("/proc/uptime")) -> float:
@@ -29,11 +30,9 @@ def disk_free_mb(path: Path) -> int | None:
 
 
 def outbox_figures() -> dict[str, Any]:
-    """Depth, oldest age, dead letters and last DHIS2 success from the outbox; {} without one."""
-    try:
-        from appliance import outbox
-    except ImportError:
-        return {}
+    """Depth, oldest age, dead letters and last DHIS2 success from the outbox (its tables must exist)."""
+    from appliance import outbox
+
     try:
         status = outbox.status()
     except Exception:  # the outbox's own trouble must never stop the health report
@@ -43,21 +42,15 @@ def outbox_figures() -> dict[str, Any]:
 
 
 def figures_from_outbox_status(status: Any) -> dict[str, Any]:
-    def pick(name: str) -> Any:
-        return status.get(name) if isinstance(status, dict) else getattr(status, name, None)
-
-    last_success = pick("last_success") or {}
+    """Map appliance.outbox's OutboxStatus onto status fields (DHIS2 kinds are ``dhis2.*``)."""
     dhis2 = [
-        _unix(moment) for kind, moment in dict(last_success).items()
-        if kind.startswith(DHIS2_KIND_PREFIX) and moment is not None
+        moment.replace(tzinfo=dt.UTC).timestamp() if moment.tzinfo is None else moment.timestamp()
+        for kind, moment in status.last_success_at.items()
+        if kind.startswith(DHIS2_KIND_PREFIX)
     ]
     return {
-        "outbox_depth": pick("depth"),
-        "outbox_oldest_age_s": pick("oldest_age_s"),
-        "outbox_dead_letters": pick("dead_letters"),
+        "outbox_depth": status.depth,
+        "outbox_oldest_age_s": status.oldest_age_s,
+        "outbox_dead_letters": status.dead_letters,
         "last_dhis2_success": max(dhis2) if dhis2 else None,
     }
-
-
-def _unix(moment: Any) -> float:
-    return moment.timestamp() if hasattr(moment, "timestamp") else float(moment)

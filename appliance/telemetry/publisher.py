@@ -126,6 +126,11 @@ class TelemetryPublisher:
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def window_open(self) -> bool:
+        """Between open_window and close_window (connected or still trying)."""
+        return self._running
+
     def _make_client(self, password: str, client_id: str) -> mqtt.Client:
         settings = self.settings
         client = mqtt.Client(

@@ -121,7 +121,7 @@ def build_status(
     return StatusSnapshot(
         version=version,
         taken_at=int(now),
-        uptime_s=int(uptime_s),
+        uptime_s=_whole(uptime_s),
         battery_v=None if battery_v is None else round(float(battery_v), 2),
         battery_soc_pct=_whole(battery_soc_pct, upper=100),
         battery_state=state,

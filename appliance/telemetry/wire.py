@@ -6,7 +6,8 @@ each connection the kernel keeps (Linux ≥ 5.5): payload bytes sent including r
 (``tcpi_bytes_sent``), payload bytes received (``tcpi_bytes_received``) and segments in and out
 (``tcpi_segs_out``/``tcpi_segs_in``, SYN and ACKs included). Wire bytes = sent + received +
 segments × IP/TCP header size (40 bytes for IPv4, 60 for IPv6, +12 with TCP timestamps).
-The FIN exchange after the socket is closed (about four header-only segments) is not seen.
+The kernel's figures are read just before paho closes the socket, so the last two segments
+we send (our FIN and the ACK of the broker's FIN) are added as an estimate: two headers.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ _OFFSET_BYTES_RECEIVED = 128  # u64
 _OFFSET_SEGS = 136  # u32 segs_out, u32 segs_in
 _OFFSET_BYTES_SENT = 200  # u64, Linux 5.5+, retransmissions included
 _TCP_INFO_LEN = 232
+TEARDOWN_SEGMENTS = 2  # sent after the socket is closed, so never in its counters
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ class WireMeter:
             if counters is None:
                 self.unmeasured_connections += 1
             else:
-                self._pending += max(0, counters.wire_bytes - self._live_counted)
+                unseen = TEARDOWN_SEGMENTS * counters.header_bytes
+                self._pending += max(0, counters.wire_bytes - self._live_counted) + unseen
             if self._live is sock:
                 self._live = None
             self._live_counted = 0
@@ -114,3 +117,12 @@ class WireMeter:
     def today(self) -> int:
         self.flush()
         return self._counters.get(utc_day(self._clock()), WIRE_BYTES)
+
+
+def mqtt_publish_bytes(topic: str, payload: bytes) -> int:
+    """Size of a QoS 1 PUBLISH packet (MQTT 3.1.1): fixed header, topic, packet id, payload."""
+    remaining = 2 + len(topic.encode()) + 2 + len(payload)
+    length_bytes = 1
+    while remaining >= 128**length_bytes:
+        length_bytes += 1
+    return 1 + length_bytes + remaining

@@ -50,11 +50,15 @@ keepalive_s = {KEEPALIVE_S}
 
 
 def wait_until_ready(recorder, process) -> None:
-    try:
-        recorder.wait_for_payload(STATE, b"ready", timeout=60)
-    except AssertionError:
-        process.kill()
-        raise AssertionError(process.communicate(timeout=10)) from None
+    for _ in range(600):  # at most a minute: a loaded CI machine starts Python slowly
+        if process.poll() is not None:
+            raise AssertionError(process.communicate(timeout=10))
+        try:
+            recorder.wait_for_payload(STATE, b"ready", timeout=0.1)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError("the publishing process never reported ready")
 
 
 def test_kill_9_leaves_lost_within_the_keepalive(recorder, publishing_process):
