@@ -109,6 +109,12 @@ from appliance.telemetry.cli import telemetry  # noqa: E402
 main.add_command(fleet)
 main.add_command(telemetry)
 
+from appliance.fleet.cli import fleet  # noqa: E402
+from appliance.telemetry.cli import telemetry  # noqa: E402
+
+main.add_command(fleet)
+main.add_command(telemetry)
+
 from appliance.users.cli import users  # noqa: E402
 
 main.add_command(users)

@@ -1,4 +1,8 @@
-"""``appliance agent``: the long-running service (``systemd/appliance-agent.service``)."""
+"""``appliance agent`` (or ``python -m appliance.agent``): the long-running service.
+
+systemd should start ``python -m appliance.agent``: it loads only what the agent needs, not every
+other command of the ``appliance`` tool (about 5 MB less resident memory on a 512 MB Pi).
+"""
 
 from __future__ import annotations
 
@@ -40,11 +44,20 @@ def configure_logging(verbose: bool) -> None:
 @click.option("--verbose", "-v", is_flag=True, help="Journal détaillé.")
 def agent_command(config_path: str | None, simulate: bool | None, verbose: bool) -> None:
     """Surveille la batterie et le modem, ouvre les fenêtres d'envoi (service de fond)."""
-    from appliance.cli import load_config_or_exit, open_store_or_exit
+    from appliance import config as config_module
+    from appliance.store import StoreError, open_and_migrate
 
     configure_logging(verbose)
-    cfg = load_config_or_exit(config_path)
-    open_store_or_exit(cfg)
+    try:
+        cfg = config_module.load(config_path)
+    except config_module.ConfigError as exc:
+        click.echo(f"Erreur de configuration :\n{exc}", err=True)
+        sys.exit(2)
+    try:
+        open_and_migrate(cfg.paths.database)
+    except StoreError as exc:
+        click.echo(f"Erreur de base de données : {exc}", err=True)
+        sys.exit(3)
     from appliance.agent.service import Agent
     from appliance.power.monitor import SensorError
 

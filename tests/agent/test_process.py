@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def agent_process(config_path: Path, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "appliance", "agent", "--config", str(config_path)],
+    return subprocess.Popen([sys.executable, "-m", "appliance.agent", "--config", str(config_path)],
                             cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 
