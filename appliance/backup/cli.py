@@ -53,6 +53,25 @@ def list_command(config_path: str | None) -> None:
                    f"{data_file}")
 
 
+@backup.command("offsite-fetch")
+@config_option
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--snapshot", default="latest", show_default=True, help="Instantané restic à reprendre.")
+def offsite_fetch(config_path: str | None, folder: Path, snapshot: str) -> None:
+    """Reprend la copie hors site (restic) en une sauvegarde vérifiée dans DOSSIER, à restaurer ensuite."""
+    from appliance.backup.offsite import fetch
+    from appliance.backup.snapshot import BackupError
+
+    cfg = load_config_or_exit(config_path)
+    try:
+        data_file = fetch(cfg, folder, snapshot=snapshot)
+    except (BackupError, OSError) as exc:
+        click.echo(f"Reprise impossible : {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Copie hors site reconstruite et vérifiée : {data_file}")
+    click.echo(f"Pour la mettre en place : appliance restore {data_file}")
+
+
 @click.command()
 @config_option
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
