@@ -204,6 +204,8 @@ def _deliver_due(
 ) -> None:
     link_failures: dict[str, int] = {}
     stopped_kinds: set[str] = set()
+    # Without a deadline, one pass: what was due when the flush began, each item tried once.
+    pass_began = utcnow()
     while True:
         elapsed = time.monotonic() - started
         if deadline_s is not None and elapsed >= deadline_s:
@@ -213,7 +215,7 @@ def _deliver_due(
             report.stopped = "byte_budget"
             return
         kinds = [kind for kind in _senders if kind not in stopped_kinds]
-        item = _next_due(kinds, only_urgent)
+        item = _next_due(kinds, only_urgent, utcnow() if deadline_s is not None else pass_began)
         if item is None:
             wait = _seconds_until_next_due(kinds, only_urgent)
             if deadline_s is not None and wait is not None and elapsed + wait < deadline_s:
@@ -257,12 +259,10 @@ def _due_query(kinds: list[str], only_urgent: bool) -> peewee.ModelSelect:
     return query
 
 
-def _next_due(kinds: list[str], only_urgent: bool, *, ignore_backoff: bool = False) -> OutboxItem | None:
+def _next_due(kinds: list[str], only_urgent: bool, due_by: dt.datetime) -> OutboxItem | None:
     if not kinds:
         return None
-    query = _due_query(kinds, only_urgent)
-    if not ignore_backoff:
-        query = query.where(OutboxItem.next_attempt_at <= utcnow())
+    query = _due_query(kinds, only_urgent).where(OutboxItem.next_attempt_at <= due_by)
     return query.order_by(OutboxItem.urgent.desc(), OutboxItem.id).first()
 
 

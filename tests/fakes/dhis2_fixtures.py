@@ -12,8 +12,11 @@ import pytest
 
 from tests.fakes.fake_dhis2 import DEMO_TOKEN, FakeDhis2
 
+FAST_RETRIES = "base_delay_s = 0.01\nmax_delay_s = 0.05"
 
-def config_text(tmp_path: Path, base_url: str, *, extra_dhis2: str = "", outbox: str = "") -> str:
+
+def config_text(tmp_path: Path, base_url: str, *, extra_dhis2: str = "", outbox: str = "",
+                timeout_s: float = 2.0) -> str:
     """A complete appliance.toml for tests: local paths, DHIS2 at ``base_url``, fast retries."""
     return f"""
 [site]
@@ -26,23 +29,21 @@ secrets_dir = "{tmp_path / 'secrets'}"
 
 [dhis2]
 base_url = "{base_url}"
-connect_timeout_s = 2.0
-read_timeout_s = 2.0
+connect_timeout_s = {timeout_s}
+read_timeout_s = {timeout_s}
 {extra_dhis2}
 
 [outbox]
-base_delay_s = 0.01
-max_delay_s = 0.05
-{outbox}
+{outbox or FAST_RETRIES}
 """
 
 
-def write_config(tmp_path: Path, base_url: str, *, token: str = DEMO_TOKEN, **sections: str) -> Path:
+def write_config(tmp_path: Path, base_url: str, *, token: str = DEMO_TOKEN, **options) -> Path:
     secrets = tmp_path / "secrets"
     secrets.mkdir(parents=True, exist_ok=True)
     (secrets / "dhis2_token").write_text(token + "\n", encoding="utf-8")
     path = tmp_path / "appliance.toml"
-    path.write_text(config_text(tmp_path, base_url, **sections), encoding="utf-8")
+    path.write_text(config_text(tmp_path, base_url, **options), encoding="utf-8")
     return path
 
 
