@@ -24,6 +24,7 @@ from appliance.dhis2.settings import Dhis2Settings
 from appliance.modem.settings import ModemSettings
 from appliance.outbox.settings import OutboxSettings
 from appliance.power.settings import PowerSettings
+from appliance.reports.settings import ReportSettings
 from appliance.telemetry.settings import TelemetrySettings
 
 DEFAULT_PATH = Path("/etc/appliance/appliance.toml")
@@ -100,6 +101,7 @@ class Config:
     dhis2: Dhis2Settings = field(default_factory=Dhis2Settings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
     simulation: bool = False
     source: Path | None = None
 
