@@ -13,10 +13,9 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
@@ -47,14 +46,6 @@ class Job:
     run: Callable[[], Any]
 
 
-def site_zone(name: str) -> tzinfo:
-    if name:
-        return zoneinfo.ZoneInfo(name)
-    from tzlocal import get_localzone  # APScheduler's own dependency: the system's zone
-
-    return get_localzone()
-
-
 class Agent:
     def __init__(
         self,
@@ -76,7 +67,7 @@ class Agent:
         self.simulation = cfg.simulation if simulate is None else simulate
         sim_speed = cfg.power.simulation.speed
         self.clock = clock or (ScaledClock(sim_speed) if self.simulation and sim_speed != 1 else SystemClock())
-        self.tz = site_zone(cfg.uploads.timezone)
+        self.tz = cfg.uploads.zone()
         self.started_at = self.clock.now()
         self.events = EventBus(self.clock.now)
         self.state = StateStore()

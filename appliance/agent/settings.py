@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from dataclasses import dataclass, field
+from datetime import tzinfo
 
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 
@@ -24,6 +25,14 @@ class UploadSettings:
     misfire_grace_minutes: int = 60  # a window woken late (suspend, clock jump) still runs within this
     catch_up_delay_s: int = 90  # after start-up, lets ModemManager find the modem before the catch-up
     timezone: str = ""  # empty: the system's zone (Africa/Bamako on the image)
+
+    def zone(self) -> tzinfo:
+        """The site's time zone: windows, months of data and the chart's days are counted in it."""
+        if self.timezone:
+            return zoneinfo.ZoneInfo(self.timezone)
+        from tzlocal import get_localzone  # APScheduler's own dependency: the system's zone
+
+        return get_localzone()
 
     @property
     def times(self) -> list[tuple[int, int]]:

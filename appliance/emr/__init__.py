@@ -60,9 +60,9 @@ def create_app(cfg: Config, *, testing: bool = False) -> Flask:
 
 def _blueprints() -> list:
     """Every area of the EMR. A new area adds its module here."""
-    from appliance.emr import account, admin, auth, bulk_users, home, patients, visits
+    from appliance.emr import account, admin, auth, bulk_users, followup, home, patients, power, visits
 
-    return [auth.bp, home.bp, account.bp, admin.bp, bulk_users.bp, patients.bp, visits.bp]
+    return [auth.bp, home.bp, account.bp, admin.bp, bulk_users.bp, patients.bp, visits.bp, power.bp, followup.bp]
 
 
 def _select_locale() -> str:

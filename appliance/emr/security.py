@@ -33,6 +33,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "patients.merge": frozenset({"admin"}),
     "visits.write": frozenset({*CLINICAL, "agent_saisie"}),  # record and correct visits (appliance/emr/visits.py)
     "visits.void": frozenset({"medecin", "admin"}),
+    "followup.read": frozenset({*CLINICAL, "agent_saisie"}),  # worklists, alerts, families seen (emr/followup.py)
+    "power.read": frozenset({"admin"}),  # battery, data used, upload windows (appliance/emr/power.py)
 }
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})

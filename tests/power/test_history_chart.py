@@ -67,9 +67,11 @@ def test_the_chart_is_valid_small_svg_with_days_thresholds_and_a_summary():
     rows = simulated_week()
     svg = battery_history_svg(rows, now=NOW, low_v=11.9, critical_v=11.6)
     root = ET.fromstring(svg)
-    assert root.get("viewBox") == "0 0 360 220" and root.get("role") == "img"
+    assert root.get("viewBox") == "0 0 360 230" and root.get("role") == "img"
     texts = [element.text for element in root.iter(f"{SVG}text")]
-    assert {"lun. 3", "mar. 4", "dim. 9"} <= set(texts)
+    days = {f"{element.text} {element.find(f'{SVG}tspan').text}" for element in root.iter(f"{SVG}text")
+            if element.find(f"{SVG}tspan") is not None}
+    assert {"lun. 3", "mar. 4", "dim. 9"} <= days
     assert "faible 11,9 V" in texts and "critique 11,6 V" in texts
     assert root.find(f"{SVG}desc").text.startswith("Dernière mesure")
     assert len(root.findall(f"{SVG}polyline")) == 1

@@ -1,0 +1,53 @@
+"""The Battery page for the administrator: the battery now, its last 7 days, data used this month
+and the last upload windows. Everything comes from what the agent wrote in SQLite; the page works
+(and says so) when the agent is stopped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import Blueprint, current_app, render_template
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from appliance.agent.state import recent_windows
+from appliance.emr.home import add_tile
+from appliance.emr.security import requires
+from appliance.modem.usage import DataUsage
+from appliance.power.chart import battery_history_svg
+from appliance.power.history import last_days, latest_reading
+from appliance.power.readonly import read_only_state
+
+bp = Blueprint("power", __name__, url_prefix="/admin/batterie")
+add_tile(_l("Batterie et envois"), "power.battery", "power.read", order=85)
+
+STALE_AFTER = timedelta(minutes=30)
+
+
+@bp.route("/")
+@requires("power.read")
+def battery():
+    cfg = current_app.config["APPLIANCE"]
+    zone = cfg.uploads.zone()
+    now = datetime.now(UTC)
+    readings = last_days(7, now=now)
+    latest = readings[-1] if readings else latest_reading()
+    curve = cfg.power.curve
+    month = now.astimezone(zone).strftime("%Y-%m")
+    usage = DataUsage.get_or_none(DataUsage.month == month)
+    used = (usage.bytes_sent + usage.bytes_received) if usage else 0
+    return render_template(
+        "power/battery.html",
+        chart=Markup(battery_history_svg(readings, now=now, low_v=curve.low_v, critical_v=curve.critical_v, tz=zone)),
+        latest=latest,
+        latest_local=latest.at.replace(tzinfo=UTC).astimezone(zone) if latest else None,
+        stale=latest is None or now - latest.at.replace(tzinfo=UTC) > STALE_AFTER,
+        curve=curve,
+        chemistry=cfg.power.chemistry,
+        used_mb=used / 1_000_000,
+        budget_mb=cfg.modem.monthly_budget_mb,
+        used_pct=round(100 * used / cfg.modem.monthly_budget_bytes),
+        windows=[(row, row.scheduled_at.replace(tzinfo=UTC).astimezone(zone)) for row in recent_windows(5)],
+        planned=", ".join(cfg.uploads.windows),
+        read_only=read_only_state(cfg.paths.data_dir),
+    )
