@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -36,7 +37,44 @@ config_option = click.option(
 )
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """Sub-commands imported only when used: ``appliance web`` must not pay, in memory and
+    start-up time, for the fleet view, the image tools or the agent."""
+
+    def __init__(self, *args, lazy: dict[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module_name, attribute = self.lazy[name].split(":")
+            module = importlib.import_module(module_name)
+            return getattr(module, attribute)
+        return super().get_command(ctx, name)
+
+
+# name → "module:attribute" of each package's command. A new package adds its line here.
+LAZY_COMMANDS = {
+    "agent": "appliance.agent.cli:agent_command",
+    "backup": "appliance.backup.cli:backup",
+    "demo-data": "appliance.demo:demo_data_command",
+    "dhis2": "appliance.dhis2.cli:dhis2",
+    "export": "appliance.backup.cli:export_command",
+    "fleet": "appliance.fleet.cli:fleet",
+    "followup": "appliance.followup.cli:followup",
+    "import": "appliance.backup.cli:import_command",
+    "outbox": "appliance.outbox.cli:outbox",
+    "provision": "appliance.provision:provision",
+    "restore": "appliance.backup.cli:restore",
+    "telemetry": "appliance.telemetry.cli:telemetry",
+    "users": "appliance.users.cli:users",
+}
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS)
 @click.version_option(package_name="appliance")
 def main() -> None:
     """Clinic-in-a-box : dossier médical, batterie, modem 3G et télémétrie."""
@@ -81,44 +119,3 @@ def simulate(instance: Path, port: int) -> None:
     from appliance.simulation import run_simulation
 
     run_simulation(instance.resolve(), port=port)
-
-
-# Backup, restore and moving hosts (appliance/backup); imported last: they use this module's helpers.
-from appliance.backup.cli import COMMANDS as BACKUP_COMMANDS  # noqa: E402
-
-for backup_command in BACKUP_COMMANDS:
-    main.add_command(backup_command)
-
-from appliance.provision import provision  # noqa: E402
-
-main.add_command(provision)
-
-from appliance.dhis2.cli import dhis2  # noqa: E402
-from appliance.outbox.cli import outbox  # noqa: E402
-
-main.add_command(dhis2)
-main.add_command(outbox)
-
-from appliance.agent.cli import agent_command  # noqa: E402
-
-main.add_command(agent_command)
-
-from appliance.fleet.cli import fleet  # noqa: E402
-from appliance.telemetry.cli import telemetry  # noqa: E402
-
-main.add_command(fleet)
-main.add_command(telemetry)
-
-from appliance.fleet.cli import fleet  # noqa: E402
-from appliance.telemetry.cli import telemetry  # noqa: E402
-
-main.add_command(fleet)
-main.add_command(telemetry)
-
-from appliance.users.cli import users  # noqa: E402
-
-main.add_command(users)
-
-from appliance.demo import demo_data_command  # noqa: E402
-
-main.add_command(demo_data_command)
