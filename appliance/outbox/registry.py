@@ -11,7 +11,7 @@ from appliance.outbox import queue
 if TYPE_CHECKING:
     from appliance.config import Config
 
-SENDER_MODULES = ("appliance.dhis2.sender", "appliance.backup.offsite")
+SENDER_MODULES = ("appliance.dhis2.sender", "appliance.backup.offsite", "appliance.telemetry.sender")
 
 
 def install_senders(cfg: Config) -> list[str]:

@@ -24,6 +24,7 @@ EVENT_KINDS = (
     "clock_jump",
     "login_lockout",
     "data_budget",
+    "sensor_fault",
 )
 # Sent in the next window even when the battery is LOW or the data budget is spent.
 URGENT_KINDS = frozenset({"battery_critical", "shutdown"})

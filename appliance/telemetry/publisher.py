@@ -102,6 +102,8 @@ class TelemetryPublisher:
         self._attention: list[str] = []
         self._state_sent: State | None = None
         self._running = False
+        # Set under the agent: an outbox flush leaves the connection open for the window's status.
+        self.linger_after_flush = False
         self._client = self._make_client(password, client_id or site_id)
 
     @classmethod
@@ -184,18 +186,18 @@ class TelemetryPublisher:
         self._state_sent = state
         return self._client.publish(self.topic(topics.STATE), state.value, qos=1, retain=True)
 
-    def _acknowledged(self, info: mqtt.MQTTMessageInfo) -> bool:
+    def _acknowledged(self, info: mqtt.MQTTMessageInfo, *, timeout_s: float | None = None) -> bool:
         """Wait (bounded) for the broker's PUBACK of a QoS 1 message."""
         try:
-            info.wait_for_publish(self.settings.publish_timeout_s)
+            info.wait_for_publish(self.settings.publish_timeout_s if timeout_s is None else timeout_s)
             return info.is_published()
         except (ValueError, RuntimeError):
             return False
 
     # -- windows ----------------------------------------------------------------------------
 
-    def open_window(self) -> bool:
-        """Connect (if not already) and wait up to connect_timeout_s; True once connected.
+    def open_window(self, *, timeout_s: float | None = None) -> bool:
+        """Connect (if not already) and wait up to ``timeout_s`` (connect_timeout_s); True once connected.
 
         When it returns False paho keeps retrying with backoff in the background until
         ``close_window``; events then wait in the outbox for a later attempt.
@@ -208,16 +210,16 @@ class TelemetryPublisher:
             self._client.connect_async(self.settings.broker_host, self.settings.broker_port,
                                        keepalive=self.settings.keepalive_s)
             self._client.loop_start()
-        self._settled.wait(self.settings.connect_timeout_s)
+        self._settled.wait(self.settings.connect_timeout_s if timeout_s is None else timeout_s)
         return self.connected
 
-    def close_window(self) -> None:
+    def close_window(self, *, ack_timeout_s: float | None = None) -> None:
         """End of an upload window: ``sleeping``, clean disconnect, counters saved.
 
         With ``always_connected`` the link stays up and only the counters are saved.
         """
         if not self.settings.always_connected:
-            self.stop()
+            self.stop(ack_timeout_s=ack_timeout_s)
         self.meter.flush()
 
     @contextlib.contextmanager
@@ -227,12 +229,12 @@ class TelemetryPublisher:
         finally:
             self.close_window()
 
-    def stop(self) -> None:
+    def stop(self, *, ack_timeout_s: float | None = None) -> None:
         """Announce ``sleeping`` and disconnect cleanly (end of window, agent stopping)."""
         if not self._running:
             return
         if self.connected:
-            self._acknowledged(self._send_state(State.SLEEPING))
+            self._acknowledged(self._send_state(State.SLEEPING), timeout_s=ack_timeout_s)
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()

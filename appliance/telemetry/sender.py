@@ -2,7 +2,8 @@
 
 A clinic has one MQTT client id, so the agent's windows and this sender must use the same
 publisher: ``shared_publisher(cfg)``. When the outbox flushes outside a window (``appliance
-outbox flush`` by hand), the sender opens the connection itself and closes it after the flush.
+outbox flush`` by hand), the sender opens the connection itself and closes it after the flush;
+under the agent it leaves it open for the window's status (see bridge.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from appliance.outbox.outcome import Outcome, OutcomeKind
 from appliance.telemetry import topics
 from appliance.telemetry.events import OUTBOX_KIND, encode_event
 from appliance.telemetry.publisher import Delivery, TelemetryPublisher, TelemetryUnavailable
+from appliance.telemetry.settings import TelemetrySettings
 from appliance.telemetry.wire import mqtt_publish_bytes
 
 if TYPE_CHECKING:
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 
 PUBACK_BYTES = 4
 
-_shared: dict[str, TelemetryPublisher] = {}
+_shared: dict[tuple[str, TelemetrySettings], TelemetryPublisher] = {}
 _shared_lock = threading.Lock()
 
 
@@ -31,10 +33,11 @@ def shared_publisher(cfg: Config) -> TelemetryPublisher:
     """This process's publisher for the clinic (created on first use; TelemetryUnavailable if it cannot be)."""
     from appliance.telemetry.counters import SqliteCounters
 
+    key = (cfg.site.id, cfg.telemetry)
     with _shared_lock:
-        if cfg.site.id not in _shared:
-            _shared[cfg.site.id] = TelemetryPublisher.from_config(cfg, counters=SqliteCounters())
-        return _shared[cfg.site.id]
+        if key not in _shared:
+            _shared[key] = TelemetryPublisher.from_config(cfg, counters=SqliteCounters())
+        return _shared[key]
 
 
 class MqttEventSender:
@@ -64,8 +67,9 @@ class MqttEventSender:
         return Outcome(OutcomeKind.DELIVERED, "événement publié", bytes_sent=sent, bytes_received=PUBACK_BYTES)
 
     def close(self) -> None:
-        """End of a flush: close the connection only if this sender opened it."""
-        if self._opened is not None:
+        """End of a flush: close the connection if this sender opened it, unless the agent's window
+        goes on to publish the status over it (the agent then closes it: bridge.py)."""
+        if self._opened is not None and not self._opened.linger_after_flush:
             self._opened.close_window()
             self._opened = None
 
