@@ -63,7 +63,7 @@ class ManualClock:
 
 
 class ScaledClock:
-    """Wall time running ``speed`` times faster from its start: fast-forwards the simulated battery."""
+    """Time running ``speed`` times faster from its start: fast-forwards the simulated battery."""
 
     def __init__(self, speed: float) -> None:
         self.speed = speed

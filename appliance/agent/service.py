@@ -65,8 +65,7 @@ class Agent:
     ) -> None:
         self.cfg = cfg
         self.simulation = cfg.simulation if simulate is None else simulate
-        sim_speed = cfg.power.simulation.speed
-        self.clock = clock or (ScaledClock(sim_speed) if self.simulation and sim_speed != 1 else SystemClock())
+        self.clock = clock or SystemClock()
         self.tz = cfg.uploads.zone()
         self.started_at = self.clock.now()
         self.events = EventBus(self.clock.now)
@@ -114,9 +113,13 @@ class Agent:
             from appliance.power.simulation import SimulatedBatterySensor, SolarBatteryModel
 
             power = self.cfg.power
+            # ``speed`` fast-forwards the bank only (a demo shows days of sun in minutes); the
+            # agent's own clock, its windows and its history stay on real time.
+            bank_now = ScaledClock(power.simulation.speed).now if power.simulation.speed != 1 else self.clock.now
             self.simulated_battery = SolarBatteryModel(power.simulation, power.curve, power.chemistry,
-                                                       self.clock.now(), self.tz)
-            return SimulatedBatterySensor(self.simulated_battery, power, self.clock.now)
+                                                       bank_now(), self.tz)
+            self._bank_now = bank_now
+            return SimulatedBatterySensor(self.simulated_battery, power, bank_now)
         from appliance.power.sensors import GpioBatterySensor
 
         return GpioBatterySensor(self.cfg.power)
@@ -145,7 +148,7 @@ class Agent:
 
     def _simulated_modem_power(self, on: bool) -> None:
         if self.simulated_battery is not None:
-            self.simulated_battery.advance_to(self.clock.now())
+            self.simulated_battery.advance_to(self._bank_now())
             self.simulated_battery.extra_load_w = self.cfg.power.simulation.modem_w if on else 0.0
 
     # -- the jobs ---------------------------------------------------------------------------------------
