@@ -74,6 +74,28 @@ def tls_context(settings: TelemetrySettings) -> ssl.SSLContext:
     return context
 
 
+def _is_permanent_tls_failure(exc: Exception) -> bool:
+    """The broker's certificate is not ours, or it refused our certificate: retrying cannot help."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return True
+    reason = getattr(exc, "reason", None) or ""
+    return isinstance(exc, ssl.SSLError) and ("CERTIFICATE" in reason or "UNKNOWN_CA" in reason)
+
+
+def _handshake_watch(on_failure: Callable[[Exception], None]) -> type[ssl.SSLSocket]:
+    """An SSLSocket class that reports handshake failures: paho swallows them into a bare retry."""
+
+    class WatchedSocket(ssl.SSLSocket):
+        def do_handshake(self, *args: Any, **kwargs: Any) -> None:
+            try:
+                super().do_handshake(*args, **kwargs)
+            except ssl.SSLError as exc:
+                on_failure(exc)
+                raise
+
+    return WatchedSocket
+
+
 class TelemetryPublisher:
     def __init__(
         self,
@@ -97,6 +119,7 @@ class TelemetryPublisher:
         self._clock = clock
         self._connected = threading.Event()
         self._settled = threading.Event()  # connected, or refused by the broker: no point waiting on
+        self._tls_error: Exception | None = None
         self._lock = threading.Lock()
         self._status_published = False  # by this process: until then the state is ``init``
         self._attention: list[str] = []
@@ -140,7 +163,9 @@ class TelemetryPublisher:
         )
         client.username_pw_set(settings.username or self.site_id, password)
         if settings.tls:
-            client.tls_set_context(tls_context(settings))
+            context = tls_context(settings)
+            context.sslsocket_class = _handshake_watch(self._on_tls_failure)
+            client.tls_set_context(context)
         client.will_set(self.topic(topics.STATE), State.LOST.value, qos=1, retain=True)
         client.max_queued_messages_set(settings.max_queued_messages)
         client.reconnect_delay_set(settings.reconnect_min_s, settings.reconnect_max_s)
@@ -172,10 +197,22 @@ class TelemetryPublisher:
         self._state_sent = None
         self._send_state(self._current_state())
 
+    def _on_tls_failure(self, exc: Exception) -> None:
+        self._tls_error = exc
+
     def _on_connect_fail(self, client, userdata) -> None:
-        self.last_error = "courtier MQTT injoignable"
-        log.info("télémétrie : courtier %s:%s injoignable, nouvel essai plus tard",
-                 self.settings.broker_host, self.settings.broker_port)
+        tls_error, self._tls_error = self._tls_error, None
+        if tls_error is None:
+            self.last_error = "courtier MQTT injoignable"
+            log.info("télémétrie : courtier %s:%s injoignable, nouvel essai plus tard",
+                     self.settings.broker_host, self.settings.broker_port)
+            return
+        self.last_error = f"TLS refusé ({tls_error})"
+        log.warning("télémétrie : %s", self.last_error)
+        if _is_permanent_tls_failure(tls_error):
+            # Each attempt would cost a handshake over 3G for nothing: wait for the next window.
+            client.disconnect()
+            self._settled.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._connected.clear()

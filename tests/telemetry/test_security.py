@@ -81,10 +81,11 @@ def test_tls_with_client_certificate_and_a_refused_foreign_ca(pki, tmp_path):
 
         foreign = make_pki(tmp_path / "foreign")  # a broker impersonator's CA is not ours
         wrong_ca = TelemetryPublisher(
-            plain_settings(tls_broker.port, tls=True, ca_file=foreign.ca_cert, connect_timeout_s=2,
+            plain_settings(tls_broker.port, tls=True, ca_file=foreign.ca_cert, connect_timeout_s=30,
                            client_cert_file=pki.client_cert, client_key_file=pki.client_key),
             "ml-kati", password=CLINICS["ml-kati"], version="0.1.0", counters=MemoryCounters())
         assert not wrong_ca.open_window()
+        assert "certificate verify failed" in wrong_ca.last_error
         wrong_ca.close_window()
 
         no_cert = TelemetryPublisher(plain_settings(tls_broker.port, tls=True, ca_file=pki.ca_cert,
