@@ -1,0 +1,164 @@
+"""A straightforward recount of the monthly figures in Python, straight from the visits.
+
+Written independently of the SQL rules of indicators.toml (only the diagnosis groups and the
+thresholds are shared data): the property test compares both on random records. Slow on purpose
+(every visit of the record is read); never used by the appliance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from appliance.clinical import nutrition
+from appliance.patients import codes
+from appliance.patients.models import (
+    AntenatalVisit,
+    ChronicVisit,
+    Consultation,
+    Delivery,
+    FamilyPlanningVisit,
+    GrowthMeasurement,
+    Immunisation,
+    Patient,
+    PostnatalVisit,
+    Visit,
+)
+from appliance.reports.ages import AgeBands, completed_years
+from appliance.reports.builder import Month
+from appliance.reports.definitions import load_definitions
+from appliance.reports.settings import ReportSettings
+
+
+@dataclass(frozen=True)
+class Rule:
+    model: type[Visit]
+    keep: Callable[[Visit, Patient], bool]
+    per_patient: bool = False
+    event_date: Callable[[Visit], dt.date | None] = lambda visit: visit.visit_date
+
+
+def _diagnoses(*groups: str) -> set[str]:
+    snis = {group for name in groups for group in load_definitions().diagnosis_groups[name]}
+    return {code for code, entry in codes.code_list("diagnoses").items() if entry.extra["snis_group"] in snis}
+
+
+def _age_days(visit: Visit, patient: Patient) -> int:
+    return (visit.visit_date - patient.birth_date).days
+
+
+def _nutrition(visit: GrowthMeasurement, patient: Patient) -> str:
+    position = {"couche": "l", "debout": "h"}.get(visit.position or "")
+    try:
+        status = nutrition.assess_child(patient.sex, _age_days(visit, patient), weight_kg=visit.weight_kg,
+                                        lenhei_cm=visit.height_cm, measure=position, muac_mm=visit.muac_mm,
+                                        oedema=bool(visit.oedema))
+    except ValueError:
+        status = nutrition.classify(_age_days(visit, patient), muac_mm=visit.muac_mm, oedema=bool(visit.oedema))
+    return status.category
+
+
+def rules(month: Month, settings: ReportSettings, visits: dict[type[Visit], list[Visit]],
+          patients: dict[int, Patient]) -> dict[str, Rule]:
+    groups = ("paludisme", "ira", "diarrhee", "peau", "ist", "traumatisme", "hta", "diabete")
+    result: dict[str, Rule] = {}
+    for group in groups:
+        wanted = _diagnoses(group)
+        result[f"cons_{group}"] = Rule(Consultation, lambda v, p, wanted=wanted: v.diagnosis_code in wanted)
+    listed = _diagnoses(*groups)
+    result["cons_autres"] = Rule(Consultation, lambda v, p: v.diagnosis_code not in listed)
+    result["cpn1"] = Rule(AntenatalVisit, lambda v, p: v.contact_number == 1)
+    result["cpn4"] = Rule(AntenatalVisit, lambda v, p: v.contact_number is not None and v.contact_number >= 4)
+    result["accouchements"] = Rule(Delivery, lambda v, p: v.place == "ici")
+    result["cpon"] = Rule(PostnatalVisit, lambda v, p: v.subject == "mere")
+    result["cpon_nouveau_ne"] = Rule(PostnatalVisit, lambda v, p: v.subject == "nouveau_ne")
+    doses = {"bcg": ("BCG", 1), "vaa": ("VAA", 1), "mena": ("MENA", 1)}
+    for antigen, numbers in (("vpo", range(4)), ("penta", range(1, 4)), ("pcv", range(1, 4)),
+                             ("rota", range(1, 4)), ("vpi", range(1, 3)), ("palu", range(1, 5)),
+                             ("rr", range(1, 3)), ("td", range(1, 6)), ("vph", range(1, 3))):
+        for number in numbers:
+            doses[f"{antigen}_{number}"] = (antigen.upper(), number)
+    for code, (antigen, number) in doses.items():
+        result[f"vacc_{code}"] = Rule(Immunisation, lambda v, p, a=antigen, n=number:
+                                      bool(v.given_here) and v.antigen == a and v.dose_number == n)
+
+    def under_five(v, p):
+        return completed_years(p.birth_date, v.visit_date) < 5
+
+    result["enfants_peses"] = Rule(GrowthMeasurement, lambda v, p: v.weight_kg is not None and under_five(v, p),
+                                   per_patient=True)
+    severe_children = {
+        v.patient_id for v in visits[GrowthMeasurement]
+        if month.start <= v.visit_date <= month.end and _nutrition(v, patients[v.patient_id]) == "SAM"
+    }
+    result["mas"] = Rule(GrowthMeasurement, lambda v, p: under_five(v, p) and _nutrition(v, p) == "SAM",
+                         per_patient=True)
+    result["mam"] = Rule(GrowthMeasurement, lambda v, p: under_five(v, p) and _nutrition(v, p) == "MAM"
+                         and v.patient_id not in severe_children, per_patient=True)
+    methods = {"pilule": {"pilule_coc", "pilule_pop"}, "injectable": {"dmpa_im", "dmpa_sc"},
+               "implant": {"implant_jadelle", "implant_implanon"}, "diu": {"diu"}, "naturelle": {"collier", "mama"},
+               "preservatif": {"preservatif_m", "preservatif_f"}, "sterilisation": {"ligature", "vasectomie"},
+               "urgence": {"urgence"}}
+    for group, members in methods.items():
+        for status, words in (("nouvelle", ("nouvelles", "nouveaux")), ("continue", ("anciennes", "anciens"))):
+            for word in words:
+                result[f"pf_{word}_{group}"] = Rule(FamilyPlanningVisit, lambda v, p, m=members, s=status:
+                                                    v.method in m and v.user_status == s, per_patient=True)
+    for programme in ("hta", "diabete"):
+        result[f"chron_vus_{programme}"] = Rule(ChronicVisit, lambda v, p, g=programme: v.programme == g,
+                                                per_patient=True)
+        result[f"chron_perdus_{programme}"] = _lost_rule(programme, settings, visits[ChronicVisit])
+    return result
+
+
+def _lost_rule(programme: str, settings: ReportSettings, chronic: list[ChronicVisit]) -> Rule:
+    delay = dt.timedelta(days=settings.lost_after_days)
+
+    def lost_on(visit: ChronicVisit) -> dt.date | None:
+        return visit.next_appointment + delay if visit.next_appointment else None
+
+    def keep(visit: ChronicVisit, patient: Patient) -> bool:
+        if visit.programme != programme or visit.next_appointment is None:
+            return False
+        return not any(
+            other.patient_id == visit.patient_id and other.programme == programme
+            and visit.visit_date < other.visit_date <= lost_on(visit)
+            for other in chronic
+        )
+
+    return Rule(ChronicVisit, keep, per_patient=True, event_date=lost_on)
+
+
+def recount(period: str, settings: ReportSettings, today: dt.date) -> dict[tuple[str, str], int]:
+    """The non-zero cells of the month, counted visit by visit."""
+    month = Month.parse(period)
+    bands = AgeBands.from_bounds(settings.age_bands)
+    patients = {patient.id: patient for patient in Patient.select()}
+    models = (Consultation, AntenatalVisit, Delivery, PostnatalVisit, Immunisation, GrowthMeasurement,
+              FamilyPlanningVisit, ChronicVisit)
+    visits = {model: [visit for visit in model.select() if not visit.voided] for model in models}
+    counts: Counter[tuple[str, str]] = Counter()
+    defined = load_definitions().indicators
+    every_rule = rules(month, settings, visits, patients)
+    missing = set(defined) - set(every_rule)
+    assert not missing, f"indicators without a recount: {sorted(missing)}"
+    for code in defined:
+        rule = every_rule[code]
+        first_event: dict[int, dt.date] = {}
+        for visit in visits[rule.model]:
+            patient = patients[visit.patient_id]
+            when = rule.event_date(visit)
+            if patient.voided or when is None or not month.start <= when <= min(month.end, today):
+                continue
+            if not rule.keep(visit, patient):
+                continue
+            if rule.per_patient:
+                first_event[patient.id] = min(first_event.get(patient.id, when), when)
+            else:
+                counts[(code, f"{patient.sex}_{bands.band_of(completed_years(patient.birth_date, when)).code}")] += 1
+        for patient_id, when in first_event.items():
+            patient = patients[patient_id]
+            counts[(code, f"{patient.sex}_{bands.band_of(completed_years(patient.birth_date, when)).code}")] += 1
+    return dict(counts)
