@@ -5,11 +5,14 @@ The agent (appliance.agent.hooks) calls ``attach_agent(agent)`` once at start an
 the outbox at once (durable before the power can go); the ``mqtt_event`` sender then opens the
 clinic's one MQTT connection during the flush and leaves it open for ``publish_telemetry``, which
 adds the status and closes the window. The agent's ``upload_window`` event (end of every window)
-closes a connection that a lost link left open, so nothing reconnects between windows.
+closes a connection that a lost link left open, so nothing reconnects between windows. With
+``always_connected`` the connection opens at start and stays up; either way, a stopping agent
+publishes ``sleeping`` and disconnects cleanly (atexit).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 from typing import Any
 
@@ -79,8 +82,15 @@ def attach_agent(agent: Any) -> None:
     global _agent
     _agent = agent
     agent.events.subscribe(_on_agent_event)
-    if agent.cfg.telemetry.enabled:
-        _publisher()  # created now, so the first window's flush already keeps its connection
+    if not agent.cfg.telemetry.enabled:
+        return
+    publisher = _publisher()  # created now, so the first window's flush already keeps its connection
+    if publisher is None:
+        return
+    # A stopping agent says ``sleeping`` rather than leaving the broker to announce ``lost``.
+    atexit.register(publisher.stop, ack_timeout_s=SAFETY_NET_ACK_S)
+    if publisher.settings.always_connected:
+        publisher.open_window(timeout_s=0)  # connects in the background, with the usual backoff
 
 
 def _publisher() -> TelemetryPublisher | None:

@@ -120,7 +120,6 @@ class TelemetryPublisher:
         self._connected = threading.Event()
         self._settled = threading.Event()  # connected, or refused by the broker: no point waiting on
         self._tls_error: Exception | None = None
-        self._lock = threading.Lock()
         self._status_published = False  # by this process: until then the state is ``init``
         self._attention: list[str] = []
         self._state_sent: State | None = None
@@ -255,9 +254,10 @@ class TelemetryPublisher:
 
         With ``always_connected`` the link stays up and only the counters are saved.
         """
-        if not self.settings.always_connected:
+        if self.settings.always_connected:
+            self.meter.flush()
+        else:
             self.stop(ack_timeout_s=ack_timeout_s)
-        self.meter.flush()
 
     @contextlib.contextmanager
     def window(self) -> Iterator[bool]:
@@ -307,8 +307,7 @@ class TelemetryPublisher:
 
         The state follows: ``alert`` when the snapshot needs a person, ``ready`` otherwise.
         """
-        with self._lock:
-            self._attention = snapshot.attention_reasons()
+        self._attention = snapshot.attention_reasons()
         if not self.connected:
             return False
         if not self._acknowledged(self._client.publish(self.topic(topics.STATUS), snapshot.to_payload(),

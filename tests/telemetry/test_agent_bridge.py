@@ -14,6 +14,7 @@ from appliance.agent.status import AgentEvent
 from appliance.outbox.models import OutboxItem
 from appliance.telemetry import attach_agent, publish_telemetry
 from appliance.telemetry.bridge import telemetry_event
+from appliance.telemetry.sender import shared_publisher
 from tests.telemetry.conftest import assert_valid
 from tests.telemetry.test_outbox_events import clinic_config
 
@@ -51,6 +52,24 @@ def test_a_window_sends_queued_events_and_the_status_over_one_connection(agent, 
     assert document["bst"] == snapshot.battery.state.value
     assert document["od"] == 0 and document["tb"] > 0
     assert OutboxItem.get().state == "delivered"
+
+
+def test_always_connected_stays_up_after_the_window_and_says_sleeping_when_stopped(
+    tmp_path, broker, store, recorder
+):
+    cfg = clinic_config(tmp_path, broker.port, extra="always_connected = true\n")
+    running = Agent(cfg, simulate=True, clock=ManualClock(SIX), notifier=Notifier({}))
+    try:
+        running.start()
+        recorder.wait_for_payload(STATE, b"init")  # connected at start, no window needed
+        running.run_window(SIX)
+        recorder.wait_for(lambda: bool(recorder.payloads("clinic/ml-kati/status")), timeout=10, what="status")
+        publisher = shared_publisher(cfg)
+        assert publisher.connected and b"sleeping" not in recorder.payloads(STATE)
+        publisher.stop()  # what the atexit handler does when the agent's process ends
+        recorder.wait_for_payload(STATE, b"sleeping")
+    finally:
+        running.close()
 
 
 def test_without_a_window_nothing_connects(agent, recorder):

@@ -22,7 +22,7 @@ from tests.telemetry.mosquitto import free_port
 EVENTS = "clinic/ml-kati/events"
 
 
-def clinic_config(tmp_path: Path, port: int, *, enabled: bool = True) -> config_module.Config:
+def clinic_config(tmp_path: Path, port: int, *, enabled: bool = True, extra: str = "") -> config_module.Config:
     secrets_dir = tmp_path / "secrets"
     secrets_dir.mkdir(exist_ok=True)
     (secrets_dir / "mqtt_password").write_text(CLINICS["ml-kati"] + "\n")
@@ -36,7 +36,7 @@ tls = false
 keepalive_s = 5
 connect_timeout_s = 2
 publish_timeout_s = 5
-"""
+{extra}"""
     return config_module.loads(text)
 
 
