@@ -51,6 +51,11 @@ BOOT_LABEL = "RASPIFIRM"  # Debian's raspi image labels, which raspi-firmware's 
 ROOT_LABEL = "RASPIROOT"
 DATA_LABEL = "appliance-data"
 
+# Work trees live outside the repository: setuptools walks the whole project folder (build/ included,
+# following links) on every `pip install -e .`, and a Debian tree with /proc mounted inside it stalls that.
+WORK_DIR = Path(os.environ.get("APPLIANCE_IMAGE_WORK", "/var/tmp/appliance-image"))
+DIST_DIR = REPO / "build/image"  # only the compressed image and its checksum are copied here
+
 QEMU_BINFMT = Path("/usr/share/binfmts/qemu-aarch64")
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 
@@ -252,7 +257,7 @@ def compile_translations() -> None:
     """The wheel must carry compiled .mo catalogues (they are not in git)."""
     translations = REPO / "appliance/emr/translations"
     if translations.is_dir() and any(translations.rglob("*.po")):
-        run([sys.executable, "-m", "babel.messages.frontend", "compile", "-q", "-d", str(translations)])
+        run([sys.executable, "-m", "babel.messages.frontend", "-q", "compile", "--use-fuzzy", "-d", str(translations)])
 
 
 def ensure_chroot_connection(layout: Layout) -> Path:
@@ -451,6 +456,13 @@ def compress(layout: Layout, level: int) -> tuple[Path, Path]:
     return target, checksum
 
 
+def publish(files: tuple[Path, ...], dist: Path) -> None:
+    dist.mkdir(parents=True, exist_ok=True)
+    for item in files:
+        shutil.copy2(item, dist / item.name)
+    say(f"    image prête : {dist / files[0].name}")
+
+
 # ---------------------------------------------------------------------------------------------- main
 
 
@@ -458,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Construit l'image SD de l'appareil (make image).")
     parser.add_argument("stage", nargs="?", default="all",
                         choices=["all", "rootfs", "apply", "assemble", "compress"])
-    parser.add_argument("--out", type=Path, default=REPO / "build/image", help="dossier de travail")
+    parser.add_argument("--out", type=Path, default=WORK_DIR, help="dossier de travail (hors du dépôt)")
+    parser.add_argument("--dist", type=Path, default=DIST_DIR, help="où copier l'image compressée")
     parser.add_argument("--xz-level", type=int, default=6, choices=range(0, 10))
     parser.add_argument("--report", type=Path, help="écrit les durées et récapitulatifs en JSON")
     args = parser.parse_args(argv)
@@ -474,9 +487,11 @@ def main(argv: list[str] | None = None) -> int:
             with progress.stage("debootstrap", "Système Debian 12 arm64 (debootstrap)"):
                 debootstrap(layout)
                 fresh_rootfs(layout)
+                # A fresh tree gets fresh wheels; re-applying to the same tree reuses them (idempotence).
+                shutil.rmtree(layout.wheels, ignore_errors=True)
         if "apply" in stages:
             with progress.stage("playbook", "Rôles Ansible appliqués (connexion chroot)"):
-                if not layout.wheels.is_dir() or not any(layout.wheels.glob("appliance-*.whl")):
+                if not any(layout.wheels.glob("appliance-*.whl")):
                     build_wheels(layout)
                 recap = apply_playbook(layout)
                 clean_tree(layout.rootfs)
@@ -487,7 +502,9 @@ def main(argv: list[str] | None = None) -> int:
                 assemble(layout)
         if "compress" in stages:
             with progress.stage("compress", "Compression xz et somme sha256"):
-                compress(layout, args.xz_level)
+                outputs = compress(layout, args.xz_level)
+                if args.stage == "all":
+                    publish(outputs, args.dist)
     except BuildError as exc:
         say(f"\nÉCHEC : {exc}")
         return 1
