@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from appliance.cli import config_option, load_config_or_exit
+from appliance.cli import config_option, load_config_or_exit, open_store_or_exit
 
 
 @click.group()
@@ -61,8 +61,8 @@ def check(config_path: str | None) -> None:
 @dhis2.command()
 @config_option
 @click.option("--period", required=True, help="Mois du rapport, AAAA-MM.")
-@click.option("--figures", "figures_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Chiffres du rapport (JSON : docs/dhis2.md).")
+@click.option("--figures", "figures_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Chiffres du rapport (JSON : docs/dhis2.md) ; sans cette option : la dernière version scellée.")
 @click.option("--previous", "previous_files", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Chiffres d'une version scellée antérieure (répétable).")
@@ -75,18 +75,23 @@ def payload(config_path: str | None, period: str, figures_file: Path, previous_f
     from appliance.dhis2.figures import FiguresError, ReportFigures
     from appliance.dhis2.mapping import MappingError
     from appliance.dhis2.payload import PayloadError, payload_for
-    from appliance.dhis2.sender import site_mapping
+    from appliance.dhis2.sender import payload_of_item, site_mapping
+    from appliance.reports.sealing import SealError, latest_outbox_item
 
     cfg = load_config_or_exit(config_path)
     try:
-        figures = ReportFigures.from_json(figures_file.read_text(encoding="utf-8"))
-        previous = [ReportFigures.from_json(path.read_text(encoding="utf-8")) for path in previous_files]
-        if figures.period != period:
-            raise FiguresError(f"{figures_file} est le rapport de {figures.period}, pas de {period}")
-        mapping = site_mapping(cfg.dhis2)
-        date = (complete_date.date() if complete_date else dt.date.today()) if cfg.dhis2.complete_data_set else None
-        built = payload_for(figures, mapping, previous, zeros=cfg.dhis2.zeros, complete_date=date)
-    except (FiguresError, MappingError, PayloadError, OSError) as exc:
+        if figures_file is None:  # the month's latest sealed version, exactly as its outbox item will be sent
+            open_store_or_exit(cfg)
+            built = payload_of_item(latest_outbox_item(period), cfg.dhis2, site_mapping(cfg.dhis2))
+        else:
+            figures = ReportFigures.from_json(figures_file.read_text(encoding="utf-8"))
+            previous = [ReportFigures.from_json(path.read_text(encoding="utf-8")) for path in previous_files]
+            if figures.period != period:
+                raise FiguresError(f"{figures_file} est le rapport de {figures.period}, pas de {period}")
+            mapping = site_mapping(cfg.dhis2)
+            date = (complete_date.date() if complete_date else dt.date.today()) if cfg.dhis2.complete_data_set else None
+            built = payload_for(figures, mapping, previous, zeros=cfg.dhis2.zeros, complete_date=date)
+    except (FiguresError, MappingError, PayloadError, SealError, OSError) as exc:
         click.echo(f"Erreur : {exc}", err=True)
         sys.exit(2)
     raw = built.to_json_bytes()

@@ -18,6 +18,7 @@ import json
 import peewee
 
 from appliance.dhis2.sender import enqueue_report
+from appliance.outbox.models import OutboxItem
 from appliance.reports.builder import Month, MonthlyReport, build_report
 from appliance.reports.definitions import load_definitions
 from appliance.reports.models import MonthlyReport as ReportRecord
@@ -112,3 +113,15 @@ def seal(actor: Actor, period: str, settings: ReportSettings, *, reason: str = "
             )
     except peewee.IntegrityError as exc:  # two heads sealing the same month at the same instant
         raise SealError(f"Le rapport de {month.label} vient d'être scellé par ailleurs : rechargez la page.") from exc
+
+
+def latest_outbox_item(period: str) -> OutboxItem:
+    """The outbox item of the month's latest sealed version: what ``appliance dhis2 payload`` shows."""
+    try:
+        month = Month.parse(period)
+    except ValueError as exc:
+        raise SealError(str(exc)) from exc
+    version = latest_version(period)
+    if version is None or version.outbox_item_id is None:
+        raise SealError(f"Le rapport de {month.label} n'a pas encore été scellé : rien à envoyer.")
+    return OutboxItem.get_by_id(version.outbox_item_id)
