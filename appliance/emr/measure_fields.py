@@ -58,7 +58,8 @@ class MeasureField(StringField):
             return
         if self.integer:
             if not number.is_integer():
-                self.parse_error = _l("Nombre entier attendu.")
+                self.parse_error = _l("Nombre entier attendu (en %(unit)s).", unit=self.unit) if self.unit \
+                    else _l("Nombre entier attendu.")
                 return
             number = int(number)
         self.data = number

@@ -37,7 +37,7 @@ class PatientForm(ClinicalForm):
     sex = RadioField(_l("Sexe"), choices=[("F", _l("Féminin")), ("M", _l("Masculin"))],
                      validators=[DataRequired(_l("Choisissez le sexe."))])
     birth_date = FrenchDateField(_l("Date de naissance"))
-    age_years = MeasureField(_l("ou âge estimé : années"), minimum=0, maximum=MAX_AGE_YEARS, integer=True)
+    age_years = MeasureField(_l("ou âge estimé (ans)"), minimum=0, maximum=MAX_AGE_YEARS, integer=True)
     age_months = MeasureField(_l("et mois"), minimum=0, maximum=11, integer=True)
     village = StringField(_l("Village / quartier"), validators=[
         DataRequired(_l("Champ obligatoire.")), Length(max=80, message=_l("80 caractères au plus."))],

@@ -107,6 +107,12 @@ def _phone_filter(value: str) -> str:
     return " ".join(value[i:i + 2] for i in range(0, len(value), 2)) if value and value.isdigit() else value
 
 
+@bp.app_template_filter("num")
+def _number_filter(value: float | None) -> str:
+    """37.0 → "37", 61.5 → "61,5": French decimals, no useless zero."""
+    return "" if value is None else f"{value:g}".replace(".", ",")
+
+
 @bp.app_template_filter("fromjson")
 def _fromjson_filter(text: str | None) -> dict:
     return json.loads(text) if text else {}
@@ -211,12 +217,14 @@ def chart(patient_id: int):
     show_all = request.args.get("tout") == "1"
     entries = timeline(patient, limit=None if show_all else TIMELINE_LIMIT + 1)
     truncated = not show_all and len(entries) > TIMELINE_LIMIT
+    children = children_of(patient) if patient.sex == "F" else []
     context = {
         "patient": patient,
         "mother": Patient.get_or_none(Patient.id == patient.mother_id) if patient.mother_id else None,
         "household": Household.get_or_none(Household.id == patient.household_id) if patient.household_id else None,
-        "members": [p for p in household_members(patient.household_id) if p.id != patient.id],
-        "children": children_of(patient) if patient.sex == "F" else [],
+        "children": children,
+        "members": [p for p in household_members(patient.household_id)
+                    if p.id != patient.id and p.id not in {child.id for child in children}],
         "entries": entries[:TIMELINE_LIMIT] if truncated else entries,
         "truncated": truncated,
         "programmes": applicable_programmes(patient),

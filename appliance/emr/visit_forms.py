@@ -39,6 +39,11 @@ NEWBORN_MAX_DAYS = 60
 WFA_WARNING_Z = 3.0
 
 
+def _fr(value: float) -> str:
+    """A number as staff write it in a message: 41,5 (never 41.5 or 41.50)."""
+    return f"{value:g}".replace(".", ",")
+
+
 def _locale() -> str:
     return str(get_locale() or "fr")
 
@@ -83,6 +88,9 @@ class VisitForm(ClinicalForm):
         self.patient = patient
         self.today = today or dt.date.today()
         self.existing = visit
+        for field in self:
+            if isinstance(field, SelectField) and field.data is None:
+                field.data = ""  # an empty optional code stored as NULL is the blank choice
         if visit is not None and not self.is_submitted():
             for name in self.CODE_LISTS:
                 getattr(self, name).data = codes.split_codes(getattr(visit, name))
@@ -131,9 +139,9 @@ class VisitForm(ClinicalForm):
         if value is None or getattr(self, name).errors:
             return
         if value >= 40.5:
-            self.warn(name, _l("Température très élevée (%(value)s °C) : confirmez.", value=value))
+            self.warn(name, _l("Température très élevée (%(value)s °C) : confirmez.", value=_fr(value)))
         elif value < 35.0:
-            self.warn(name, _l("Température très basse (%(value)s °C) : hypothermie ? Confirmez.", value=value))
+            self.warn(name, _l("Température très basse (%(value)s °C) : hypothermie ? Confirmez.", value=_fr(value)))
 
     def check_weight(self, name: str = "weight_kg", when: dt.date | None = None) -> None:
         """Hard limits depend on age; beyond ±3 z of WHO weight-for-age (under 5) asks to confirm."""
@@ -154,7 +162,7 @@ class VisitForm(ClinicalForm):
                 self.warn(name, _l("Poids très inhabituel pour l'âge (z = %(z)s) : vérifiez la pesée.",
                                    z=f"{z:+.1f}".replace(".", ",")))
         elif age_days >= 15 * 365 and not 30 <= weight <= 150:
-            self.warn(name, _l("Poids inhabituel pour un adulte (%(value)s kg) : confirmez.", value=weight))
+            self.warn(name, _l("Poids inhabituel pour un adulte (%(value)s kg) : confirmez.", value=_fr(weight)))
 
     def check_next_date(self, name: str, *, max_days: int) -> None:
         next_date, when = getattr(self, name).data, self.visit_date.data
@@ -197,7 +205,8 @@ _TEXT_120 = [Optional(), Length(max=120, message=_l("120 caractères au plus."))
 
 
 class PrescriptionLineForm(Form):
-    drug = StringField(_l("Médicament"), validators=_TEXT_120)
+    # No Optional(): it would stop the chain before validate_drug sees a line without its drug.
+    drug = StringField(_l("Médicament"), validators=[Length(max=120, message=_l("120 caractères au plus."))])
     dosage = StringField(_l("Posologie"), validators=_TEXT_120)
     quantity = MeasureField(_l("Quantité"), minimum=1, maximum=1000, integer=True)
     duration_days = MeasureField(_l("Durée (jours)"), minimum=1, maximum=365, integer=True)
@@ -254,7 +263,7 @@ class ConsultationForm(VisitForm):
         self.check_weight()
         pulse = self.pulse_bpm.data
         if pulse is not None and not self.pulse_bpm.errors and (pulse < 40 or pulse > 180):
-            self.warn("pulse_bpm", _l("Pouls inhabituel (%(value)s/min) : confirmez.", value=pulse))
+            self.warn("pulse_bpm", _l("Pouls inhabituel (%(value)s/min) : confirmez.", value=_fr(pulse)))
 
     def prescription_lines(self) -> list[PrescriptionLine]:
         lines = []
@@ -343,7 +352,7 @@ class AntenatalForm(VisitForm):
         self.check_blood_pressure(pregnant=True)
         hb = self.hb_g_dl.data
         if hb is not None and not self.hb_g_dl.errors and (hb < 6 or hb > 16):
-            self.warn("hb_g_dl", _l("Hémoglobine inhabituelle (%(value)s g/dL) : confirmez.", value=hb))
+            self.warn("hb_g_dl", _l("Hémoglobine inhabituelle (%(value)s g/dL) : confirmez.", value=_fr(hb)))
         height = self.fundal_height_cm.data
         if height is not None and gestation is not None and not self.fundal_height_cm.errors \
                 and gestation >= 20 and abs(height - gestation) > 4:
@@ -351,7 +360,7 @@ class AntenatalForm(VisitForm):
         weight = self.weight_kg.data
         if weight is not None and not self.weight_kg.errors and not 35 <= weight <= 130:
             self.warn("weight_kg", _l("Poids inhabituel pour une femme enceinte (%(value)s kg) : confirmez.",
-                                      value=weight))
+                                      value=_fr(weight)))
         self.check_next_date("next_visit_date", max_days=20 * 7)
 
     def fill(self, visit: Visit) -> Visit:
@@ -403,7 +412,8 @@ class DeliveryForm(VisitForm):
         if weeks is not None and not self.gestational_age_weeks.errors and (weeks < 28 or weeks > 43):
             self.warn("gestational_age_weeks", _l("Terme inhabituel (%(weeks)s semaines) : confirmez.", weeks=weeks))
         if weight is not None and not self.birth_weight_g.errors and (weight < 1500 or weight > 4500):
-            self.warn("birth_weight_g", _l("Poids de naissance inhabituel (%(value)s g) : confirmez.", value=weight))
+            self.warn("birth_weight_g", _l("Poids de naissance inhabituel (%(value)s g) : confirmez.",
+                                           value=_fr(weight)))
         if self.create_newborn.data and self.existing is None:
             if self.outcome.data != "vivant":
                 self.add_error("create_newborn", _l("Pas de dossier de nouveau-né pour un mort-né."))
@@ -460,10 +470,11 @@ class PostnatalForm(VisitForm):
             weight = self.weight_kg.data
             if weight is not None and not self.weight_kg.errors:
                 if weight > 8:
-                    self.add_error("weight_kg", _l("Poids impossible pour un nouveau-né (%(value)s kg).", value=weight))
+                    self.add_error("weight_kg", _l("Poids impossible pour un nouveau-né (%(value)s kg).",
+                                                   value=_fr(weight)))
                 elif weight < 1.5 or weight > 5.5:
                     self.warn("weight_kg", _l("Poids inhabituel pour un nouveau-né (%(value)s kg) : confirmez.",
-                                              value=weight))
+                                              value=_fr(weight)))
         self.check_temperature()
 
     def fill(self, visit: Visit) -> Visit:
@@ -563,7 +574,7 @@ class GrowthForm(VisitForm):
                 self.warn("muac_mm", _l("Le PB se mesure à partir de 6 mois : confirmez."))
             elif muac < 90 or muac > 200:
                 self.warn("muac_mm", _l("PB inhabituel pour un enfant (%(value)s mm) : vérifiez l'unité (mm).",
-                                        value=muac))
+                                        value=_fr(muac)))
 
     def fill(self, visit: Visit) -> Visit:
         super().fill(visit)
@@ -639,7 +650,7 @@ class ChronicForm(VisitForm):
             self.add_error("glucose_g_l", _l("La glycémie est obligatoire pour le suivi du diabète."))
         glucose = self.glucose_g_l.data
         if glucose is not None and not self.glucose_g_l.errors and (glucose < 0.5 or glucose > 3.5):
-            self.warn("glucose_g_l", _l("Glycémie très inhabituelle (%(value)s g/L) : confirmez.", value=glucose))
+            self.warn("glucose_g_l", _l("Glycémie très inhabituelle (%(value)s g/L) : confirmez.", value=_fr(glucose)))
         self.check_next_date("next_appointment", max_days=366)
 
     def fill(self, visit: Visit) -> Visit:
