@@ -1,0 +1,146 @@
+"""The EMR end to end over HTTP: register, duplicate offered, search, a visit of each programme,
+the chart, corrections, merge, referral letter."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from appliance.patients.models import PROGRAMMES, Consultation, Delivery, Patient, Prescription
+from appliance.store.models import AuditEntry
+from tests.patients.conftest import stored_counts, visit_form_data
+
+AWA = {"family_name": "Traoré", "first_names": "Awa", "sex": "F", "birth_date": "1994-05-02",
+       "village": "Pelengana", "phone": "76 12 34 56", "household_name": "Famille Traoré"}
+
+
+def _register(web, data: dict) -> Patient:
+    response = web.post("/patients/nouveau", data)
+    assert response.status_code == 302, response.data.decode()[-2000:]
+    return Patient.get_by_id(int(response.headers["Location"].rsplit("/", 1)[-1]))
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", response.data.decode())
+
+
+def test_register_offers_the_duplicate_then_creates_only_when_told(login_as):
+    web = login_as("agent_saisie")
+    awa = _register(web, AWA)
+    assert awa.local_number == "DEMO-CSCOM-000001" and awa.registered_role == "agent_saisie"
+
+    again = {**AWA, "family_name": "TARAWELE", "first_names": "Hawa", "birth_date": "1995-11-30", "phone": ""}
+    offered = web.post("/patients/nouveau", again)
+    page = _text(offered)
+    assert offered.status_code == 200 and "peut-être déjà un dossier" in page
+    assert f'href="/patients/{awa.id}"' in page and "c'est la même personne" in page
+    assert 'value="TARAWELE"' in page  # what was typed is kept
+    assert Patient.select().count() == 1
+
+    seen = re.search(r'name="duplicates_seen" type="hidden" value="([^"]*)"', page).group(1)
+    created = web.post("/patients/nouveau", {**again, "duplicates_seen": seen, "create_anyway": "y"})
+    assert created.status_code == 302 and Patient.select().count() == 2
+    entry = AuditEntry.select().where(AuditEntry.table_name == "patient").order_by(AuditEntry.id.desc()).get()
+    assert awa.local_number in entry.reason
+
+
+def test_search_with_and_without_accents_and_by_phone(login_as):
+    web = login_as("infirmier")
+    awa = _register(web, AWA)
+    for query in ("Traoré", "traore", "TRAO", "awa tarawele", "76 12 34", awa.local_number):
+        page = _text(web.get("/patients/", query_string={"q": query}))
+        assert f'href="/patients/{awa.id}"' in page, query
+    assert "Aucun patient trouvé" in _text(web.get("/patients/?q=Sidibé"))
+    assert "au moins deux lettres" in _text(web.get("/patients/?q=a"))
+
+
+def test_a_visit_of_every_programme_appears_on_the_chart_with_author_and_role(login_as, make_user):
+    web = login_as("sage_femme")
+    mother = _register(web, AWA)
+    child = _register(web, {"family_name": "Coulibaly", "first_names": "Issa", "sex": "M",
+                            "age_years": "0", "age_months": "7", "village": "Pelengana",
+                            "mother_number": mother.local_number})
+    assert child.birth_date_estimated and child.mother_id == mother.id and child.household_id == mother.household_id
+    for programme in PROGRAMMES:
+        patient = child if programme in ("vaccination", "croissance") else mother
+        if programme == "cpon":
+            patient = mother
+        response = web.post(f"/patients/{patient.id}/{programme}/nouveau", visit_form_data(programme))
+        assert response.status_code == 302, (programme, _text(response)[-1500:])
+    for model in PROGRAMMES.values():
+        assert model.select().count() == 1, model
+    assert Prescription.select().count() == 2
+    baby = Patient.get_by_id(Delivery.get().newborn_id)
+    assert (baby.family_name, baby.sex, baby.mother_id) == ("Coulibaly", "M", mother.id)
+
+    chart = _text(web.get(f"/patients/{mother.id}"))
+    for label in ("Consultation", "CPN (prénatale)", "Accouchement", "CPoN (postnatale)",
+                  "Planification familiale", "Maladie chronique"):
+        assert f'<span class="tag">{label}</span>' in chart
+    assert "Paludisme simple confirmé" in chart and "Artéméther-Luméfantrine 20/120 mg" in chart
+    assert "Awa Traoré · Sage-femme" in chart  # the author and her role
+    assert f'href="/patients/{child.id}"' in chart  # her child
+    child_chart = _text(web.get(f"/patients/{child.id}"))
+    assert "Pentavalent" in child_chart and "PB 138 mm" in child_chart
+    assert f'href="/patients/{mother.id}"' in child_chart
+
+    letter = _text(web.get(f"/patients/{mother.id}/lettre", query_string={"motif": "Hypertension mal contrôlée"}))
+    assert "Hypertension mal contrôlée" in letter and "Paludisme simple confirmé" in letter and "TA 152/94" in letter
+
+
+def test_correction_marks_the_visit_corrected_and_shows_the_previous_value(login_as):
+    web = login_as("medecin")
+    patient = _register(web, AWA)
+    web.post(f"/patients/{patient.id}/consultation/nouveau", visit_form_data("consultation"))
+    visit = Consultation.get()
+    form = web.get(f"/patients/{patient.id}/consultation/{visit.id}/corriger")
+    assert 'value="61,5"' in _text(form) and 'value="Artéméther-Luméfantrine 20/120 mg"' in _text(form)
+    data = {**visit_form_data("consultation"), "weight_kg": "63", "correction_reason": "balance mal réglée"}
+    assert web.post(f"/patients/{patient.id}/consultation/{visit.id}/corriger", data).status_code == 302
+    chart = _text(web.get(f"/patients/{patient.id}"))
+    assert "corrigé" in chart and "63 kg" in chart
+    history = _text(web.get(f"/patients/{patient.id}/consultation/{visit.id}"))
+    assert "balance mal réglée" in history and '<td class="before">61.5</td><td>63.0</td>' in history
+    assert Prescription.select().where(Prescription.voided == False).count() == 2  # noqa: E712 - unchanged lines kept
+
+
+def test_merge_by_an_admin_only(login_as, make_user):
+    clerk = login_as("agent_saisie")
+    keep = _register(clerk, AWA)
+    drop = _register(clerk, {**AWA, "phone": "", "birth_date": "1995-01-01", "duplicates_seen": str(keep.id),
+                             "create_anyway": "y"})
+    clerk.post(f"/patients/{drop.id}/consultation/nouveau", visit_form_data("consultation"))
+    assert clerk.get(f"/patients/{keep.id}/fusion").status_code == 403
+    admin = login_as("admin")
+    check = admin.post(f"/patients/{keep.id}/fusion", {"other_number": drop.local_number, "reason": "doublon"})
+    assert "Confirmer la fusion" in _text(check) and not Patient.get_by_id(drop.id).voided
+    done = admin.post(f"/patients/{keep.id}/fusion", {"other_number": drop.local_number, "reason": "doublon",
+                                                      "confirmed": str(drop.id)})
+    assert done.status_code == 302
+    assert Consultation.get().patient_id == keep.id and Patient.get_by_id(drop.id).merged_into_id == keep.id
+    followed = admin.get(f"/patients/{drop.id}")
+    assert followed.status_code == 302 and followed.headers["Location"].endswith(f"/patients/{keep.id}")
+
+
+@pytest.mark.parametrize("role", ["matrone", "infirmier", "agent_saisie"])
+def test_only_a_doctor_or_admin_voids_a_visit(login_as, role):
+    web = login_as(role)
+    patient = _register(web, AWA)
+    web.post(f"/patients/{patient.id}/consultation/nouveau", visit_form_data("consultation"))
+    visit = Consultation.get()
+    before = stored_counts()
+    assert web.post(f"/patients/{patient.id}/consultation/{visit.id}/annuler", {"reason": "x"}).status_code == 403
+    assert stored_counts() == before
+
+
+def test_a_doctor_voids_a_visit_with_a_reason(login_as):
+    web = login_as("medecin")
+    patient = _register(web, AWA)
+    web.post(f"/patients/{patient.id}/consultation/nouveau", visit_form_data("consultation"))
+    visit = Consultation.get()
+    web.post(f"/patients/{patient.id}/consultation/{visit.id}/annuler", {"reason": ""})
+    assert not Consultation.get().voided
+    web.post(f"/patients/{patient.id}/consultation/{visit.id}/annuler", {"reason": "mauvais dossier"})
+    assert Consultation.get().voided
+    assert "Paludisme" not in _text(web.get(f"/patients/{patient.id}"))
