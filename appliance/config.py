@@ -115,8 +115,12 @@ def read_or_create_secret(path: Path, *, nbytes: int = 32) -> str:
         value = path.read_text(encoding="utf-8").strip()
         if value:
             return value
+    return write_secret(path, secrets.token_urlsafe(nbytes))
+
+
+def write_secret(path: Path, value: str) -> str:
+    """Write a secret file readable by its owner only (0600 from creation, never wider)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    value = secrets.token_urlsafe(nbytes)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(value + "\n")

@@ -8,6 +8,7 @@ process (as systemd does on the Pi) until Ctrl-C stops them all.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -27,7 +28,8 @@ def run_simulation(instance: Path, *, port: int) -> None:
     config_path = instance / "appliance.toml"
     if not config_path.exists():
         instance.mkdir(parents=True, exist_ok=True)
-        config_path.write_text(config_module.dev_config_text(instance, port=port), encoding="utf-8")
+        text = config_module.dev_config_text(instance, port=port) + _fake_dhis2_section(port + 1)
+        config_path.write_text(text, encoding="utf-8")
         click.echo(f"Configuration de développement écrite : {config_path}")
     try:
         cfg = config_module.load(config_path)
@@ -36,6 +38,22 @@ def run_simulation(instance: Path, *, port: int) -> None:
     credentials = _demo_credentials(cfg)
     _print_banner(cfg, credentials)
     _run_services(cfg, config_path)
+
+
+def _fake_dhis2_section(port: int) -> str:
+    return f"""
+# Le faux DHIS2 de démonstration (tests/fakes/fake_dhis2.py), lancé à côté du dossier médical.
+[dhis2]
+base_url = "http://127.0.0.1:{port}"
+"""
+
+
+def _dhis2_token(cfg: config_module.Config) -> Path:
+    """A personal access token for the fake DHIS2, made at first start like a real one would be."""
+    path = cfg.dhis2.token_path(cfg.paths.secrets_dir)
+    if not path.exists():
+        config_module.write_secret(path, "d2pat_" + secrets.token_hex(20))
+    return path
 
 
 def _demo_credentials(cfg: config_module.Config) -> dict[str, str]:
@@ -52,10 +70,7 @@ def _demo_credentials(cfg: config_module.Config) -> dict[str, str]:
     known = _read_credentials(path)
     if created:
         known.update(created)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.writelines(f"{user}\t{password}\n" for user, password in sorted(known.items()))
+        config_module.write_secret(path, "\n".join(f"{user}\t{password}" for user, password in sorted(known.items())))
     return known
 
 
@@ -69,20 +84,31 @@ def _read_credentials(path: Path) -> dict[str, str]:
 def _print_banner(cfg: config_module.Config, credentials: dict[str, str]) -> None:
     click.echo("")
     click.secho(f"  Dossier médical : http://{cfg.web.host}:{cfg.web.port}/", bold=True)
+    if cfg.dhis2.base_url:
+        click.echo(f"  Faux DHIS2 national : {cfg.dhis2.base_url}/api/system/info")
     click.echo("  Comptes de démonstration (identifiant / mot de passe) :")
     for user, password in sorted(credentials.items()):
         click.echo(f"    {user:<14} {password}")
     click.echo("  Ctrl-C pour arrêter.\n")
 
 
-def _service_commands(config_path: Path) -> list[list[str]]:
-    exe = [sys.executable, "-m", "appliance"]
-    return [[*exe, "web", "--config", str(config_path)]]
+def _service_commands(cfg: config_module.Config, config_path: Path) -> list[list[str]]:
+    """The services as systemd runs them on the Pi, plus the fake national DHIS2."""
+    appliance = [sys.executable, "-m", "appliance"]
+    commands = [
+        [*appliance, "web", "--config", str(config_path)],
+        [*appliance, "agent", "--config", str(config_path), "--simulate"],
+    ]
+    if cfg.dhis2.base_url.startswith("http://127.0.0.1:"):
+        port = cfg.dhis2.base_url.rsplit(":", 1)[1].rstrip("/")
+        commands.append([sys.executable, "-m", "tests.fakes.fake_dhis2", "--host", "127.0.0.1", "--port", port,
+                         "--mapping", str(cfg.dhis2.mapping_file), "--token-file", str(_dhis2_token(cfg))])
+    return commands
 
 
 def _run_services(cfg: config_module.Config, config_path: Path) -> None:
     env = {**os.environ, "APPLIANCE_CONFIG": str(config_path), "PYTHONUNBUFFERED": "1"}
-    processes = [subprocess.Popen(command, env=env) for command in _service_commands(config_path)]
+    processes = [subprocess.Popen(command, env=env) for command in _service_commands(cfg, config_path)]
     stopping = False
 
     def stop(*_args) -> None:

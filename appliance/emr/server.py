@@ -15,5 +15,8 @@ def serve(cfg: Config) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     return_large_blocks_to_the_system()
     app = create_app(cfg)
-    waitress_serve(app, host=cfg.web.host, port=cfg.web.port, threads=cfg.web.threads,
-                   ident="appliance", clear_untrusted_proxy_headers=True, channel_timeout=60)
+    try:
+        waitress_serve(app, host=cfg.web.host, port=cfg.web.port, threads=cfg.web.threads,
+                       ident="appliance", clear_untrusted_proxy_headers=True, channel_timeout=60)
+    except KeyboardInterrupt:  # Ctrl-C in `make run` reaches every process of the group
+        logging.getLogger(__name__).info("arrêt demandé")
