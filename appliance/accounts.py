@@ -81,6 +81,7 @@ class LoginResult:
     user: User | None
     error: str | None = None
     locked_until: dt.datetime | None = None
+    newly_locked: bool = False  # this very attempt locked the account: worth telling remote ops
 
 
 def _actor_for(user: User) -> Actor:
@@ -111,7 +112,7 @@ def authenticate(username: str, password: str, *, max_failures: int, lockout: dt
             User.update(failed_logins=failures, locked_until=locked_until).where(User.id == user.id).execute()
             record_event(_actor_for(user), "login_locked" if locked_until else "login_failed", "user", user.id)
         if locked_until:
-            return LoginResult(None, "Compte verrouillé après trop d'essais.", locked_until)
+            return LoginResult(None, "Compte verrouillé après trop d'essais.", locked_until, newly_locked=True)
         return LoginResult(None, "Identifiant ou mot de passe incorrect.")
     fields = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
     if _hasher.check_needs_rehash(user.password_hash):

@@ -37,6 +37,10 @@ def login():
             session.clear()
             login_user(SessionUser(result.user))
             return redirect(_safe_next(request.args.get("next")))
+        if result.newly_locked and current_app.config["APPLIANCE"].telemetry.enabled:
+            from appliance.telemetry.events import emit_event
+
+            emit_event("login_lockout", {"user": form.username.data.strip().lower()[:40]})
         if result.locked_until:
             local = result.locked_until.replace(tzinfo=dt.UTC)
             error = _("Compte verrouillé après trop d'essais. Réessayez après %(time)s ou demandez à "

@@ -130,3 +130,20 @@ def test_login_never_redirects_off_site(client, make_user, target):
     make_user("admin", username="chef")
     response = client.post(f"/connexion?next={target}", {"username": "chef", "password": PASSWORD})
     assert response.location == "/"
+
+
+def test_a_lockout_is_queued_for_remote_ops_when_telemetry_is_on(app, client, make_user):
+    import dataclasses
+    import json
+
+    from appliance.outbox.models import OutboxItem
+
+    cfg = app.config["APPLIANCE"]
+    app.config["APPLIANCE"] = dataclasses.replace(
+        cfg, telemetry=dataclasses.replace(cfg.telemetry, enabled=True, broker_host="127.0.0.1"))
+    make_user("matrone", username="oumou")
+    for _ in range(6):
+        client.login("oumou", "faux")
+    events = [json.loads(item.payload) for item in OutboxItem.select().where(OutboxItem.kind == "mqtt_event")]
+    assert [event["k"] for event in events] == ["login_lockout"]  # once, not at every refused attempt
+    assert events[0]["d"] == {"user": "oumou"}
