@@ -30,7 +30,7 @@ class OutboxItem(BaseModel):
     payload = peewee.BlobField()
     payload_is_json = peewee.BooleanField()
     state = peewee.TextField(default=ItemState.PENDING)
-    attempts = peewee.IntegerField(default=0)
+    attempts = peewee.IntegerField(default=0)  # spent on max_attempts (link-down failures are refunded)
     next_attempt_at = peewee.DateTimeField(default=utcnow)
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)

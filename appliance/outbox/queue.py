@@ -285,7 +285,8 @@ def _start(item: OutboxItem) -> OutboxAttempt:
             .where(OutboxItem.id == item.id)
             .execute()
         )
-        attempt = OutboxAttempt.create(item=item.id, number=item.attempts, started_at=now)
+        number = OutboxAttempt.select().where(OutboxAttempt.item == item.id).count() + 1
+        attempt = OutboxAttempt.create(item=item.id, number=number, started_at=now)
     item.state = ItemState.SENDING
     return attempt
 
@@ -327,6 +328,15 @@ def _finish(item: OutboxItem, attempt: OutboxAttempt, outcome: Outcome) -> str:
             changes |= {"state": ItemState.SUPERSEDED, "superseded_by": newer}
         elif outcome.kind is OutcomeKind.NEEDS_ACTION:
             changes |= {"state": ItemState.DEAD}
+        elif outcome.link_down:
+            # Nothing reached the server: that says nothing about the item, so it does not spend
+            # the item's attempts (a week without coverage must not turn reports into dead letters).
+            item.attempts -= 1
+            changes |= {
+                "state": ItemState.PENDING,
+                "attempts": item.attempts,
+                "next_attempt_at": now + dt.timedelta(seconds=_backoff(item.attempts, outcome)),
+            }
         elif item.attempts >= _settings.max_attempts:
             changes |= {
                 "state": ItemState.DEAD,
@@ -344,7 +354,7 @@ def _finish(item: OutboxItem, attempt: OutboxAttempt, outcome: Outcome) -> str:
 
 def _backoff(attempts: int, outcome: Outcome) -> float:
     """Equal jitter: between half and all of the exponential delay, never less than Retry-After."""
-    ceiling = min(_settings.max_delay_s, _settings.base_delay_s * 2 ** min(attempts - 1, 60))
+    ceiling = min(_settings.max_delay_s, _settings.base_delay_s * 2 ** min(max(attempts, 1) - 1, 60))
     delay = ceiling / 2 + _random.random() * ceiling / 2
     if outcome.retry_after_s:
         delay = max(delay, min(outcome.retry_after_s, _settings.max_delay_s))

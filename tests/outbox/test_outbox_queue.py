@@ -235,6 +235,18 @@ def test_a_dead_link_stops_its_kind_but_not_the_others(store) -> None:
     assert len(up.calls) == 1
 
 
+def test_link_down_failures_do_not_spend_the_attempts(store) -> None:
+    """Weeks without 3G coverage must leave reports waiting, not dead."""
+    outbox.register_sender("test.kind", scripted(Outcome(OutcomeKind.RETRY_LATER, "délai dépassé", link_down=True)))
+    item = outbox.enqueue("test.kind", {"n": 1})
+    for _ in range(8):  # more windows than max_attempts (5)
+        outbox.flush()
+        time.sleep(0.02)
+    stored = OutboxItem.get_by_id(item.id)
+    assert (stored.state, stored.attempts) == (ItemState.PENDING, 0)
+    assert [attempt.number for attempt in queue.attempts_of(item.id)] == list(range(1, 9))
+
+
 def test_a_crashing_sender_is_retried_not_fatal(store) -> None:
     def broken(item: OutboxItem) -> Outcome:
         raise KeyError("payload without figures")
