@@ -14,6 +14,7 @@ import ast
 import gzip
 import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,14 +22,20 @@ from pathlib import Path
 from appliance.backup.canonical import canonical_lines, data_tables, open_readonly, quote_identifier
 from appliance.backup.manifest import Manifest, write_atomically
 
-SEGMENT_ROWS = 1000
-INDEX_FILE = "segments.json"
+SEGMENT_ROWS = 250
+SEGMENTS_PER_FOLDER = 64  # a change re-sends one small folder listing, not the table's whole listing
+# Hashes of the segments last written, kept beside the folder (not in it: it would be sent every night).
+INDEX_SUFFIX = ".segments.json"
+# An FTS5 index is derived data: its shadow tables churn (segment merges) far more than the rows they
+# index. The dump leaves them out and the rebuild recreates the index from its content.
+FTS5_DERIVED_SUFFIXES = ("_data", "_idx", "_docsize")
+_FTS5 = re.compile(r"CREATE\s+VIRTUAL\s+TABLE\s+.*\bUSING\s+fts5\b", re.IGNORECASE | re.DOTALL)
 
 
 def write_dump(database: Path, folder: Path, manifest: Manifest) -> int:
     """Update ``folder`` to hold ``database``; return how many segment files were (re)written."""
     folder.mkdir(parents=True, exist_ok=True)
-    index_path = folder / INDEX_FILE
+    index_path = folder.with_name(folder.name + INDEX_SUFFIX)
     try:
         previous: dict[str, str] = json.loads(index_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -47,9 +54,9 @@ def write_dump(database: Path, folder: Path, manifest: Manifest) -> int:
         conn.close()
     for stale in set(previous) - set(current):
         (folder / stale).unlink(missing_ok=True)
-    for table_folder in (folder / "tables").iterdir() if (folder / "tables").exists() else []:
-        if table_folder.is_dir() and not any(table_folder.iterdir()):
-            table_folder.rmdir()
+    for empty in sorted((folder / "tables").rglob("*"), reverse=True) if (folder / "tables").exists() else []:
+        if empty.is_dir() and not any(empty.iterdir()):
+            empty.rmdir()
     _write_if_changed(folder / "schema.json", json.dumps(schema, ensure_ascii=False, indent=1).encode())
     _write_if_changed(folder / "manifest.json", manifest.to_json().encode("utf-8"))
     _write_if_changed(index_path, json.dumps(current, indent=0, sort_keys=True).encode())
@@ -60,18 +67,19 @@ def _write_segments(conn: sqlite3.Connection, folder: Path, previous: dict[str, 
                     ) -> tuple[dict[str, str], int, dict]:
     current: dict[str, str] = {}
     written = 0
-    for table in data_tables(conn):
+    schema = _schema(conn)
+    for table in schema["columns"]:
         lines = canonical_lines(conn, table)
         next(lines)  # the column names live in schema.json
         for number, segment in enumerate(_segments(lines)):
-            name = f"tables/{table}/{number:06d}.rows.gz"
+            name = f"tables/{table}/{number // SEGMENTS_PER_FOLDER:04d}/{number:06d}.rows.gz"
             digest = hashlib.sha256(segment).hexdigest()
             current[name] = digest
             if previous.get(name) != digest or not (folder / name).exists():
                 (folder / name).parent.mkdir(parents=True, exist_ok=True)
                 write_atomically(folder / name, gzip.compress(segment, compresslevel=6, mtime=0))
                 written += 1
-    return current, written, _schema(conn)
+    return current, written, schema
 
 
 def _segments(lines: Iterator[bytes]) -> Iterator[bytes]:
@@ -97,13 +105,21 @@ def _schema(conn: sqlite3.Connection) -> dict:
         for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY rowid")
         if sql and not name.startswith("sqlite_")
     ]
+    fts5 = [item["name"] for item in objects if item["type"] == "table" and _FTS5.match(item["sql"])]
+    derived = sorted(index + suffix for index in fts5 for suffix in FTS5_DERIVED_SUFFIXES)
     columns = {table: [row[1] for row in conn.execute(f"PRAGMA table_info({quote_identifier(table)})")]
-               for table in data_tables(conn)}
-    return {"objects": objects, "columns": columns}
+               for table in data_tables(conn) if table not in derived}
+    return {"objects": objects, "columns": columns, "fts5": fts5, "derived": derived}
+
+
+def derived_tables(folder: Path) -> list[str]:
+    """Tables the dump leaves out because the rebuild recomputes them (FTS5 indexes)."""
+    return json.loads((folder / "schema.json").read_text(encoding="utf-8")).get("derived", [])
 
 
 def rebuild(folder: Path, target: Path) -> Manifest:
-    """Recreate a database from a dump folder (tables, rows, then indexes and triggers)."""
+    """Recreate a database from a dump folder: tables, rows, full-text indexes, then indexes and
+    triggers (after the rows, so that no trigger fires twice)."""
     manifest = Manifest.read(folder / "manifest.json")
     schema = json.loads((folder / "schema.json").read_text(encoding="utf-8"))
     target.unlink(missing_ok=True)
@@ -120,9 +136,11 @@ def rebuild(folder: Path, target: Path) -> Manifest:
                 conn.execute(f"DELETE FROM {quote_identifier(table)}")  # the rows SQLite put there at creation
             insert = (f"INSERT INTO {quote_identifier(table)} ({', '.join(map(quote_identifier, columns))}) "
                       f"VALUES ({', '.join('?' * len(columns))})")
-            for segment in sorted((folder / "tables" / table).glob("*.rows.gz")):
+            for segment in sorted((folder / "tables" / table).glob("*/*.rows.gz")):
                 rows = gzip.decompress(segment.read_bytes()).decode("utf-8", "surrogateescape").splitlines()
                 conn.executemany(insert, (ast.literal_eval(row) for row in rows))
+        for index in schema.get("fts5", []):
+            conn.execute(f"INSERT INTO {quote_identifier(index)}({quote_identifier(index)}) VALUES ('rebuild')")
         for item in objects:
             if item["type"] in ("index", "trigger", "view"):
                 conn.execute(item["sql"])

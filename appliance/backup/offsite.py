@@ -24,10 +24,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from appliance.backup.dump import rebuild, write_dump
+from appliance.backup.canonical import database_digests, open_readonly
+from appliance.backup.dump import derived_tables, rebuild, write_dump
 from appliance.backup.log import RunRecord, record_run
-from appliance.backup.manifest import Manifest
-from appliance.backup.restore import compare_with_manifest
+from appliance.backup.manifest import Manifest, table_differences
 from appliance.backup.snapshot import BackupError, check_integrity, compress, manifest_path_for, utc_stamp
 from appliance.config import Config
 from appliance.outbox.models import OutboxItem
@@ -223,9 +223,17 @@ def fetch(cfg: Config, folder: Path, *, snapshot: str = "latest") -> Path:
         rebuilt = work / "appliance.db"
         manifest = rebuild(stages[0], rebuilt)
         check_integrity(rebuilt)
-        differences = compare_with_manifest(rebuilt, manifest)
+        derived = set(derived_tables(stages[0]))
+        conn = open_readonly(rebuilt)
+        try:
+            found = database_digests(conn)
+        finally:
+            conn.close()
+        differences = table_differences({name: d for name, d in manifest.tables.items() if name not in derived},
+                                        {name: d for name, d in found.items() if name not in derived})
         if differences:
             raise BackupError("copie hors site différente de son manifeste : " + " ; ".join(differences))
+        manifest = dataclasses.replace(manifest, tables=found)  # the rebuilt FTS indexes hash differently
         folder.mkdir(parents=True, exist_ok=True)
         _, stamp = utc_stamp()
         data_file = folder / f"{manifest.site_id}-{stamp}-offsite.db.gz"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance import config as config_module
 from appliance.backup.local import run_backup
 from appliance.backup.usb import FolderUsbMedia
 
@@ -62,3 +63,13 @@ def count(path: Path, table: str) -> int:
         return conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
     finally:
         conn.close()
+
+
+@pytest.fixture
+def new_host(tmp_path, cfg):
+    """A second configuration, same site, its own empty data folder: the new machine."""
+    folder = tmp_path / "nouvel-hote"
+    folder.mkdir()
+    path = folder / "appliance.toml"
+    path.write_text(config_module.dev_config_text(folder), encoding="utf-8")
+    return config_module.load(path)

@@ -8,21 +8,10 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from appliance import config as config_module
 from appliance.backup.canonical import database_digests
 from appliance.backup.snapshot import BackupError
 from appliance.backup.transfer import export, import_export
 from appliance.cli import main
-
-
-@pytest.fixture
-def new_host(tmp_path, cfg):
-    """A second configuration, same site, its own empty data folder: the new machine."""
-    folder = tmp_path / "nouvel-hote"
-    folder.mkdir()
-    path = folder / "appliance.toml"
-    path.write_text(config_module.dev_config_text(folder), encoding="utf-8")
-    return config_module.load(path)
 
 
 def digests(path):
