@@ -8,7 +8,7 @@ rules that make a power cut harmless at any instant:
 - before a request, the item is marked ``sending`` and its attempt row committed; after the reply,
   the outcome and the item's new state commit together. An item is never marked delivered before
   the receiver said so;
-- one flusher at a time (an flock beside the database); at start it finds items left ``sending`` by
+- one flusher at a time (a flock beside the database); at start it finds items left ``sending`` by
   a flusher that died and puts them back in the queue, their attempt marked ``interrupted``.
 """
 

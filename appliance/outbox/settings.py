@@ -8,7 +8,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class OutboxSettings:
     # After this many failed attempts an item becomes a dead letter shown to the administrator.
-    max_attempts: int = 12
+    # A 10-minute window fits ~4 attempts (1, 2, 4 min apart): 24 ride out three days of a server
+    # in maintenance. Time-outs and an unreachable server are not counted (see queue._finish).
+    max_attempts: int = 24
     # Exponential backoff with jitter: the n-th retry waits between half and all of
     # min(max_delay_s, base_delay_s × 2^(n-1)). With the defaults: 1 min, 2, 4 … capped at 6 h.
     base_delay_s: float = 60.0
