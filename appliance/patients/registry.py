@@ -173,6 +173,7 @@ def register_patient(actor: Actor, identity: Identity, *, site_id: str,
                        .where(Patient.id.in_(list(ignored_duplicates)))]
             reason = "créé malgré des doublons possibles : " + ", ".join(numbers)
         audited_save(actor, patient, reason=reason)
+        run_patient_hooks(actor, patient, None)
     return patient
 
 
@@ -199,19 +200,27 @@ def update_identity(actor: Actor, patient: Patient, identity: Identity, *, reaso
             raise RecordError("sex", "Cette personne est enregistrée comme mère d'un enfant : elle ne peut pas "
                                      "être de sexe masculin.")
         audited_save(actor, patient, reason=reason)
+        run_patient_hooks(actor, patient, None)
     return patient
+
+
+def get_patient(patient_id: int | None) -> Patient | None:
+    """One patient by id (voided ones too), without the query builder: the chart's hot path."""
+    if patient_id is None:
+        return None
+    return next(iter(Patient.raw("SELECT * FROM patient WHERE id = ?", patient_id)), None)
 
 
 def household_members(household_id: int | None, *, limit: int = 40) -> list[Patient]:
     if household_id is None:
         return []
-    return list(Patient.select().where((Patient.household == household_id) & (Patient.voided == False))  # noqa: E712
-                .order_by(Patient.birth_date).limit(limit))
+    return list(Patient.raw("SELECT * FROM patient WHERE household_id = ? AND voided = 0 ORDER BY birth_date "
+                            "LIMIT ?", household_id, limit))
 
 
 def children_of(patient: Patient) -> list[Patient]:
-    return list(Patient.select().where((Patient.mother == patient.id) & (Patient.voided == False))  # noqa: E712
-                .order_by(Patient.birth_date))
+    return list(Patient.raw("SELECT * FROM patient WHERE mother_id = ? AND voided = 0 ORDER BY birth_date",
+                            patient.id))
 
 
 def merge_patients(actor: Actor, keep: Patient, drop: Patient, reason: str) -> Patient:

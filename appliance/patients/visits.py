@@ -18,7 +18,7 @@ from appliance.store.audit import Actor, audited_save, audited_void
 from appliance.store.db import database
 from appliance.store.models import AuditEntry, User
 
-# hook(actor, patient, visit): visit is None when the whole record changed (a merge).
+# hook(actor, patient, visit): visit is None when the record itself changed (registration, identity, merge).
 PatientHook = Callable[[Actor, Patient, Visit | None], None]
 _PATIENT_HOOKS: list[PatientHook] = []
 
@@ -132,9 +132,9 @@ def active_prescriptions(consultation_ids: Sequence[int]) -> dict[int, list[Pres
     result: dict[int, list[Prescription]] = {}
     if not consultation_ids:
         return result
-    query = (Prescription.select()
-             .where(Prescription.consultation.in_(list(consultation_ids)) & (Prescription.voided == False))  # noqa: E712
-             .order_by(Prescription.id))
+    marks = ", ".join("?" for _ in consultation_ids)
+    query = Prescription.raw(f"SELECT * FROM prescription WHERE consultation_id IN ({marks}) AND voided = 0 "
+                             "ORDER BY id", *consultation_ids)
     for line in query:
         result.setdefault(line.consultation_id, []).append(line)
     return result
@@ -158,19 +158,28 @@ class TimelineEntry:
         return self.visit.PROGRAMME
 
 
+# The chart runs these on every view: plain SQL, built once (peewee's query builder costs more
+# than SQLite's work here).
+_TIMELINE_SQL = {
+    model: f'SELECT * FROM "{model._meta.table_name}" WHERE patient_id = ? AND voided = 0 '
+           "ORDER BY visit_date DESC, id DESC LIMIT ?"
+    for model in PROGRAMMES.values()
+}
+
+
 def timeline(patient: Patient, *, limit: int | None = None) -> list[TimelineEntry]:
     """Every visit of every programme, newest first (same day: latest recorded first)."""
     visits: list[Visit] = []
-    for model in PROGRAMMES.values():
-        query = (model.select().where((model.patient == patient.id) & (model.voided == False))  # noqa: E712
-                 .order_by(model.visit_date.desc(), model.id.desc()))
-        if limit:
-            query = query.limit(limit)
-        visits.extend(query)
+    for model, sql in _TIMELINE_SQL.items():
+        visits.extend(model.raw(sql, patient.id, limit or -1))
     visits.sort(key=lambda visit: (visit.visit_date, visit.recorded_at), reverse=True)
     if limit:
         visits = visits[:limit]
-    users = {user.id: user for user in User.select()} if visits else {}
+    author_ids = sorted({visit.author_id for visit in visits if visit.author_id})
+    users = {}
+    if author_ids:
+        marks = ", ".join("?" for _ in author_ids)
+        users = {user.id: user for user in User.raw(f'SELECT * FROM "user" WHERE id IN ({marks})', *author_ids)}
     lines = active_prescriptions([visit.id for visit in visits if isinstance(visit, Consultation)])
     return [TimelineEntry(visit, users.get(visit.author_id),
                           lines.get(visit.id, []) if isinstance(visit, Consultation) else [])

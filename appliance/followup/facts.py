@@ -1,0 +1,334 @@
+"""From one patient's stored visits to the clinical rules' inputs, and from their outputs to rows.
+
+The EMR's visit tables speak the forms' language (antigen + dose number, ``pilule_coc``, danger
+sign codes); ``appliance.clinical`` speaks the schedules' (``penta1``, ``coc``, ``vaginal_bleeding``).
+This module is the one translation between them, kept pure (no database) so the per-visit
+recompute and the bulk recompute share it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+from appliance.clinical import nutrition, pregnancy, schedules
+from appliance.clinical.growth import DAYS_PER_MONTH
+from appliance.clinical.schedule_data import Schedules, load_schedules
+
+# EMR family-planning codes (patients/data/codes/fp_methods.csv) → data/family_planning.toml.
+# Methods absent here (cycle beads, LAM, sterilisation, emergency pill) need no resupply visit.
+FP_METHODS = {
+    "pilule_coc": "coc",
+    "pilule_pop": "pop",
+    "dmpa_im": "dmpa_im",
+    "dmpa_sc": "dmpa_sc",
+    "implant_jadelle": "implant_jadelle",
+    "implant_implanon": "implant_implanon",
+    "diu": "diu_cuivre",
+    "preservatif_m": "preservatif",
+    "preservatif_f": "preservatif",
+}
+
+# EMR danger-sign codes (codes/anc_danger_signs.csv) → PregnancyFacts fields. "oedemes" and
+# "paleur" have no rule of their own: BP and Hb carry them.
+DANGER_SIGNS = {
+    "saignement": "vaginal_bleeding",
+    "cephalees_vision": "severe_headache",
+    "convulsions": "convulsions",
+    "fievre": "fever",
+    "douleurs_abdo": "severe_abdominal_pain",
+    "perte_liquide": "fluid_loss",
+    "mvt_foetaux": "reduced_fetal_movements",
+    "dyspnee": "difficulty_breathing",
+}
+STILLBIRTH_OUTCOMES = frozenset({"mort_frais", "mort_macere"})
+MAX_PREGNANCY_WEEKS = 44  # an LMP older than this at the latest CPN belongs to another pregnancy
+
+UNDER_FIVE_DAYS = round(60 * DAYS_PER_MONTH)
+NUTRITION_ALERT_DAYS = 183  # after six months without a new measurement the alert is stale
+NUTRITION_SEVERITY = {"SAM": ("urgent", 1), "MAM": ("moderate", 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class Dose:
+    antigen: str
+    dose_number: int
+    given_on: dt.date
+    given_here: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    measured_on: dt.date
+    weight_kg: float | None
+    height_cm: float | None
+    position: str | None  # couche, debout
+    muac_mm: int | None
+    oedema: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AntenatalContact:
+    visit_date: dt.date
+    lmp_date: dt.date | None
+    gestational_age_weeks: int | None
+    parity: int | None
+    previous_caesarean: bool
+    systolic: int | None
+    diastolic: int | None
+    hb_g_dl: float | None
+    danger_signs: str
+
+
+@dataclass(frozen=True, slots=True)
+class Birth:
+    delivered_on: dt.date
+    mode: str
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class Supply:
+    supplied_on: dt.date
+    method: str
+    quantity: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChronicContact:
+    visit_date: dt.date
+    programme: str
+    systolic: int | None
+    diastolic: int | None
+    next_appointment: dt.date | None
+
+
+@dataclass
+class PatientRecord:
+    """What the rules need of one patient, every list oldest first, voided visits left out."""
+
+    id: int
+    sex: str
+    birth_date: dt.date
+    village_key: str
+    household_id: int | None
+    doses: list[Dose] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
+    antenatal: list[AntenatalContact] = field(default_factory=list)
+    births: list[Birth] = field(default_factory=list)
+    supplies: list[Supply] = field(default_factory=list)
+    chronic: list[ChronicContact] = field(default_factory=list)
+    last_visit_on: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: str
+    kind: Literal["grossesse", "nutrition"]
+    severity: str
+    severity_rank: int
+    label: str
+    reasons: tuple[str, ...]
+    rule_ids: tuple[str, ...]
+    since: dt.date
+    expires_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    items: tuple[schedules.DueItem, ...]
+    alerts: tuple[Alert, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _CurrentPregnancy:
+    lmp: dt.date
+    contacts: tuple[AntenatalContact, ...]
+    ended_on: dt.date | None
+
+
+def evaluate(record: PatientRecord, today: dt.date, rules: Schedules | None = None) -> Outcome:
+    """The patient's open due items and current alerts, as of ``today``."""
+    rules = rules or load_schedules()
+    current = _current_pregnancy(record)
+    facts = schedules.PatientFacts(
+        patient_id=record.id,
+        birth_date=record.birth_date,
+        sex=record.sex,  # type: ignore[arg-type]
+        doses=_given_doses(record.doses, rules),
+        last_weighed_on=max((m.measured_on for m in record.measurements if m.weight_kg), default=None),
+        pregnancy=(schedules.Pregnancy(lmp=current.lmp, contacts=tuple(c.visit_date for c in current.contacts),
+                                       ended_on=current.ended_on) if current else None),
+        family_planning=_family_planning(record),
+        chronic=_chronic_care(record),
+    )
+    items = schedules.follow_up(facts, today, rules).items
+    alerts = []
+    if current is not None and current.ended_on is None:
+        alert = _pregnancy_alert(record, current, today, rules)
+        if alert is not None:
+            alerts.append(alert)
+    malnutrition = _nutrition_alert(record, today)
+    if malnutrition is not None:
+        alerts.append(malnutrition)
+    return Outcome(items=_unique(items), alerts=tuple(alerts))
+
+
+def dose_code(antigen: str, dose_number: int, known: dict[str, str]) -> str | None:
+    """``PENTA`` dose 2 → ``penta2``; single-dose vaccines have no number (``BCG`` → ``bcg``).
+    None for vaccines outside the child calendar (Td, HPV): they schedule nothing here."""
+    base = antigen.lower()
+    for code in (f"{base}{dose_number}", base if dose_number <= 1 else None):
+        if code is not None and code in known:
+            return code
+    return None
+
+
+def _unique(items: tuple[schedules.DueItem, ...]) -> tuple[schedules.DueItem, ...]:
+    """The id is the table's key: a repeated id (never expected) must not fail the visit's write."""
+    seen: set[str] = set()
+    kept = []
+    for item in items:
+        if item.id not in seen:
+            seen.add(item.id)
+            kept.append(item)
+    return tuple(kept)
+
+
+def _given_doses(doses: list[Dose], rules: Schedules) -> tuple[schedules.GivenDose, ...]:
+    known = rules.epi.series_of
+    given = []
+    for dose in doses:
+        code = dose_code(dose.antigen, dose.dose_number, known)
+        if code is not None:
+            given.append(schedules.GivenDose(code=code, given_on=dose.given_on, elsewhere=not dose.given_here))
+    return tuple(given)
+
+
+def _current_pregnancy(record: PatientRecord) -> _CurrentPregnancy | None:
+    """The pregnancy of the latest CPN, dated by its last known LMP or gestational age.
+
+    CPN contacts before the last delivery that precedes the latest CPN belong to earlier
+    pregnancies; an undated pregnancy (neither LMP nor gestational age) schedules nothing.
+    """
+    if record.sex != "F" or not record.antenatal:
+        return None
+    latest = record.antenatal[-1]
+    previous_births = [birth.delivered_on for birth in record.births if birth.delivered_on < latest.visit_date]
+    after = max(previous_births, default=dt.date.min)
+    this_pregnancy = [contact for contact in record.antenatal if contact.visit_date > after]
+    lmp = None
+    for contact in reversed(this_pregnancy):
+        if contact.lmp_date is not None:
+            lmp = contact.lmp_date
+        elif contact.gestational_age_weeks is not None:
+            lmp = contact.visit_date - dt.timedelta(weeks=contact.gestational_age_weeks)
+        if lmp is not None:
+            break
+    if lmp is None or (latest.visit_date - lmp).days > MAX_PREGNANCY_WEEKS * 7 or lmp > latest.visit_date:
+        return None
+    contacts = tuple(contact for contact in this_pregnancy if contact.visit_date >= lmp)
+    ended_on = min((birth.delivered_on for birth in record.births if birth.delivered_on >= lmp), default=None)
+    return _CurrentPregnancy(lmp=lmp, contacts=contacts, ended_on=ended_on)
+
+
+def _latest(values) -> object | None:
+    return next((value for value in reversed(values) if value is not None), None)
+
+
+def _pregnancy_alert(record: PatientRecord, current: _CurrentPregnancy, today: dt.date,
+                     rules: Schedules) -> Alert | None:
+    expires_on = current.lmp + dt.timedelta(weeks=rules.anc.end_at_week)
+    if not current.contacts or expires_on <= today:
+        return None
+    latest = current.contacts[-1]
+    signs = {DANGER_SIGNS[code] for code in latest.danger_signs.split() if code in DANGER_SIGNS}
+    earlier_births = [birth for birth in record.births if birth.delivered_on < current.lmp]
+    caesarean = any(c.previous_caesarean for c in current.contacts) or any(
+        birth.mode == "cesarienne" for birth in earlier_births)
+    systolic, diastolic = next(((c.systolic, c.diastolic) for c in reversed(current.contacts)
+                                if c.systolic is not None or c.diastolic is not None), (None, None))
+    facts = pregnancy.PregnancyFacts(
+        age_years=_years(record.birth_date, latest.visit_date),
+        parity=_latest([c.parity for c in current.contacts]),  # type: ignore[arg-type]
+        previous_caesareans=1 if caesarean else 0,
+        systolic_bp=systolic,
+        diastolic_bp=diastolic,
+        hb_g_dl=_latest([c.hb_g_dl for c in current.contacts]),  # type: ignore[arg-type]
+        gestational_age_weeks=(latest.visit_date - current.lmp).days / 7,
+        previous_stillbirth_or_neonatal_death=any(b.outcome in STILLBIRTH_OUTCOMES for b in earlier_births),
+        **dict.fromkeys(signs, True),
+    )
+    fired = pregnancy.assess(facts)
+    if not fired:
+        return None
+    worst = fired[0]
+    return Alert(
+        id=f"{record.id}~grossesse~{current.lmp.isoformat()}", kind="grossesse", severity=worst.severity,
+        severity_rank=worst.severity_rank, label=worst.severity_label,
+        reasons=tuple(alert.text for alert in fired), rule_ids=tuple(f"grossesse.{a.rule_id}" for a in fired),
+        since=latest.visit_date, expires_on=expires_on,
+    )
+
+
+def _years(birth: dt.date, on: dt.date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _nutrition_alert(record: PatientRecord, today: dt.date) -> Alert | None:
+    """From the latest measurement that can be classified (oedema, MUAC, or weight and height)."""
+    fifth_birthday = record.birth_date + dt.timedelta(days=UNDER_FIVE_DAYS)
+    for measure in reversed(record.measurements):
+        if measure.measured_on >= fifth_birthday:
+            continue
+        if not (measure.oedema or measure.muac_mm or (measure.weight_kg and measure.height_cm)):
+            continue
+        expires_on = min(measure.measured_on + dt.timedelta(days=NUTRITION_ALERT_DAYS), fifth_birthday)
+        if expires_on <= today:
+            return None
+        try:
+            status = nutrition.assess_child(
+                record.sex, (measure.measured_on - record.birth_date).days, measure.weight_kg,  # type: ignore[arg-type]
+                measure.height_cm, {"couche": "l", "debout": "h"}.get(measure.position or ""),
+                measure.muac_mm, measure.oedema)
+        except ValueError:
+            return None  # outside the WHO tables: nothing to say about this measure
+        if not status.is_malnourished:
+            return None
+        severity, rank = NUTRITION_SEVERITY[status.category]
+        return Alert(
+            id=f"{record.id}~nutrition~{measure.measured_on.isoformat()}", kind="nutrition", severity=severity,
+            severity_rank=rank, label=status.label, reasons=status.reasons,
+            rule_ids=(f"nutrition.{status.category}",), since=measure.measured_on, expires_on=expires_on,
+        )
+    return None
+
+
+def _family_planning(record: PatientRecord) -> schedules.FamilyPlanning | None:
+    """The latest method's resupply, unless a pregnancy or a delivery came after it (the woman
+    then needs counselling, not a resupply reminder)."""
+    if not record.supplies:
+        return None
+    latest = record.supplies[-1]
+    method = FP_METHODS.get(latest.method)
+    if method is None:
+        return None
+    if any(c.visit_date > latest.supplied_on for c in record.antenatal) or any(
+            b.delivered_on > latest.supplied_on for b in record.births):
+        return None
+    return schedules.FamilyPlanning(method=method, last_supply_on=latest.supplied_on, quantity=latest.quantity)
+
+
+def _chronic_care(record: PatientRecord) -> tuple[schedules.ChronicCare, ...]:
+    latest: dict[str, ChronicContact] = {}
+    for contact in record.chronic:
+        latest[contact.programme] = contact
+    care = []
+    for programme, contact in latest.items():
+        controlled = None
+        if programme == "hta" and contact.systolic is not None and contact.diastolic is not None:
+            controlled = contact.systolic < 140 and contact.diastolic < 90
+        care.append(schedules.ChronicCare(condition=programme, last_visit_on=contact.visit_date,
+                                          next_appointment_on=contact.next_appointment, controlled=controlled))
+    return tuple(care)

@@ -1,0 +1,318 @@
+"""The worklist, alert and household-visit queries: each one an index range scan, never a scan
+of every patient. Status (due, overdue) is derived here from the stored dates and today's date.
+
+The pages a nurse opens many times a day (worklist, alerts) use plain SQL: building the same
+statements through the ORM cost more than running them, which matters on a Pi.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import peewee
+
+from appliance.followup.models import FollowupAlert, FollowupPatient
+from appliance.patients import normalize
+from appliance.patients.models import GrowthMeasurement, Household
+from appliance.patients.registry import known_villages
+from appliance.store.db import database
+
+HORIZON_DAYS = 7  # "due this week": what falls due within the next seven days
+PAGE_EXTENSION = 20  # a page may run this many items over to keep a patient's items together
+
+
+@dataclass(frozen=True)
+class DueView:
+    id: str
+    programme: str
+    label: str
+    due_on: dt.date
+    overdue_on: dt.date
+    note: str | None
+    today: dt.date
+
+    @property
+    def status(self) -> str:
+        if self.today >= self.overdue_on:
+            return "en_retard"
+        return "du" if self.today >= self.due_on else "a_venir"
+
+    @property
+    def days_late(self) -> int:
+        """Days since the due date (negative: not due yet)."""
+        return (self.today - self.due_on).days
+
+
+@dataclass(frozen=True)
+class Person:
+    """The identity a list shows (the chart has the rest)."""
+
+    id: int
+    local_number: str
+    family_name: str
+    first_names: str
+    sex: str
+    birth_date: dt.date
+    birth_date_estimated: bool
+    village: str
+    phone: str
+    mother_id: int | None
+    household_id: int | None
+
+
+_PERSON_SQL = ('SELECT id, local_number, family_name, first_names, sex, birth_date, birth_date_estimated, village, '
+               'phone, mother_id, household_id FROM patient WHERE id IN ({})')
+
+
+@dataclass
+class PatientLine:
+    """One patient on a list, with what the community health worker needs to find them."""
+
+    patient: Person
+    mother: Person | None = None
+    household: str = ""
+    items: list[DueView] = field(default_factory=list)
+    alerts: list[FollowupAlert] = field(default_factory=list)
+
+    @property
+    def contact_phone(self) -> str:
+        return self.patient.phone or (self.mother.phone if self.mother else "")
+
+
+@dataclass
+class Page:
+    lines: list[PatientLine]
+    page: int = 0
+    has_next: bool = False
+    next_cursor: str | None = None  # worklists: where the next page starts
+
+
+def horizon(today: dt.date) -> dt.date:
+    return today + dt.timedelta(days=HORIZON_DAYS)
+
+
+_URGENCY = "overdue_on, priority, patient_id, id"
+_OPEN = "due_on <= ? AND (expires_on IS NULL OR expires_on > ?)"
+
+
+def worklist(programmes: Sequence[str], today: dt.date, *, village_key: str | None = None,
+             after: str | None = None, per_page: int = 60) -> Page:
+    """Overdue and soon-due items, most urgent first (longest overdue, then programme priority).
+
+    One ordered index range per programme, merged: a page costs a few dozen index entries
+    whatever the size of the record. Pages follow each other by the last item's sort key rather
+    than an offset, so an item recorded meanwhile cannot push another onto two pages. A page
+    ends on a patient boundary where it can, so a child's doses of one day stay together.
+    """
+    sql = f"SELECT {_URGENCY}, programme, label, due_on, note FROM followup_item WHERE programme = ? AND {_OPEN}"
+    params: list = [horizon(today).isoformat(), today.isoformat()]
+    if village_key:
+        sql += " AND village_key = ?"
+        params.append(village_key)
+    cursor = _parse_cursor(after)
+    if cursor is not None:
+        sql += f" AND ({_URGENCY}) > (?, ?, ?, ?)"
+        params += cursor
+    wanted = per_page + PAGE_EXTENSION + 1
+    sql += f" ORDER BY {_URGENCY} LIMIT {wanted}"
+    streams = [database.execute_sql(sql, [programme, *params]).fetchall() for programme in dict.fromkeys(programmes)]
+    rows = list(itertools.islice(heapq.merge(*streams, key=lambda row: row[:4]), wanted))  # ISO dates sort as text
+    end = min(per_page, len(rows))
+    while 0 < end < len(rows) - 1 and rows[end][2] == rows[end - 1][2]:
+        end += 1
+    shown = rows[:end]
+    has_next = len(rows) > end
+    items = [(item_id, patient_id, programme, label, due_on, overdue_on, note)
+             for overdue_on, _, patient_id, item_id, programme, label, due_on, note in shown]
+    return Page(_group(items, today), has_next=has_next,
+                next_cursor="|".join(map(str, shown[-1][:4])) if has_next and shown else None)
+
+
+def _parse_cursor(text: str | None) -> list | None:
+    """The sort key of the last item shown; None (first page) if missing or malformed."""
+    parts = (text or "").split("|")
+    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
+        return None
+    try:
+        overdue_on = dt.date.fromisoformat(parts[0])
+    except ValueError:
+        return None
+    return [overdue_on.isoformat(), int(parts[1]), int(parts[2]), parts[3]]
+
+
+def village_worklist(programmes: Sequence[str], today: dt.date, *, village_key: str,
+                     limit: int = 400) -> tuple[list[PatientLine], bool]:
+    """The printable list of one village: its open items grouped by household and patient, so
+    a health worker visits each family once."""
+    marks = ", ".join("?" for _ in programmes)
+    rows = database.execute_sql(
+        f"SELECT id, patient_id, programme, label, due_on, overdue_on, note FROM followup_item "
+        f"WHERE village_key = ? AND programme IN ({marks}) AND {_OPEN} "
+        f"ORDER BY household_id, patient_id, {_URGENCY} LIMIT ?",
+        [village_key, *programmes, horizon(today).isoformat(), today.isoformat(), limit + 1]).fetchall()
+    return _group(rows[:limit], today), len(rows) > limit
+
+
+def _group(rows: Sequence[tuple], today: dt.date) -> list[PatientLine]:
+    """One line per patient, in the order of the patient's first item."""
+    lines = _patients(row[1] for row in rows)
+    for item_id, patient_id, programme, label, due_on, overdue_on, note in rows:
+        lines[patient_id].items.append(DueView(item_id, programme, label, _date(due_on), _date(overdue_on), note,
+                                               today))
+    return list(lines.values())
+
+
+def alerts(today: dt.date, *, kind: str | None = None, village_key: str | None = None, page: int = 0,
+           per_page: int = 50) -> Page:
+    """Current alerts, most severe first, then the most recent."""
+    query = FollowupAlert.select().where(FollowupAlert.expires_on > today)
+    if kind:
+        query = query.where(FollowupAlert.kind == kind)
+    if village_key:
+        query = query.where(FollowupAlert.village_key == village_key)
+    rows = list(query.order_by(FollowupAlert.severity_rank, FollowupAlert.since.desc(), FollowupAlert.id)
+                .limit(per_page + 1).offset(page * per_page))
+    lines = _patients(alert.patient_id for alert in rows[:per_page])
+    for alert in rows[:per_page]:
+        lines[alert.patient_id].alerts.append(alert)
+    return Page(list(lines.values()), page, len(rows) > per_page)
+
+
+def patient_alerts(patient_id: int, today: dt.date) -> list[FollowupAlert]:
+    return list(FollowupAlert.select()
+                .where((FollowupAlert.patient == patient_id) & (FollowupAlert.expires_on > today))
+                .order_by(FollowupAlert.severity_rank))
+
+
+def patient_items(patient_id: int, today: dt.date) -> list[DueView]:
+    """The patient's overdue and soon-due items, for the chart."""
+    rows = database.execute_sql(
+        f"SELECT id, programme, label, due_on, overdue_on, note FROM followup_item "
+        f"WHERE patient_id = ? AND {_OPEN} ORDER BY {_URGENCY}",
+        (patient_id, horizon(today).isoformat(), today.isoformat())).fetchall()
+    return [DueView(item_id, programme, label, _date(due_on), _date(overdue_on), note, today)
+            for item_id, programme, label, due_on, overdue_on, note in rows]
+
+
+def growth_points(patient_id: int) -> list[tuple[dt.date, float | None, float | None]]:
+    """(date, weight kg, length/height cm) of every measurement, oldest first."""
+    return list(GrowthMeasurement.select(GrowthMeasurement.visit_date, GrowthMeasurement.weight_kg,
+                                         GrowthMeasurement.height_cm)
+                .where((GrowthMeasurement.patient == patient_id) & (GrowthMeasurement.voided == False))  # noqa: E712
+                .order_by(GrowthMeasurement.visit_date).tuples())
+
+
+def growth_counts(patient_id: int) -> tuple[int, int]:
+    """How many weights and how many lengths/heights the patient has on record."""
+    return database.execute_sql(
+        "SELECT COUNT(weight_kg), COUNT(height_cm) FROM growth_measurement WHERE patient_id = ? AND voided = 0",
+        (patient_id,)).fetchone()
+
+
+def _date(value: str | dt.date) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def _people(ids: Iterable[int]) -> dict[int, Person]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = database.execute_sql(_PERSON_SQL.format(", ".join("?" for _ in wanted)), wanted).fetchall()
+    return {row[0]: Person(*row[:5], _date(row[5]), bool(row[6]), *row[7:]) for row in rows}
+
+
+def _patients(ids: Iterable[int]) -> dict[int, PatientLine]:
+    """Fresh lines for these patients, in the order given, with their mother and household names."""
+    wanted = list(dict.fromkeys(ids))
+    people = _people(wanted)
+    mothers = _people({person.mother_id for person in people.values() if person.mother_id})
+    household_ids = list({person.household_id for person in people.values() if person.household_id})
+    households = dict(database.execute_sql(
+        f"SELECT id, name FROM household WHERE id IN ({', '.join('?' for _ in household_ids)})",
+        household_ids).fetchall()) if household_ids else {}
+    return {pid: PatientLine(people[pid], mothers.get(people[pid].mother_id),
+                             households.get(people[pid].household_id, ""))
+            for pid in wanted if pid in people}
+
+
+# --- Families seen this month -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VillageVisits:
+    village_key: str
+    village: str
+    households: int
+    seen: int
+
+
+@dataclass(frozen=True)
+class HouseholdVisits:
+    id: int
+    name: str
+    members: int
+    last_visit_on: dt.date | None
+    seen: bool
+
+
+def month_start(today: dt.date) -> dt.date:
+    return today.replace(day=1)
+
+
+def village_visits(today: dt.date) -> list[VillageVisits]:
+    """Per village: households, and how many had a member seen (any visit) since the 1st."""
+    live = Household.voided == False  # noqa: E712
+    seen = dict(FollowupPatient.select(Household.village_key, peewee.fn.COUNT(FollowupPatient.household_id.distinct()))
+                .join(Household, on=(Household.id == FollowupPatient.household_id))
+                .where((FollowupPatient.last_visit_on >= month_start(today)) & live)
+                .group_by(Household.village_key).tuples())
+    totals = (Household.select(Household.village_key, peewee.fn.MIN(Household.village), peewee.fn.COUNT(Household.id))
+              .where(live).group_by(Household.village_key).tuples())
+    return sorted((VillageVisits(key, name, count, seen.get(key, 0)) for key, name, count in totals),
+                  key=lambda village: village.village.casefold())
+
+
+def household_visits(village_key: str, today: dt.date, *, unseen_only: bool = False, page: int = 0,
+                     per_page: int = 100) -> tuple[list[HouseholdVisits], bool]:
+    """The village's households, those not seen this month first, then by name."""
+    start = month_start(today)
+    last_visit = peewee.fn.MAX(FollowupPatient.last_visit_on)
+    seen = peewee.fn.COALESCE(last_visit >= start, 0)
+    query = (Household.select(Household.id, Household.name, peewee.fn.COUNT(FollowupPatient.patient), last_visit)
+             .join(FollowupPatient, peewee.JOIN.LEFT_OUTER, on=(FollowupPatient.household_id == Household.id))
+             .where((Household.village_key == village_key) & (Household.voided == False))  # noqa: E712
+             .group_by(Household.id)
+             .order_by(seen, Household.name, Household.id)
+             .limit(per_page + 1).offset(page * per_page))
+    if unseen_only:
+        query = query.having(seen == 0)
+    rows = []
+    for household_id, name, members, last in query.tuples():
+        last_on = dt.date.fromisoformat(last) if isinstance(last, str) else last
+        rows.append(HouseholdVisits(household_id, name, members, last_on, bool(last_on and last_on >= start)))
+    return rows[:per_page], len(rows) > per_page
+
+
+def household_members(household_id: int, today: dt.date) -> list[tuple[PatientLine, dt.date | None]]:
+    """A household's members with their last visit and open items."""
+    rows = list(FollowupPatient.select(FollowupPatient.patient, FollowupPatient.last_visit_on)
+                .where(FollowupPatient.household_id == household_id).tuples())
+    lines = _patients(patient_id for patient_id, _ in rows)
+    for patient_id, line in lines.items():
+        line.items = patient_items(patient_id, today)
+    members = [(lines[patient_id], last) for patient_id, last in rows if patient_id in lines]
+    members.sort(key=lambda member: member[0].patient.birth_date)
+    return members
+
+
+def villages() -> list[tuple[str, str]]:
+    """(village_key, name) of the villages in use, for the filters (the registry's cached list)."""
+    return [(normalize.place_key(name), name) for name in known_villages()]
+
+
+def village_name(village_key: str) -> str:
+    return dict(villages()).get(village_key, village_key)

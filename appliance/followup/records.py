@@ -1,0 +1,107 @@
+"""Reading what the rules need from the visit tables, for one patient or a range of ids at once.
+
+The same few statements serve the recompute of one patient (inside a visit's transaction) and
+the bulk recompute (a few thousand patients per statement, each a range scan of the tables'
+``(patient_id, visit_date)`` index), so both paths see exactly the same facts. The statements are
+written once at import from the models' table and column names: building them through the ORM
+on every visit cost more than running them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+import peewee
+
+from appliance.followup.facts import AntenatalContact, Birth, ChronicContact, Dose, Measurement, PatientRecord, Supply
+from appliance.patients.models import (
+    VISIT_MODELS,
+    AntenatalVisit,
+    ChronicVisit,
+    Delivery,
+    FamilyPlanningVisit,
+    GrowthMeasurement,
+    Immunisation,
+    Patient,
+    Visit,
+)
+from appliance.store.db import database
+
+ONE = "patient_id = ?"
+RANGE = "patient_id BETWEEN ? AND ?"
+
+
+def _columns(*fields: peewee.Field) -> str:
+    return ", ".join(f'"{field.column_name}"' for field in fields)
+
+
+def _visits_sql(model: type[Visit], *fields: peewee.Field) -> str:
+    """``{where}`` is ONE or RANGE; rows come oldest first per patient, voided visits left out."""
+    return (f'SELECT patient_id, visit_date, {_columns(*fields)} FROM "{model._meta.table_name}" '
+            f"WHERE {{where}} AND voided = 0 ORDER BY patient_id, visit_date, id")
+
+
+_PATIENTS = (f'SELECT id, sex, birth_date, village_key, household_id FROM "{Patient._meta.table_name}" '
+             "WHERE {where_id} AND voided = 0")
+_DOSES = _visits_sql(Immunisation, Immunisation.antigen, Immunisation.dose_number, Immunisation.given_here)
+_MEASUREMENTS = _visits_sql(GrowthMeasurement, GrowthMeasurement.weight_kg, GrowthMeasurement.height_cm,
+                            GrowthMeasurement.position, GrowthMeasurement.muac_mm, GrowthMeasurement.oedema)
+_ANTENATAL = _visits_sql(AntenatalVisit, AntenatalVisit.lmp_date, AntenatalVisit.gestational_age_weeks,
+                         AntenatalVisit.parity, AntenatalVisit.previous_caesarean, AntenatalVisit.systolic,
+                         AntenatalVisit.diastolic, AntenatalVisit.hb_g_dl, AntenatalVisit.danger_signs)
+_BIRTHS = _visits_sql(Delivery, Delivery.mode, Delivery.outcome)
+_SUPPLIES = _visits_sql(FamilyPlanningVisit, FamilyPlanningVisit.method, FamilyPlanningVisit.quantity)
+_CHRONIC = _visits_sql(ChronicVisit, ChronicVisit.programme, ChronicVisit.systolic, ChronicVisit.diastolic,
+                       ChronicVisit.next_appointment)
+_LAST_VISITS = " UNION ALL ".join(
+    f'SELECT patient_id, MAX(visit_date) FROM "{model._meta.table_name}" WHERE {{where}} AND voided = 0 '
+    "GROUP BY patient_id" for model in VISIT_MODELS)
+
+
+def load_one(patient_id: int) -> PatientRecord | None:
+    """The record of one patient, or None if it does not exist or was voided (merged)."""
+    return _load(ONE, (patient_id,)).get(patient_id)
+
+
+def load_range(first_id: int, last_id: int) -> dict[int, PatientRecord]:
+    """Every live patient with ``first_id <= id <= last_id``."""
+    return _load(RANGE, (first_id, last_id))
+
+
+def _date(value: str | dt.date | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value)
+
+
+def _load(where: str, params: Sequence[int]) -> dict[int, PatientRecord]:
+    records = {
+        row[0]: PatientRecord(id=row[0], sex=row[1], birth_date=_date(row[2]), village_key=row[3],
+                              household_id=row[4])
+        for row in database.execute_sql(_PATIENTS.format(where_id=where.replace("patient_id", "id")), params)
+    }
+    if not records:
+        return records
+
+    def rows(sql: str, append: Callable[[PatientRecord, dt.date, tuple], None]) -> None:
+        for patient_id, visit_date, *values in database.execute_sql(sql.format(where=where), params):
+            record = records.get(patient_id)
+            if record is not None:
+                append(record, _date(visit_date), values)
+
+    rows(_DOSES, lambda record, when, v: record.doses.append(Dose(v[0], v[1], when, bool(v[2]))))
+    rows(_MEASUREMENTS, lambda record, when, v: record.measurements.append(
+        Measurement(when, v[0], v[1], v[2], v[3], bool(v[4]))))
+    rows(_ANTENATAL, lambda record, when, v: record.antenatal.append(AntenatalContact(
+        when, _date(v[0]), v[1], v[2], bool(v[3]), v[4], v[5], v[6], v[7] or "")))
+    rows(_BIRTHS, lambda record, when, v: record.births.append(Birth(when, v[0], v[1])))
+    rows(_SUPPLIES, lambda record, when, v: record.supplies.append(Supply(when, v[0], v[1])))
+    rows(_CHRONIC, lambda record, when, v: record.chronic.append(
+        ChronicContact(when, v[0], v[1], v[2], _date(v[3]))))
+    for patient_id, last in database.execute_sql(_LAST_VISITS.format(where=where), list(params) * len(VISIT_MODELS)):
+        record = records.get(patient_id)
+        last = _date(last)
+        if record is not None and last is not None and (record.last_visit_on is None or last > record.last_visit_on):
+            record.last_visit_on = last
+    return records

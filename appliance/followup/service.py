@@ -1,0 +1,121 @@
+"""Keeping the stored follow-up rows equal to what the rules say about the record.
+
+``recompute_patient`` replaces one patient's due items, alerts and last-visit row. It is
+registered as a patient hook of ``appliance.patients.visits`` when this module is imported, so
+it runs inside the transaction that writes, corrects or voids a visit (or merges, registers or
+corrects a patient): the visit and its follow-up commit together or not at all, an item closed
+by the visit disappears in that same commit, and a stable id can never be stored twice.
+
+``recompute_all`` does the same for every patient in batches, for databases filled without the
+hooks (demo data, an import, a rules change): ``appliance followup recompute``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import peewee
+
+from appliance.clinical.schedule_data import load_schedules
+from appliance.followup.facts import PatientRecord, evaluate
+from appliance.followup.models import FollowupAlert, FollowupItem, FollowupPatient
+from appliance.followup.records import load_one, load_range
+from appliance.patients.models import Patient, Visit
+from appliance.patients.visits import on_patient_write
+from appliance.store.audit import Actor
+from appliance.store.db import database
+
+BATCH_PATIENTS = 2000
+
+_ITEM_COLUMNS = ("id", "patient_id", "programme", "rule_id", "label", "due_on", "overdue_on", "expires_on",
+                 "priority", "note", "village_key", "household_id")
+_ALERT_COLUMNS = ("id", "patient_id", "kind", "severity", "severity_rank", "label", "reasons", "rule_ids", "since",
+                  "expires_on", "village_key", "household_id")
+_PATIENT_COLUMNS = ("patient_id", "village_key", "household_id", "last_visit_on", "computed_on")
+
+
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return (f'INSERT INTO "{table}" ({", ".join(columns)}) '
+            f"VALUES ({', '.join('?' for _ in columns)})")
+
+
+_INSERT_ITEM = _insert_sql("followup_item", _ITEM_COLUMNS)
+_INSERT_ALERT = _insert_sql("followup_alert", _ALERT_COLUMNS)
+_INSERT_PATIENT = _insert_sql("followup_patient", _PATIENT_COLUMNS)
+_TABLES = tuple(model._meta.table_name for model in (FollowupItem, FollowupAlert, FollowupPatient))
+
+
+@dataclass
+class RecomputeReport:
+    patients: int = 0
+    items: int = 0
+    alerts: int = 0
+    seconds: float = 0.0
+
+
+def recompute_patient(patient_id: int, today: dt.date | None = None) -> None:
+    """Rewrite one patient's follow-up rows (none if the record was voided or merged)."""
+    today = today or dt.date.today()
+    record = load_one(patient_id)
+    with database.atomic():
+        for table in _TABLES:
+            database.execute_sql(f'DELETE FROM "{table}" WHERE patient_id = ?', (patient_id,))
+        if record is not None:
+            _write([record], today)
+
+
+def recompute_all(today: dt.date | None = None, *, batch: int = BATCH_PATIENTS,
+                  progress: Callable[[int], None] | None = None) -> RecomputeReport:
+    """Every patient, ``batch`` ids per transaction: a power cut loses at most the batch being
+    written, and running it again finishes the job (each batch replaces its rows)."""
+    today = today or dt.date.today()
+    began = time.perf_counter()
+    report = RecomputeReport()
+    highest = Patient.select(peewee.fn.MAX(Patient.id)).scalar() or 0
+    schedules = load_schedules()
+    for first in range(1, highest + 1, batch):
+        last = first + batch - 1
+        records = load_range(first, last)
+        with database.atomic():
+            for table in _TABLES:
+                database.execute_sql(f'DELETE FROM "{table}" WHERE patient_id BETWEEN ? AND ?', (first, last))
+            items, alerts = _write(records.values(), today, schedules)
+        report.patients += len(records)
+        report.items += items
+        report.alerts += alerts
+        if progress is not None:
+            progress(report.patients)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _write(records: Iterable[PatientRecord], today: dt.date, schedules=None) -> tuple[int, int]:
+    item_rows, alert_rows, patient_rows = [], [], []
+    for record in records:
+        outcome = evaluate(record, today, schedules)
+        where = (record.village_key, record.household_id)
+        item_rows += [(item.id, record.id, item.programme, item.rule_id, item.label, item.due_on.isoformat(),
+                       item.overdue_on.isoformat(), item.expires_on.isoformat() if item.expires_on else None,
+                       item.priority, item.note, *where) for item in outcome.items]
+        alert_rows += [(alert.id, record.id, alert.kind, alert.severity, alert.severity_rank, alert.label,
+                        "\n".join(alert.reasons), " ".join(alert.rule_ids), alert.since.isoformat(),
+                        alert.expires_on.isoformat(), *where) for alert in outcome.alerts]
+        patient_rows.append((record.id, *where,
+                             record.last_visit_on.isoformat() if record.last_visit_on else None, today.isoformat()))
+    connection = database.connection()
+    connection.executemany(_INSERT_ITEM, item_rows)
+    connection.executemany(_INSERT_ALERT, alert_rows)
+    connection.executemany(_INSERT_PATIENT, patient_rows)
+    return len(item_rows), len(alert_rows)
+
+
+@on_patient_write
+def _recompute_on_write(actor: Actor, patient: Patient, visit: Visit | None) -> None:
+    """Patient hook: the visit's patient, and after a merge the records folded into it."""
+    recompute_patient(patient.id)
+    if visit is None:
+        for (merged,) in database.execute_sql("SELECT id FROM patient WHERE merged_into_id = ?", (patient.id,)):
+            recompute_patient(merged)
