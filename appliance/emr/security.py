@@ -35,6 +35,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "visits.void": frozenset({"medecin", "admin"}),
     "followup.read": frozenset({*CLINICAL, "agent_saisie"}),  # worklists, alerts, families seen (emr/followup.py)
     "power.read": frozenset({"admin"}),  # battery, data used, upload windows (appliance/emr/power.py)
+    "reports.read": EVERYONE,  # monthly report, drill-down, CSV, journey to DHIS2 (appliance/emr/reports.py)
+    "reports.seal": frozenset({"medecin"}),  # the facility head signs the month off; admins run the box
+    "outbox.read": frozenset({"medecin", "admin"}),  # the queue, sent items, dead letters
+    "outbox.manage": frozenset({"admin"}),  # requeue or abandon a dead letter after fixing its cause
 }
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})

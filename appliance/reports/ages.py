@@ -39,6 +39,13 @@ class Band:
     def label(self) -> str:
         return band_label(self.code)
 
+    @property
+    def short(self) -> str:
+        """« <1 », « 1–4 », « 50+ »: a column header that fits a 360 px screen."""
+        if self.lower == 0:
+            return f"<{self.upper}" if self.upper is not None else "0+"
+        return f"{self.lower}+" if self.upper is None else f"{self.lower}–{self.upper - 1}"
+
     def contains(self, years: int) -> bool:
         return years >= self.lower and (self.upper is None or years < self.upper)
 

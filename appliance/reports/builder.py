@@ -278,6 +278,24 @@ class RecordRow:
         return completed_years(self.birth_date, self.event_date)
 
 
+def _cell_query(period: str, indicator: Indicator, settings: ReportSettings, definitions: Definitions,
+                sex: str | None, band: str | None, today: dt.date | None) -> tuple[str, dict]:
+    """The banded events of one cell (or of a sex, a band, the whole indicator) and their parameters."""
+    _register_functions()
+    bands = AgeBands.from_bounds(settings.age_bands)
+    sql = (f"SELECT * FROM ({_banded_sql(events_sql(indicator, definitions, settings), bands)}) "
+           "WHERE (:sex IS NULL OR sex = :sex) AND (:band IS NULL OR band = :band)")
+    return sql, {**_params(Month.parse(period), today or dt.date.today()), "sex": sex, "band": band}
+
+
+def count_behind(period: str, indicator_code: str, settings: ReportSettings, *, sex: str | None = None,
+                 band: str | None = None, today: dt.date | None = None) -> int:
+    """How many records ``records_behind`` lists in all (a figure, recomputed now)."""
+    definitions = load_definitions()
+    sql, params = _cell_query(period, definitions.indicators[indicator_code], settings, definitions, sex, band, today)
+    return database.execute_sql(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()[0]
+
+
 def records_behind(period: str, indicator_code: str, settings: ReportSettings, *, sex: str | None = None,
                    band: str | None = None, today: dt.date | None = None,
                    definitions: Definitions | None = None, limit: int | None = None,
@@ -285,19 +303,14 @@ def records_behind(period: str, indicator_code: str, settings: ReportSettings, *
     """The records counted in one cell (or a sex / band / indicator total), oldest first."""
     definitions = definitions or load_definitions()
     indicator = definitions.indicators[indicator_code]
-    month = Month.parse(period)
-    bands = AgeBands.from_bounds(settings.age_bands)
-    _register_functions()
+    cell_sql, params = _cell_query(period, indicator, settings, definitions, sex, band, today)
     sql = (
         "SELECT e.visit_id, e.patient_id, e.sex, e.birth_date, e.event_date, e.band, "
-        "p.local_number, p.family_name, p.first_names "
-        f"FROM ({_banded_sql(events_sql(indicator, definitions, settings), bands)}) AS e "
+        f"p.local_number, p.family_name, p.first_names FROM ({cell_sql}) AS e "
         "JOIN patient AS p ON p.id = e.patient_id "
-        "WHERE (:sex IS NULL OR e.sex = :sex) AND (:band IS NULL OR e.band = :band) "
         "ORDER BY e.event_date, p.family_name, p.first_names, e.visit_id LIMIT :limit OFFSET :offset"
     )
-    params = {**_params(month, today or dt.date.today()), "sex": sex, "band": band,
-              "limit": -1 if limit is None else limit, "offset": offset}
+    params |= {"limit": -1 if limit is None else limit, "offset": offset}
     rows = database.execute_sql(sql, params).fetchall()
     details = visit_details(indicator.table, [row[0] for row in rows])
     return [
