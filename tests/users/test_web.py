@@ -115,3 +115,13 @@ def test_deactivate_needs_a_reason_and_keeps_the_account(admin, make_user):
         "a quitté le centre"
     assert admin.post(f"/admin/comptes/{admin.user.id}/desactiver", {"reason": "x"}).status_code == 302
     assert User.get_by_id(admin.user.id).active
+
+
+def test_the_accounts_list_offers_a_password_reset_that_shows_it_once(admin, make_user):
+    user = make_user("infirmier", username="fanta")
+    page = admin.get("/admin/comptes/").get_data(as_text=True)
+    assert f'action="/admin/utilisateurs/{user.id}/mot-de-passe"' in page
+    sheet = admin.post(f"/admin/utilisateurs/{user.id}/mot-de-passe").get_data(as_text=True)
+    password = re.search(r'Mot de passe provisoire : <strong class="mono">([a-z0-9]+)</strong>', sheet).group(1)
+    fresh = User.get_by_id(user.id)
+    assert fresh.must_change_password and verify_password(fresh.password_hash, password)
