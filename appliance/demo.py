@@ -29,6 +29,7 @@ import peewee
 
 from appliance.accounts import create_user, generate_password
 from appliance.config import Config
+from appliance.followup.service import recompute_all
 from appliance.patients import normalize
 from appliance.patients.models import (
     AntenatalVisit,
@@ -655,6 +656,7 @@ def populate(patients: int, seed: int, *, site_id: str = DEFAULT_SITE, today: dt
         record_event(system_actor("demo-data"), "demo_data", "patient",
                      reason=f"{report.patients} patients de démonstration (graine {seed}), "
                             f"{sum(report.rows.values())} lignes")
+        recompute_all(generator.today)  # rows inserted past the visit hooks: derive the follow-up lists once
     report.seconds = time.perf_counter() - began
     return report
 

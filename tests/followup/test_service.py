@@ -202,3 +202,12 @@ def test_the_table_refuses_an_id_twice(person):
     [stored] = FollowupItem.select().where(FollowupItem.patient == child.id).limit(1)
     with pytest.raises(peewee.IntegrityError):
         FollowupItem.insert(**{**stored.__data__, "label": "copie"}).execute()
+
+
+def test_demo_data_comes_with_its_follow_up(store):
+    from appliance.demo import populate
+
+    report = populate(300, seed=3)
+    assert FollowupPatient.select().count() == report.patients
+    assert FollowupItem.select().where(FollowupItem.programme == "pev").exists()
+    assert FollowupItem.select().where(FollowupItem.programme == "cpn").exists()
