@@ -149,8 +149,8 @@ class FlushReport:
     bytes_sent: int = 0
     bytes_received: int = 0
     elapsed_s: float = 0.0
-    # why the flush ended: empty (nothing due), deadline, byte_budget, link_down (every kind with
-    # due items lost its link), locked (another flush is running)
+    # why the flush ended: empty (nothing left due), deadline, byte_budget, link_down (nothing left
+    # due but items of a kind stopped on a dead link), locked (another flush is running)
     stopped: str = "empty"
     link_down_kinds: list[str] = field(default_factory=list)
     remaining: int = 0  # items still waiting (pending or sending) at the end
@@ -175,7 +175,7 @@ class FlushReport:
 def flush(*, deadline_s: float | None = None, only_urgent: bool = False, byte_budget: int | None = None) -> FlushReport:
     """Deliver what is due. The one code path of ``appliance outbox flush`` and the upload windows.
 
-    Without ``deadline_s``: one pass over the items due now. With it: keeps going until the
+    Without ``deadline_s``: one pass over the items due when it began. With it: keeps going until the
     deadline, waiting for items whose backoff ends before it (an upload window's airtime).
     ``byte_budget`` is checked between items (the item that crosses it is still sent whole).
     """
