@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 
 from appliance.backup.local import apply_retention, list_backups, run_backup
 from appliance.backup.manifest import Manifest
@@ -43,9 +44,10 @@ def test_the_copy_is_one_consistent_snapshot_while_another_connection_keeps_writ
     def clinic_writes():
         writer = sqlite3.connect(source, isolation_level=None, timeout=5)
         writer.execute("PRAGMA synchronous=OFF")  # many small commits, no fsync wait: a busy clinic, fast
-        while not stop.is_set() and len(written) < 5000:
+        while not stop.is_set():  # until the copy has ended: some writes land after its snapshot began
             writer.execute("INSERT INTO visit (note) VALUES ('pendant la copie')")
             written.append(1)
+            time.sleep(0.0005)
         writer.close()
 
     thread = threading.Thread(target=clinic_writes)
