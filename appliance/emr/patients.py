@@ -27,6 +27,7 @@ from appliance.patients.registry import (
     RecordError,
     children_of,
     find_duplicates,
+    get_patient,
     household_members,
     known_villages,
     merge_patients,
@@ -123,6 +124,31 @@ def _code_label(list_name: str, code: str | None) -> str:
     return codes.label(list_name, code, _locale())
 
 
+@bp.app_template_global("summary_words")
+def summary_words() -> dict:
+    """Words of the visit summaries (visits/_summaries.html), translated once per page."""
+    return {
+        "reason": _("Motif"), "pulse": _("pouls"), "quantity": _("qté"), "weeks": _("SA"), "lmp": _("DDR"),
+        "scarred_uterus": _("utérus cicatriciel"), "iron_folic": _("fer-acide folique"),
+        "next_anc": _("prochaine CPN"), "danger_signs": _("Signes de danger"), "babies": _("bébés"),
+        "girl": _("fille"), "boy": _("garçon"), "baby_record": _("dossier du bébé"),
+        "complications": _("Complications"), "mother": _("mère"), "newborn": _("nouveau-né"),
+        "breastfeeding": _("allaitement"), "yes": _("oui"), "no": _("non"), "dose": _("dose"),
+        "given_here": _("donnée ici"), "given_elsewhere": _("donnée ailleurs (carnet)"), "lot": _("lot"),
+        "lying": _("couché"), "standing": _("debout"), "oedema": _("œdèmes bilatéraux"),
+        "new_user": _("nouvelle utilisatrice"), "continuing_user": _("utilisatrice continue"),
+        "next_appointment": _("prochain rendez-vous"), "hypertension": _("Hypertension"),
+        "diabetes": _("Diabète"), "glucose": _("glycémie"), "fasting": _("à jeun"),
+        "places": {"ici": _("dans ce centre"), "autre_formation": _("autre formation sanitaire"),
+                   "domicile": _("à domicile"), "en_route": _("en route")},
+        "modes": {"voie_basse": _("voie basse"), "instrumentale": _("voie basse instrumentale"),
+                  "cesarienne": _("césarienne")},
+        "outcomes": {"vivant": _("né vivant"), "mort_frais": _("mort-né frais"), "mort_macere": _("mort-né macéré")},
+        "details": _("Détails"), "correct": _("Corriger"), "corrected": _("corrigé"),
+        "automatic": _("Saisie automatique"),
+    }
+
+
 @bp.app_template_global("role_label")
 def _role_label(role: str) -> str:
     return ROLES.get(role, role)
@@ -134,7 +160,7 @@ def _programme_label(programme: str) -> str:
 
 
 def _living_patient(patient_id: int) -> Patient:
-    patient = Patient.get_or_none(Patient.id == patient_id)
+    patient = get_patient(patient_id)
     if patient is None:
         abort(404)
     return patient
@@ -220,8 +246,9 @@ def chart(patient_id: int):
     children = children_of(patient) if patient.sex == "F" else []
     context = {
         "patient": patient,
-        "mother": Patient.get_or_none(Patient.id == patient.mother_id) if patient.mother_id else None,
-        "household": Household.get_or_none(Household.id == patient.household_id) if patient.household_id else None,
+        "mother": get_patient(patient.mother_id),
+        "household": next(iter(Household.raw("SELECT * FROM household WHERE id = ?", patient.household_id)), None)
+        if patient.household_id else None,
         "children": children,
         "members": [p for p in household_members(patient.household_id)
                     if p.id != patient.id and p.id not in {child.id for child in children}],

@@ -9,9 +9,12 @@ temperature ≥ 40.5 °C, weight-for-age beyond ±3 z, BP ≥ 180/110, Hb < 6 g/
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+from flask import has_request_context, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields import FieldList, FormField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -217,6 +220,21 @@ class PrescriptionLineForm(Form):
             raise ValidationError(_l("Indiquez le médicament."))
 
 
+_LINE_KEY = re.compile(r"^prescriptions-(\d{1,6})-(\w+)$")
+
+
+def _contiguous_lines(formdata: MultiDict) -> MultiDict:
+    """Prescription lines renumbered 0, 1, 2... WTForms' FieldList repeats a line's data when the
+    submitted numbers have gaps (a line left out of the post), which would save a drug twice."""
+    indices = sorted({int(match.group(1)) for key in formdata if (match := _LINE_KEY.match(key))})
+    renumber = {index: position for position, index in enumerate(indices)}
+    result = MultiDict()
+    for key, value in formdata.items(multi=True):
+        match = _LINE_KEY.match(key)
+        result.add(f"prescriptions-{renumber[int(match.group(1))]}-{match.group(2)}" if match else key, value)
+    return result
+
+
 class ConsultationForm(VisitForm):
     MODEL = Consultation
     COPIED = ("reason", "temperature_c", "pulse_bpm", "resp_rate", "systolic", "diastolic", "weight_kg",
@@ -240,6 +258,8 @@ class ConsultationForm(VisitForm):
     notes = _notes_field()
 
     def __init__(self, *args, prescriptions: list | None = None, **kwargs) -> None:
+        if "formdata" not in kwargs and has_request_context() and request.method == "POST":
+            kwargs["formdata"] = _contiguous_lines(request.form)
         super().__init__(*args, **kwargs)
         self.diagnosis_code.choices = _code_choices("diagnoses", blank=True)
         self.secondary_diagnosis_code.choices = _code_choices("diagnoses", blank=True)

@@ -122,8 +122,9 @@ def correct(patient_id: int, programme: str, visit_id: int):
 def history(patient_id: int, programme: str, visit_id: int):
     patient = _patient(patient_id)
     visit = find_visit(programme, visit_id, patient.id) or abort(404)
+    lines = active_prescriptions([visit.id]).get(visit.id, []) if programme == "consultation" else []
     return render_template("patients/history.html", patient=patient, entries=visit_history(visit), visit=visit,
-                           programme=programme, void_form=VoidForm(),
+                           programme=programme, void_form=VoidForm(), prescriptions=lines,
                            author=User.get_or_none(User.id == visit.author_id) if visit.author_id else None,
                            back=url_for("patients.chart", patient_id=patient.id))
 
