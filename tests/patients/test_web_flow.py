@@ -144,3 +144,13 @@ def test_a_doctor_voids_a_visit_with_a_reason(login_as):
     web.post(f"/patients/{patient.id}/consultation/{visit.id}/annuler", {"reason": "mauvais dossier"})
     assert Consultation.get().voided
     assert "Paludisme" not in _text(web.get(f"/patients/{patient.id}"))
+
+
+def test_prescription_lines_with_gaps_in_their_numbers_are_saved_once(login_as):
+    # Found by the property test: WTForms repeated line 3's data when line 2 was missing from the post.
+    web = login_as("infirmier")
+    patient = _register(web, AWA)
+    data = {**visit_form_data("consultation"), "prescriptions-3-drug": "Zinc 20 mg"}
+    assert web.post(f"/patients/{patient.id}/consultation/nouveau", data).status_code == 302
+    assert [line.drug for line in Prescription.select().order_by(Prescription.id)] == [
+        "Artéméther-Luméfantrine 20/120 mg", "Paracétamol 500 mg", "Zinc 20 mg"]
