@@ -159,17 +159,21 @@ def _sql_list(values: list[str]) -> str:
     return "(" + ", ".join("'" + value.replace("'", "''") + "'" for value in values) + ")"
 
 
+def _month_visits(table: str, date_sql: str, columns: str) -> str:
+    """``columns`` of the table's live visits (and live patients) whose event date is in the month."""
+    return (
+        f'SELECT {columns} FROM "{table}" AS v JOIN patient AS p ON p.id = v.patient_id '
+        f"WHERE v.voided = 0 AND p.voided = 0 AND {date_sql} BETWEEN :start AND :end AND {date_sql} <= :today"
+    )
+
+
 def events_sql(indicator: Indicator, definitions: Definitions, settings: ReportSettings) -> str:
     """The records behind an indicator: one row per visit, or per patient (their first event)."""
     date_sql = expand(indicator.date, definitions, settings, "v.visit_date")
     where = expand(indicator.where, definitions, settings, date_sql)
-    visits = (
-        f"SELECT v.id AS visit_id, v.patient_id AS patient_id, p.sex AS sex, p.birth_date AS birth_date, "
-        f"{date_sql} AS event_date "
-        f'FROM "{indicator.table}" AS v JOIN patient AS p ON p.id = v.patient_id '
-        f"WHERE v.voided = 0 AND p.voided = 0 AND {date_sql} BETWEEN :start AND :end "
-        f"AND {date_sql} <= :today AND ({where})"
-    )
+    columns = (f"v.id AS visit_id, v.patient_id AS patient_id, p.sex AS sex, p.birth_date AS birth_date, "
+               f"{date_sql} AS event_date")
+    visits = f"{_month_visits(indicator.table, date_sql, columns)} AND ({where})"
     if not indicator.counts_patients:
         return visits
     # SQLite: with a single MIN(), the bare columns come from the row holding that minimum.
@@ -232,20 +236,51 @@ def count_indicator(indicator: Indicator, month: Month, settings: ReportSettings
     }
 
 
+def count_visit_indicators(indicators: list[Indicator], month: Month, settings: ReportSettings, *,
+                           today: dt.date, definitions: Definitions, bands: AgeBands) -> dict[str, dict[str, int]]:
+    """Several visit-counting indicators of one table and date in ONE pass over the month's visits:
+    each rule becomes a 0/1 column (``CASE WHEN rule``: exactly WHERE's truth) summed per sex and band."""
+    date_sql = expand(indicators[0].date, definitions, settings, "v.visit_date")
+    flags = ", ".join(f"CASE WHEN ({expand(item.where, definitions, settings, date_sql)}) THEN 1 ELSE 0 END "
+                      f"AS rule_{number}" for number, item in enumerate(indicators))
+    visits = _month_visits(indicators[0].table, date_sql,
+                           f"p.sex AS sex, p.birth_date AS birth_date, {date_sql} AS event_date, {flags}")
+    sums = ", ".join(f"SUM(rule_{number})" for number in range(len(indicators)))
+    years = sql_completed_years("event_date", "birth_date")
+    sql = f"SELECT sex, {bands.sql_case(years)} AS band, {sums} FROM ({visits}) GROUP BY sex, band"
+    _register_functions()
+    counts: dict[str, dict[str, int]] = {item.code: {} for item in indicators}
+    for sex, band, *totals in database.execute_sql(sql, _params(month, today)).fetchall():
+        for item, total in zip(indicators, totals, strict=True):
+            if total:
+                counts[item.code][disaggregation_code(sex, band)] = total
+    return counts
+
+
 def build_report(period: str, settings: ReportSettings, *, today: dt.date | None = None,
                  definitions: Definitions | None = None) -> MonthlyReport:
-    """Every indicator of the month, every sex × band cell present (zeros included)."""
+    """Every indicator of the month, every sex × band cell present (zeros included).
+
+    Indicators that count visits are computed together per table (one scan of the month's rows
+    instead of one per antigen and dose); those that count patients run one query each."""
     month = Month.parse(period)
     today = today or dt.date.today()
     definitions = definitions or load_definitions()
     bands = AgeBands.from_bounds(settings.age_bands)
-    cells = bands.disaggregations()
-    values: dict[tuple[str, str], int] = {}
+    by_scan: dict[tuple[str, str], list[Indicator]] = {}
+    for indicator in definitions.indicators.values():
+        if not indicator.counts_patients:
+            by_scan.setdefault((indicator.table, indicator.date), []).append(indicator)
+    counts: dict[str, dict[str, int]] = {}
     with database.atomic():  # one consistent snapshot for every query of the report
+        for group in by_scan.values():
+            counts |= count_visit_indicators(group, month, settings, today=today, definitions=definitions, bands=bands)
         for indicator in definitions.indicators.values():
-            counts = count_indicator(indicator, month, settings, today=today, definitions=definitions, bands=bands)
-            for cell in cells:
-                values[(indicator.code, cell)] = counts.get(cell, 0)
+            if indicator.counts_patients:
+                counts[indicator.code] = count_indicator(indicator, month, settings, today=today,
+                                                         definitions=definitions, bands=bands)
+    cells = bands.disaggregations()
+    values = {(code, cell): counts[code].get(cell, 0) for code in definitions.indicators for cell in cells}
     return MonthlyReport(month, ReportFigures(period=period, values=values), bands, definitions,
                          provisional=not month.is_over(today), lost_after_days=settings.lost_after_days)
 
