@@ -98,7 +98,10 @@ def upload():
 def staging(batch_id: int):
     batch = UserImportBatch.get_or_none(UserImportBatch.id == batch_id) or abort(404)
     rows = list(batch.rows.order_by(UserImportRow.line))
-    return render_template("admin/bulk_staging.html", batch=batch, rows=rows, form=UploadForm(), roles=ROLES)
+    # Every problem as one line too: on a phone the table's right-hand columns are off screen.
+    problems = batch.problems + [problem for row in rows for problem in row.problems]
+    return render_template("admin/bulk_staging.html", batch=batch, rows=rows, problems=problems,
+                           form=UploadForm(), roles=ROLES)
 
 
 @bp.route("/import/<int:batch_id>/creer", methods=["POST"])
