@@ -86,23 +86,19 @@ def find_duplicates(family_name: str, first_names: str, birth_date: dt.date, vil
                     *, exclude_id: int | None = None) -> list[Patient]:
     """Likely records of the same person: same family name and a shared first name once
     normalised (spelling variants included), same village, birth years within ±2."""
-    family_key = " ".join(normalize.name_keys(family_name))
     given = set(normalize.name_keys(first_names))
-    query = (Patient.select()
-             .where((Patient.family_key == family_key) & (Patient.village_key == normalize.place_key(village))
-                    & (Patient.voided == False))  # noqa: E712
-             .order_by(Patient.id))
-    matches = []
-    for candidate in query:
-        if candidate.id == exclude_id:
-            continue
-        if abs(candidate.birth_date.year - birth_date.year) > BIRTH_YEAR_TOLERANCE:
-            continue
-        if given & set(candidate.given_key.split()):
-            matches.append(candidate)
-            if len(matches) == MAX_DUPLICATES_SHOWN:
-                break
-    return matches
+    first = dt.date(birth_date.year - BIRTH_YEAR_TOLERANCE, 1, 1)
+    last = dt.date(birth_date.year + BIRTH_YEAR_TOLERANCE, 12, 31)
+    # A common name in a big village is hundreds of rows: compare keys first, load the few matches after.
+    rows = database.execute_sql(
+        "SELECT id, given_key FROM patient WHERE family_key = ? AND village_key = ? AND voided = 0 "
+        "AND birth_date BETWEEN ? AND ? ORDER BY id",
+        (" ".join(normalize.name_keys(family_name)), normalize.place_key(village), first.isoformat(),
+         last.isoformat()))
+    ids = [row_id for row_id, given_key in rows if row_id != exclude_id and given & set(given_key.split())]
+    ids = ids[:MAX_DUPLICATES_SHOWN]
+    found = patients_by_ids(ids)
+    return [found[row_id] for row_id in ids]
 
 
 def check_mother(child_birth_date: dt.date, mother: Patient | None, *, child_id: int | None = None) -> None:
