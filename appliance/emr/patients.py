@@ -8,6 +8,7 @@ shown by ``patients/_alerts.html``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable
 
@@ -126,7 +127,14 @@ def _code_label(list_name: str, code: str | None) -> str:
 
 @bp.app_template_global("summary_words")
 def summary_words() -> dict:
-    """Words of the visit summaries (visits/_summaries.html), translated once per page."""
+    """Words of the visit summaries (visits/_summaries.html), translated once per language."""
+    return _summary_words(_locale())
+
+
+@functools.cache
+def _summary_words(locale: str) -> dict:
+    # The catalogues are compiled before start-up: a word's translation only depends on the language,
+    # and a chart of 40 visits would otherwise pay a hundred gettext calls.
     return {
         "reason": _("Motif"), "pulse": _("pouls"), "quantity": _("qté"), "weeks": _("SA"), "lmp": _("DDR"),
         "scarred_uterus": _("utérus cicatriciel"), "iron_folic": _("fer-acide folique"),
@@ -156,6 +164,11 @@ def _role_label(role: str) -> str:
 
 @bp.app_template_global("programme_label")
 def _programme_label(programme: str) -> str:
+    return _programme_label_in(_locale(), programme)
+
+
+@functools.cache
+def _programme_label_in(locale: str, programme: str) -> str:
     return str(PROGRAMME_LABELS.get(programme, programme))
 
 
