@@ -44,6 +44,12 @@ ROLE_PROGRAMMES: dict[str, tuple[str, ...]] = {
 ALERT_KINDS = {"grossesse": _l("Grossesses à risque"), "nutrition": _l("Malnutrition")}
 STATUS_LABELS = {"en_retard": _l("En retard"), "du": _l("À faire"), "a_venir": _l("Cette semaine")}
 SEVERITY_LABELS = {"urgent": _l("Urgent"), "high": _l("Haut risque"), "moderate": _l("À surveiller")}
+DUE_LATE = _l("prévu le %(date)s, depuis %(days)s j")
+DUE_TODAY = _l("prévu aujourd'hui")
+DUE_ON = _l("prévu le %(date)s")
+MOTHER = _l("Mère")
+ESTIMATED = _l("estimé")
+SINCE = _l("Depuis la visite du %(date)s")
 PRINT_LIMIT = 400
 MAX_PAGE = 200
 
@@ -72,10 +78,21 @@ def _programme_choice() -> tuple[str, tuple[str, ...]]:
     return "", ROLE_PROGRAMMES.get(current_user.role, ALL_PROGRAMMES)
 
 
+def _texts() -> dict:
+    """The labels a list repeats, translated once per page: a lazy string is translated again at
+    every use, and a page shows dozens of items."""
+    return {"programmes": {code: str(label) for code, label in PROGRAMMES.items()},
+            "status": {code: str(label) for code, label in STATUS_LABELS.items()},
+            "severity": {code: str(label) for code, label in SEVERITY_LABELS.items()},
+            "late": str(DUE_LATE), "due_today": str(DUE_TODAY), "due_on": str(DUE_ON), "mother": str(MOTHER),
+            "estimated": str(ESTIMATED), "since": str(SINCE)}
+
+
 def _common(**extra) -> dict:
-    mine = [PROGRAMMES[code] for code in ROLE_PROGRAMMES.get(current_user.role, ALL_PROGRAMMES)]
-    return {"programmes": PROGRAMMES, "status_labels": STATUS_LABELS, "severity_labels": SEVERITY_LABELS,
-            "villages": queries.villages(), "today": dt.date.today(), "mine": mine, **extra}
+    texts = _texts()
+    mine = [texts["programmes"][code] for code in ROLE_PROGRAMMES.get(current_user.role, ALL_PROGRAMMES)]
+    return {"texts": texts, "programmes": texts["programmes"], "villages": queries.villages(),
+            "today": dt.date.today(), "mine": mine, **extra}
 
 
 @bp.route("/a-revoir")
@@ -153,14 +170,13 @@ def chart_extras(patient: Patient) -> dict:
     """For the patient chart (``appliance.emr.patients.CHART_EXTRAS``): the alerts banner in the
     chart's format, the overdue and soon-due items, and which growth charts to show."""
     today = dt.date.today()
-    alerts = [{"severity": "danger" if alert.severity_rank <= 2 else "warning",
+    alerts = [{"severity": "danger" if alert.severity in ("urgent", "high") else "warning",
                "title": f"{alert.label} ({SEVERITY_LABELS.get(alert.severity, alert.severity)})",
-               "reason": "; ".join(alert.reason_list) + " — "
+               "reason": "; ".join(alert.reasons) + " — "
                + _("données du %(date)s", date=alert.since.strftime("%d/%m/%Y"))}
               for alert in queries.patient_alerts(patient.id, today)]
     return {"alerts": alerts, "followup_items": queries.patient_items(patient.id, today),
-            "growth_charts": _growth_indicators(patient, today), "followup_programmes": PROGRAMMES,
-            "followup_status_labels": STATUS_LABELS}
+            "growth_charts": _growth_indicators(patient, today), "followup_texts": _texts()}
 
 
 CHART_EXTRAS.append(chart_extras)

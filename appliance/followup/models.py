@@ -53,10 +53,6 @@ class FollowupAlert(BaseModel):
     class Meta:
         table_name = "followup_alert"
 
-    @property
-    def reason_list(self) -> list[str]:
-        return [line for line in self.reasons.split("\n") if line]
-
 
 class FollowupPatient(BaseModel):
     """Per patient: the last visit of any programme, so "families seen this month" is a lookup."""

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 import peewee
 
-from appliance.followup.models import FollowupAlert, FollowupPatient
+from appliance.followup.models import FollowupPatient
 from appliance.patients import normalize
 from appliance.patients.models import GrowthMeasurement, Household
 from appliance.patients.registry import known_villages
 from appliance.store.db import database
 
 HORIZON_DAYS = 7  # "due this week": what falls due within the next seven days
-PAGE_EXTENSION = 20  # a page may run this many items over to keep a patient's items together
+PAGE_EXTENSION = 12  # a page may run this many items over to keep a patient's items together
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class PatientLine:
     mother: Person | None = None
     household: str = ""
     items: list[DueView] = field(default_factory=list)
-    alerts: list[FollowupAlert] = field(default_factory=list)
+    alerts: list[AlertView] = field(default_factory=list)
 
     @property
     def contact_phone(self) -> str:
@@ -100,15 +100,16 @@ _OPEN = "due_on <= ? AND (expires_on IS NULL OR expires_on > ?)"
 
 
 def worklist(programmes: Sequence[str], today: dt.date, *, village_key: str | None = None,
-             after: str | None = None, per_page: int = 60) -> Page:
+             after: str | None = None, per_page: int = 30) -> Page:
     """Overdue and soon-due items, most urgent first (longest overdue, then programme priority).
 
-    One ordered index range per programme, merged: a page costs a few dozen index entries
-    whatever the size of the record. Pages follow each other by the last item's sort key rather
-    than an offset, so an item recorded meanwhile cannot push another onto two pages. A page
-    ends on a patient boundary where it can, so a child's doses of one day stay together.
+    One ordered range per programme, read from the index alone, merged; then only the items
+    shown are read from the table: a page costs a few dozen index entries whatever the size of
+    the record. Pages follow each other by the last item's sort key rather than an offset, so an
+    item recorded meanwhile cannot push another onto two pages. A page ends on a patient boundary
+    where it can, so a child's doses of one day stay together.
     """
-    sql = f"SELECT {_URGENCY}, programme, label, due_on, note FROM followup_item WHERE programme = ? AND {_OPEN}"
+    sql = f"SELECT {_URGENCY} FROM followup_item WHERE programme = ? AND {_OPEN}"
     params: list = [horizon(today).isoformat(), today.isoformat()]
     if village_key:
         sql += " AND village_key = ?"
@@ -120,16 +121,18 @@ def worklist(programmes: Sequence[str], today: dt.date, *, village_key: str | No
     wanted = per_page + PAGE_EXTENSION + 1
     sql += f" ORDER BY {_URGENCY} LIMIT {wanted}"
     streams = [database.execute_sql(sql, [programme, *params]).fetchall() for programme in dict.fromkeys(programmes)]
-    rows = list(itertools.islice(heapq.merge(*streams, key=lambda row: row[:4]), wanted))  # ISO dates sort as text
-    end = min(per_page, len(rows))
-    while 0 < end < len(rows) - 1 and rows[end][2] == rows[end - 1][2]:
+    keys = list(itertools.islice(heapq.merge(*streams), wanted))  # ISO dates sort as text
+    end = min(per_page, len(keys))
+    while 0 < end < len(keys) - 1 and keys[end][2] == keys[end - 1][2]:
         end += 1
-    shown = rows[:end]
-    has_next = len(rows) > end
-    items = [(item_id, patient_id, programme, label, due_on, overdue_on, note)
-             for overdue_on, _, patient_id, item_id, programme, label, due_on, note in shown]
-    return Page(_group(items, today), has_next=has_next,
-                next_cursor="|".join(map(str, shown[-1][:4])) if has_next and shown else None)
+    shown = keys[:end]
+    has_next = len(keys) > end
+    ids = [key[3] for key in shown]
+    rows = {row[0]: row for row in database.execute_sql(
+        f"SELECT id, patient_id, programme, label, due_on, overdue_on, note FROM followup_item "
+        f"WHERE id IN ({', '.join('?' for _ in ids)})", ids)} if ids else {}
+    return Page(_group([rows[item_id] for item_id in ids], today), has_next=has_next,
+                next_cursor="|".join(map(str, shown[-1])) if has_next and shown else None)
 
 
 def _parse_cursor(text: str | None) -> list | None:
@@ -166,26 +169,47 @@ def _group(rows: Sequence[tuple], today: dt.date) -> list[PatientLine]:
     return list(lines.values())
 
 
+@dataclass(frozen=True)
+class AlertView:
+    id: str
+    patient_id: int
+    kind: str
+    severity: str
+    label: str
+    reasons: tuple[str, ...]
+    since: dt.date
+
+
+_ALERT_SQL = "SELECT id, patient_id, kind, severity, label, reasons, since FROM followup_alert WHERE expires_on > ?"
+
+
+def _alert(row: tuple) -> AlertView:
+    alert_id, patient_id, kind, severity, label, reasons, since = row
+    return AlertView(alert_id, patient_id, kind, severity, label, tuple(filter(None, reasons.split("\n"))),
+                     _date(since))
+
+
 def alerts(today: dt.date, *, kind: str | None = None, village_key: str | None = None, page: int = 0,
-           per_page: int = 50) -> Page:
-    """Current alerts, most severe first, then the most recent."""
-    query = FollowupAlert.select().where(FollowupAlert.expires_on > today)
+           per_page: int = 25) -> Page:
+    """Current alerts, most severe first, then the most recent (one index range, in order)."""
+    sql, params = _ALERT_SQL, [today.isoformat()]
     if kind:
-        query = query.where(FollowupAlert.kind == kind)
+        sql += " AND kind = ?"
+        params.append(kind)
     if village_key:
-        query = query.where(FollowupAlert.village_key == village_key)
-    rows = list(query.order_by(FollowupAlert.severity_rank, FollowupAlert.since.desc(), FollowupAlert.id)
-                .limit(per_page + 1).offset(page * per_page))
+        sql += " AND village_key = ?"
+        params.append(village_key)
+    sql += " ORDER BY severity_rank, since DESC, id LIMIT ? OFFSET ?"
+    rows = [_alert(row) for row in database.execute_sql(sql, [*params, per_page + 1, page * per_page])]
     lines = _patients(alert.patient_id for alert in rows[:per_page])
     for alert in rows[:per_page]:
         lines[alert.patient_id].alerts.append(alert)
     return Page(list(lines.values()), page, len(rows) > per_page)
 
 
-def patient_alerts(patient_id: int, today: dt.date) -> list[FollowupAlert]:
-    return list(FollowupAlert.select()
-                .where((FollowupAlert.patient == patient_id) & (FollowupAlert.expires_on > today))
-                .order_by(FollowupAlert.severity_rank))
+def patient_alerts(patient_id: int, today: dt.date) -> list[AlertView]:
+    return [_alert(row) for row in database.execute_sql(
+        f"{_ALERT_SQL} AND patient_id = ? ORDER BY severity_rank", (today.isoformat(), patient_id))]
 
 
 def patient_items(patient_id: int, today: dt.date) -> list[DueView]:
@@ -315,4 +339,10 @@ def villages() -> list[tuple[str, str]]:
 
 
 def village_name(village_key: str) -> str:
-    return dict(villages()).get(village_key, village_key)
+    """The village's name as typed; a village newer than the cached list is looked up."""
+    name = dict(villages()).get(village_key)
+    if name is None:
+        row = database.execute_sql("SELECT village FROM household WHERE village_key = ? LIMIT 1",
+                                   (village_key,)).fetchone()
+        name = row[0] if row else village_key
+    return name

@@ -104,7 +104,7 @@ def test_a_high_risk_pregnancy_alert_says_which_rules_fired(person, visit):
     visit(mother, antenatal(24, systolic=150, diastolic=95, parity=0, danger_signs="saignement"))
     [alert] = alerts_of(mother)
     assert alert.severity == "urgent" and alert.label == "Urgence : référer"
-    assert alert.reason_list == ["Saignement vaginal", "Hypertension (TA ≥ 140/90) : TA 150/95 mmHg",
+    assert alert.reasons.split("\n") == ["Saignement vaginal", "Hypertension (TA ≥ 140/90) : TA 150/95 mmHg",
                                  "Âge < 18 ans : 16 ans"]
     assert set(alert.rule_ids.split()) == {"grossesse.saignement", "grossesse.hta", "grossesse.age_moins_18"}
     lmp = TODAY - dt.timedelta(weeks=24)
@@ -125,7 +125,7 @@ def test_a_malnourished_child_gets_an_alert_until_measured_well(person, visit):
     [alert] = alerts_of(child)
     assert alert.kind == "nutrition" and alert.severity == "urgent"
     assert alert.label == "Malnutrition aiguë sévère (MAS)"
-    assert "PB 110 mm < 115 mm" in alert.reason_list
+    assert "PB 110 mm < 115 mm" in alert.reasons.split("\n")
     visit(child, GrowthMeasurement(visit_date=TODAY, weight_kg=9.4, height_cm=75, position="couche", muac_mm=140))
     assert alerts_of(child) == []
 
