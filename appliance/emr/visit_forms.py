@@ -542,7 +542,7 @@ class ImmunisationForm(VisitForm):
             self.add_error("dose_number", _l("Dose impossible pour ce vaccin : de %(first)s à %(last)s.",
                                              first=first, last=last))
             return
-        if dose is not None and self.patient.id is not None:
+        if dose is not None and not self.dose_number.errors and self.patient.id is not None:
             twin = Immunisation.select(Immunisation.visit_date).where(
                 (Immunisation.patient == self.patient.id) & (Immunisation.antigen == antigen.code)
                 & (Immunisation.dose_number == dose) & (Immunisation.voided == False)  # noqa: E712

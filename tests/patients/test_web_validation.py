@@ -59,6 +59,8 @@ REFUSALS = [
     ("accouchement", "woman", {"outcome": "mort_frais"}, "create_newborn", "Pas de dossier de nouveau-né"),
     ("vaccination", "baby", {"visit_date": days_ago(215).isoformat()}, "visit_date", "Dose datée avant la naissance"),
     ("vaccination", "baby", {"dose_number": "4"}, "dose_number", "Dose impossible pour ce vaccin : de 1 à 3."),
+    # Found by the property test: a huge number reached SQLite (integer overflow, error 500).
+    ("vaccination", "baby", {"dose_number": "1E20"}, "dose_number", "Valeur impossible : entre 0 et 5 ."),
     ("croissance", "baby", {"muac_mm": "13"}, "muac_mm", "Valeur impossible : entre 50 et 400 mm."),
     ("croissance", "baby", {"muac_mm": "13,5"}, "muac_mm", "Nombre entier attendu (en mm)."),
     ("croissance", "baby", {"weight_kg": "75"}, "weight_kg", "Poids impossible pour un enfant de moins de 5 ans."),
