@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import peewee
+
 from appliance.accounts import generate_password, hash_password
 from appliance.store.audit import Actor, audited_save
 from appliance.store.db import database
@@ -36,6 +38,7 @@ class Credential:
 class FileCheck:
     rows: list[RowCheck]
     problems: list[Problem]  # every problem, file and rows, in line order
+    file_problems: list[Problem]  # those that are not about one row (encoding, header, size)
 
     @property
     def valid(self) -> bool:
@@ -54,30 +57,31 @@ def existing_accounts() -> dict[str, ExistingAccount]:
 def check_file(data: bytes) -> FileCheck:
     parsed = parse(data)
     rows = check_rows(parsed.rows, existing_accounts()) if not parsed.problems else []
-    problems = list(parsed.problems)
+    file_problems = list(parsed.problems)
     if not parsed.problems and not rows:
-        problems.append(Problem(None, None, "aucun compte dans le fichier (seulement l'en-tête)"))
-    problems += [problem for row in rows for problem in row.problems]
+        file_problems.append(Problem(None, None, "aucun compte dans le fichier (seulement l'en-tête)"))
+    problems = file_problems + [problem for row in rows for problem in row.problems]
     problems.sort(key=lambda p: (p.line or 0))
-    return FileCheck(rows, problems)
+    return FileCheck(rows, problems, file_problems)
 
 
 def stage(actor: Actor, filename: str, data: bytes) -> UserImportBatch:
     """Check a file and keep its rows and problems for review; earlier staged files are superseded."""
     checked = check_file(data)
-    file_problems = [p for p in checked.problems if not any(p in row.problems for row in checked.rows)]
     with database.atomic():
         _supersede_staged()
         batch = UserImportBatch.create(
             created_by=actor.username, filename=filename[:200] or "fichier.csv", row_count=len(checked.rows),
-            error_count=len(checked.problems), file_problems=problems_to_json(file_problems),
+            error_count=len(checked.problems), file_problems=problems_to_json(checked.file_problems),
         )
-        UserImportRow.insert_many([
+        records = [
             {"batch": batch.id, "line": row.line, "username": row.username, "first_name": row.first_name,
              "last_name": row.last_name, "role": row.role, "phone": row.phone, "replaces": row.replaces,
              "problems_json": problems_to_json(row.problems)}
             for row in checked.rows
-        ]).execute()
+        ]
+        for chunk in peewee.chunked(records, 500):  # stay far below SQLite's bound-parameter limit
+            UserImportRow.insert_many(chunk).execute()
     return batch
 
 

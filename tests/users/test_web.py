@@ -125,3 +125,13 @@ def test_the_accounts_list_offers_a_password_reset_that_shows_it_once(admin, mak
     password = re.search(r'Mot de passe provisoire : <strong class="mono">([a-z0-9]+)</strong>', sheet).group(1)
     fresh = User.get_by_id(user.id)
     assert fresh.must_change_password and verify_password(fresh.password_hash, password)
+
+
+def test_a_file_at_the_row_limit_is_staged_whole(admin):
+    from appliance.users.csvfile import MAX_ROWS
+
+    rows = "".join(f"agent{n};Prénom;Nom{n};agent_saisie;76 00 {n // 100:02d} {n % 100:02d}\r\n"
+                   for n in range(MAX_ROWS))
+    batch_id, page = upload(admin, "identifiant;prenom;nom;role;telephone\r\n" + rows)
+    assert f"Les {MAX_ROWS} lignes sont correctes" in page
+    assert UserImportRow.select().where(UserImportRow.batch == batch_id).count() == MAX_ROWS
