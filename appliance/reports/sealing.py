@@ -72,7 +72,9 @@ def seal(actor: Actor, period: str, settings: ReportSettings, *, reason: str = "
         )
     reason = " ".join(reason.split())
     try:
-        with database.atomic():
+        # IMMEDIATE: take the write lock before reading, so the figures, the version number and the
+        # queued item come from one snapshot and a concurrent writer waits instead of failing us.
+        with database.atomic("IMMEDIATE"):
             report = build_report(period, settings, today=today)
             record = report_record(period) or audited_save(actor, ReportRecord(period=period))
             earlier = versions_of(period)

@@ -112,3 +112,29 @@ def test_a_failure_while_writing_the_version_takes_the_queued_item_with_it(head,
     assert not OutboxItem.select().exists() and not ReportVersion.select().exists()
     monkeypatch.undo()
     assert seal(head, "2024-03", SETTINGS, today=AFTER_MARCH).number == 1  # nothing half-done in the way
+
+
+def test_two_heads_sealing_at_once_make_one_version(head, march):
+    import threading
+
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def seal_now() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(f"v{seal(head, '2024-03', SETTINGS, today=AFTER_MARCH).number}")
+        except SealError as exc:
+            outcomes.append(str(exc))
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=seal_now) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes)[0] == "Le rapport de mars 2024 est déjà scellé (version 1) : indiquez le motif de la " \
+                                  "correction pour sceller une nouvelle version."
+    assert sorted(outcomes)[1] == "v1"
+    assert ReportVersion.select().count() == 1 and OutboxItem.select().count() == 1
