@@ -21,14 +21,15 @@ def followup() -> None:
 def recompute(config_path: str | None, today: dt.datetime | None) -> None:
     """Recalcule les rendez-vous dus et les alertes de tous les patients (après un import, des
     données de démonstration ou une modification des calendriers)."""
-    from appliance.followup.service import recompute_all
+    from appliance.followup.service import BATCH_PATIENTS, recompute_all
 
     cfg = load_config_or_exit(config_path)
     db = open_store_or_exit(cfg)
     try:
         report = recompute_all(today.date() if today else None,
-                               progress=lambda done: click.echo(f"  {done} patients…", err=True))
+                               progress=lambda done: click.echo(f"  {done} patients…", err=True)
+                               if done % 10_000 < BATCH_PATIENTS else None)
     finally:
         db.close()
-    click.echo(f"{report.patients} patients recalculés en {report.seconds:.1f} s : "
-               f"{report.items} rendez-vous, {report.alerts} alertes.")
+    click.echo(f"Recalcul terminé en {report.seconds:.1f} s — patients : {report.patients}, "
+               f"rendez-vous : {report.items}, alertes : {report.alerts}.")

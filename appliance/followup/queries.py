@@ -8,6 +8,7 @@ statements through the ORM cost more than running them, which matters on a Pi.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import itertools
 from collections.abc import Iterable, Sequence
@@ -335,7 +336,12 @@ def household_members(household_id: int, today: dt.date) -> list[tuple[PatientLi
 
 def villages() -> list[tuple[str, str]]:
     """(village_key, name) of the villages in use, for the filters (the registry's cached list)."""
-    return [(normalize.place_key(name), name) for name in known_villages()]
+    return _keyed(tuple(known_villages()))
+
+
+@functools.lru_cache(maxsize=8)
+def _keyed(names: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(normalize.place_key(name), name) for name in names]
 
 
 def village_name(village_key: str) -> str:

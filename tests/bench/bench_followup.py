@@ -50,9 +50,19 @@ def _copy(cached: Path, work: Path) -> Path:
 def _recompute(path: Path) -> dict:
     from appliance.followup.service import recompute_all
     from appliance.store import open_and_migrate
+    from appliance.store.migrations import discover
 
     db = open_and_migrate(path)
     try:
+        # The cache may predate a follow-up migration: the store only applies steps above its
+        # highest version, so apply any step of this area it lacks.
+        applied = {row[0] for row in db.execute_sql("SELECT version FROM schema_version")}
+        for step in discover():
+            if 20 <= step.version < 30 and step.version not in applied:
+                with db.atomic():
+                    step.apply(db)
+                    db.execute_sql("INSERT INTO schema_version VALUES (?, ?, datetime('now'))",
+                                   (step.version, step.description))
         report = recompute_all()
     finally:
         db.close()

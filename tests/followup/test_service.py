@@ -211,3 +211,18 @@ def test_demo_data_comes_with_its_follow_up(store):
     assert FollowupPatient.select().count() == report.patients
     assert FollowupItem.select().where(FollowupItem.programme == "pev").exists()
     assert FollowupItem.select().where(FollowupItem.programme == "cpn").exists()
+
+
+def test_the_recompute_command_rebuilds_every_patients_rows(cfg, person, visit):
+    from click.testing import CliRunner
+
+    from appliance.cli import main
+
+    child = person("Awa", age_days=50)
+    visit(child, GrowthMeasurement(visit_date=TODAY, weight_kg=4.9, height_cm=56, position="couche"))
+    expected = item_ids(child)
+    FollowupItem.delete().execute()
+    result = CliRunner().invoke(main, ["followup", "recompute", "--config", str(cfg.source)])
+    assert result.exit_code == 0, result.output
+    assert f"patients : 1, rendez-vous : {len(expected)}, alertes : 0" in result.output
+    assert item_ids(child) == expected
