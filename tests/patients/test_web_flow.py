@@ -154,3 +154,22 @@ def test_prescription_lines_with_gaps_in_their_numbers_are_saved_once(login_as):
     assert web.post(f"/patients/{patient.id}/consultation/nouveau", data).status_code == 302
     assert [line.drug for line in Prescription.select().order_by(Prescription.id)] == [
         "Artéméther-Luméfantrine 20/120 mg", "Paracétamol 500 mg", "Zinc 20 mg"]
+
+
+def test_identity_correction_card_and_household_pages(login_as):
+    web = login_as("agent_saisie")
+    patient = _register(web, AWA)
+    form = _text(web.get(f"/patients/{patient.id}/identite"))
+    assert 'value="Traoré"' in form and 'value="1994-05-02"' in form
+    changed = {**AWA, "family_name": "Sidibé", "reason": "nom de mariage"}
+    assert web.post(f"/patients/{patient.id}/identite", changed).status_code == 302
+    assert Patient.get_by_id(patient.id).family_name == "Sidibé"
+    history = _text(web.get(f"/patients/{patient.id}/historique"))
+    assert "nom de mariage" in history and '<td class="before">Traoré</td><td>Sidibé</td>' in history
+    assert f'href="/patients/{patient.id}"' in _text(web.get("/patients/?q=sidibe"))
+    card = _text(web.get(f"/patients/{patient.id}/carte"))
+    assert patient.local_number in card and "Sidibé Awa" in card
+    family = _text(web.get(f"/patients/menage/{patient.household_id}"))
+    assert "Famille Traoré" in family and "Sidibé Awa" in family
+    new_member = _text(web.get(f"/patients/nouveau?menage={patient.household_id}"))
+    assert f'name="household_id" type="hidden" value="{patient.household_id}"' in new_member
