@@ -19,6 +19,7 @@ from functools import lru_cache
 from appliance.clinical import nutrition
 from appliance.dhis2.figures import PERIOD, SEXES, ReportFigures, disaggregation_code
 from appliance.patients import codes
+from appliance.patients.models import VISIT_MODELS, Patient
 from appliance.reports.ages import AgeBands, completed_years, sql_age_days, sql_completed_years
 from appliance.reports.definitions import PLACEHOLDER, Definitions, Indicator, load_definitions
 from appliance.reports.settings import ReportSettings
@@ -360,8 +361,6 @@ def records_behind(period: str, indicator_code: str, settings: ReportSettings, *
 
 def visit_details(table: str, visit_ids: list[int]) -> dict[int, str]:
     """A short French description of each visit: what made it count."""
-    from appliance.patients.models import VISIT_MODELS, Patient
-
     model = next(model for model in VISIT_MODELS if model._meta.table_name == table)
     describe = _DESCRIBERS[table]
     result: dict[int, str] = {}
@@ -400,7 +399,9 @@ _DESCRIBERS = {
     "antenatal_visit": lambda v: _join(f"CPN{v.contact_number}" if v.contact_number else "contact sans numéro",
                                        f"{v.gestational_age_weeks} SA" if v.gestational_age_weeks else ""),
     "delivery": lambda v: _join({"ici": "au centre", "domicile": "à domicile", "autre_formation": "autre formation",
-                                 "en_route": "en route"}.get(v.place, v.place), v.outcome),
+                                 "en_route": "en route"}.get(v.place, v.place),
+                                {"vivant": "né vivant", "mort_frais": "mort-né frais",
+                                 "mort_macere": "mort-né macéré"}.get(v.outcome, v.outcome)),
     "postnatal_visit": lambda v: _join("mère" if v.subject == "mere" else "nouveau-né",
                                        f"contact {v.contact_number}" if v.contact_number else ""),
     "immunisation": lambda v: _join(codes.label("antigens", v.antigen), f"dose {v.dose_number}",
