@@ -90,3 +90,12 @@ def test_malnourished_child_alert_in_chromium_at_360px(live_server, phone_page, 
     page.emulate_media(media="print")
     assert not page.locator("header.top").is_visible()
     screenshot(page, "followup-print-list")
+
+    page.emulate_media(media="screen")
+    page.goto(f"{live_server}/")
+    page.click("text=Familles visitées ce mois")
+    assert "1 / 1" in page.locator(f'[data-village="{place_key("Kalaban")}"]').inner_text()
+    page.click(f'[data-village="{place_key("Kalaban")}"] a >> nth=0')
+    assert "vue" in page.locator(f'[data-household="{child.household_id}"]').inner_text()
+    screenshot(page, "followup-families-seen-360")
+    _no_horizontal_scroll(page)
