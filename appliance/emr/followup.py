@@ -43,7 +43,6 @@ ROLE_PROGRAMMES: dict[str, tuple[str, ...]] = {
 }
 ALERT_KINDS = {"grossesse": _l("Grossesses à risque"), "nutrition": _l("Malnutrition")}
 STATUS_LABELS = {"en_retard": _l("En retard"), "du": _l("À faire"), "a_venir": _l("Cette semaine")}
-SEVERITY_LABELS = {"urgent": _l("Urgent"), "high": _l("Haut risque"), "moderate": _l("À surveiller")}
 DUE_LATE = _l("prévu le %(date)s, depuis %(days)s j")
 DUE_TODAY = _l("prévu aujourd'hui")
 DUE_ON = _l("prévu le %(date)s")
@@ -83,7 +82,6 @@ def _texts() -> dict:
     every use, and a page shows dozens of items."""
     return {"programmes": {code: str(label) for code, label in PROGRAMMES.items()},
             "status": {code: str(label) for code, label in STATUS_LABELS.items()},
-            "severity": {code: str(label) for code, label in SEVERITY_LABELS.items()},
             "late": str(DUE_LATE), "due_today": str(DUE_TODAY), "due_on": str(DUE_ON), "mother": str(MOTHER),
             "estimated": str(ESTIMATED), "since": str(SINCE)}
 
@@ -148,9 +146,10 @@ def village(village_key: str):
     name = queries.village_name(village_key)
     today = dt.date.today()
     unseen_only = request.args.get("non_vues") == "1"
-    rows, has_next = queries.household_visits(village_key, today, unseen_only=unseen_only, page=_page())
+    page = _page()
+    rows, has_next = queries.household_visits(village_key, today, unseen_only=unseen_only, page=page)
     return render_template("followup/village.html", **_common(
-        village_key=village_key, village_label=name, rows=rows, has_next=has_next, page=_page(),
+        village_key=village_key, village_label=name, rows=rows, has_next=has_next, page=page,
         unseen_only=unseen_only, month=queries.month_start(today)))
 
 
@@ -170,8 +169,9 @@ def chart_extras(patient: Patient) -> dict:
     """For the patient chart (``appliance.emr.patients.CHART_EXTRAS``): the alerts banner in the
     chart's format, the overdue and soon-due items, and which growth charts to show."""
     today = dt.date.today()
+    # The label says the severity ("Urgence : référer", "Malnutrition aiguë sévère (MAS)").
     alerts = [{"severity": "danger" if alert.severity in ("urgent", "high") else "warning",
-               "title": f"{alert.label} ({SEVERITY_LABELS.get(alert.severity, alert.severity)})",
+               "title": alert.label,
                "reason": "; ".join(alert.reasons) + " — "
                + _("données du %(date)s", date=alert.since.strftime("%d/%m/%Y"))}
               for alert in queries.patient_alerts(patient.id, today)]

@@ -103,7 +103,7 @@ def test_alerts_page_and_chart_banner(login_as, person, visit):
     assert listed_patients(doctor.get(f"/alertes?village={place_key('Sébougou')}")) == [mother.id]
     chart = text_of(doctor.get(f"/patients/{child.id}"))
     banner = chart[chart.index('class="alerts"'):]
-    assert "Malnutrition aiguë sévère (MAS) (Urgent)" in banner and "PB 112 mm < 115 mm" in banner
+    assert "Malnutrition aiguë sévère (MAS)</strong> — PB 112 mm < 115 mm; Z poids/taille" in banner
     assert "Urgence : référer" in text_of(doctor.get(f"/patients/{mother.id}"))
     assert 'class="alerts"' not in text_of(doctor.get(f"/patients/{well.id}"))
 
