@@ -42,7 +42,7 @@ from appliance.store.models import ROLES, AuditEntry, User
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 
-TIMELINE_LIMIT = 60
+TIMELINE_LIMIT = 30  # newest visits on the chart; the rest one tap away (a phone, a Pi)
 CHART_EXTRAS: list[Callable[[Patient], dict]] = []
 
 PROGRAMME_LABELS = {

@@ -100,6 +100,7 @@ def test_correction_marks_the_visit_corrected_and_shows_the_previous_value(login
     assert web.post(f"/patients/{patient.id}/consultation/{visit.id}/corriger", data).status_code == 302
     chart = _text(web.get(f"/patients/{patient.id}"))
     assert "corrigé" in chart and "63 kg" in chart
+    assert f'href="/patients/{patient.id}/consultation/{visit.id}/corriger"' in chart
     history = _text(web.get(f"/patients/{patient.id}/consultation/{visit.id}"))
     assert "balance mal réglée" in history and '<td class="before">61.5</td><td>63.0</td>' in history
     assert Prescription.select().where(Prescription.voided == False).count() == 2  # noqa: E712 - unchanged lines kept
@@ -173,3 +174,18 @@ def test_identity_correction_card_and_household_pages(login_as):
     assert "Famille Traoré" in family and "Sidibé Awa" in family
     new_member = _text(web.get(f"/patients/nouveau?menage={patient.household_id}"))
     assert f'name="household_id" type="hidden" value="{patient.household_id}"' in new_member
+
+
+def test_a_long_timeline_shows_the_newest_visits_and_the_rest_on_demand(login_as, actor):
+    from appliance.patients.models import GrowthMeasurement
+    from appliance.patients.visits import record_visit
+    from tests.patients.conftest import days_ago
+
+    web = login_as("infirmier")
+    patient = _register(web, AWA)
+    for day in range(35):
+        record_visit(actor, patient, GrowthMeasurement(visit_date=days_ago(day), weight_kg=60 + day / 10))
+    chart = _text(web.get(f"/patients/{patient.id}"))
+    assert chart.count('<div class="visit croissance">') == 30 and "60 kg" in chart and "63,4 kg" not in chart
+    everything = _text(web.get(f"/patients/{patient.id}?tout=1"))
+    assert everything.count('<div class="visit croissance">') == 35 and "63,4 kg" in everything
