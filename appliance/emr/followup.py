@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from appliance.clinical import growth
+from appliance.clinical import growth, preload
 from appliance.clinical.growth_chart import render_growth_chart
 from appliance.emr.home import add_tile
 from appliance.emr.patients import CHART_EXTRAS
@@ -24,6 +24,9 @@ from appliance.followup import service as _service  # noqa: F401 - registers the
 from appliance.patients.models import Household, Patient
 
 bp = Blueprint("followup", __name__)
+# Visits written through the app run the rules: load the WHO tables and rule files when the app
+# is built, so a broken data file stops start-up rather than a nurse's visit.
+bp.record_once(lambda state: preload())
 
 PROGRAMMES = {
     "pev": _l("Vaccination"),
