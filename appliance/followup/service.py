@@ -59,10 +59,10 @@ class RecomputeReport:
 def recompute_patient(patient_id: int, today: dt.date | None = None) -> None:
     """Rewrite one patient's follow-up rows (none if the record was voided or merged)."""
     today = today or dt.date.today()
-    record = load_one(patient_id)
-    with database.atomic():
+    with database.atomic():  # delete first: the write lock is held before the visits are read
         for table in _TABLES:
             database.execute_sql(f'DELETE FROM "{table}" WHERE patient_id = ?', (patient_id,))
+        record = load_one(patient_id)
         if record is not None:
             _write([record], today)
 
@@ -78,10 +78,10 @@ def recompute_all(today: dt.date | None = None, *, batch: int = BATCH_PATIENTS,
     schedules = load_schedules()
     for first in range(1, highest + 1, batch):
         last = first + batch - 1
-        records = load_range(first, last)
-        with database.atomic():
+        with database.atomic():  # runs beside the web app: hold the write lock before reading
             for table in _TABLES:
                 database.execute_sql(f'DELETE FROM "{table}" WHERE patient_id BETWEEN ? AND ?', (first, last))
+            records = load_range(first, last)
             items, alerts = _write(records.values(), today, schedules)
         report.patients += len(records)
         report.items += items
