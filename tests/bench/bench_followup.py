@@ -50,6 +50,7 @@ def _copy(cached: Path, work: Path) -> Path:
 def _recompute(path: Path) -> dict:
     from appliance.followup.service import recompute_all
     from appliance.store import open_and_migrate
+    from appliance.store.db import checkpoint
     from appliance.store.migrations import discover
 
     db = open_and_migrate(path)
@@ -64,6 +65,7 @@ def _recompute(path: Path) -> dict:
                     db.execute_sql("INSERT INTO schema_version VALUES (?, ?, datetime('now'))",
                                    (step.version, step.description))
         report = recompute_all()
+        checkpoint()  # as ``appliance followup recompute`` does
     finally:
         db.close()
     return {"followup_recompute_100k_s": round(report.seconds, 1), "followup_items_100k": report.items,
