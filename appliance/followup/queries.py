@@ -317,7 +317,7 @@ def household_visits(village_key: str, today: dt.date, *, unseen_only: bool = Fa
         query = query.having(seen == 0)
     rows = []
     for household_id, name, members, last in query.tuples():
-        last_on = dt.date.fromisoformat(last) if isinstance(last, str) else last
+        last_on = _date(last) if last else None
         rows.append(HouseholdVisits(household_id, name, members, last_on, bool(last_on and last_on >= start)))
     return rows[:per_page], len(rows) > per_page
 
