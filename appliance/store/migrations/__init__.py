@@ -45,16 +45,24 @@ def current_version(db: peewee.SqliteDatabase) -> int:
     return db.execute_sql("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
 
 
-def migrate(db: peewee.SqliteDatabase, *, target: int | None = None) -> list[int]:
-    """Apply every step above the database's version (up to ``target``); return those applied.
+def applied_versions(db: peewee.SqliteDatabase) -> set[int]:
+    if not db.table_exists("schema_version"):
+        return set()
+    return {row[0] for row in db.execute_sql("SELECT version FROM schema_version")}
 
+
+def migrate(db: peewee.SqliteDatabase, *, target: int | None = None) -> list[int]:
+    """Apply every step the database has not had yet (up to ``target``); return those applied.
+
+    Steps are matched by version, not by "above the highest": areas own version ranges, so a
+    database that already has step 40 may still lack a later-written step 20.
     Each step and its schema_version row commit together, so a power cut mid-upgrade leaves the
-    database at the previous version, ready to try again.
+    database as it was before that step, ready to try again.
     """
     applied: list[int] = []
-    done = current_version(db)
+    done = applied_versions(db)
     for step in discover():
-        if step.version <= done or (target is not None and step.version > target):
+        if step.version in done or (target is not None and step.version > target):
             continue
         with db.atomic():
             step.apply(db)
