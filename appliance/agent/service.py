@@ -19,11 +19,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from appliance.agent.clock import Clock, ClockWatch, ManualClock, ScaledClock, SystemClock, kernel_clock_synced
 from appliance.agent.hooks import load_flush, load_telemetry_hooks
 from appliance.agent.sdnotify import Notifier
+from appliance.agent.settings import parse_window_time
 from appliance.agent.state import StateStore
 from appliance.agent.status import AgentStatus, ClockStatus, EventBus
 from appliance.agent.windows import WindowRunner, latest_window_between, next_window, window_triggers
@@ -207,7 +209,25 @@ class Agent:
         jobs = [Job("battery-sample", interval, self.sample)]
         for (hour, minute), trigger in zip(self.cfg.uploads.times, self.triggers, strict=True):
             jobs.append(Job(f"window-{hour:02d}{minute:02d}", trigger, self.run_window))
+        hour, minute = parse_window_time(self.cfg.backup.nightly_at)
+        jobs.append(Job("nightly-backup", CronTrigger(hour=hour, minute=minute, timezone=self.tz), self.backup))
         return jobs
+
+    def backup(self) -> None:
+        """The nightly job: a verified local copy (and a stick, and the off-site copy queued)."""
+        if self.shutdown.started:
+            return
+        from appliance.backup.local import run_nightly_backup
+
+        try:
+            report = run_nightly_backup(self.cfg)
+        except Exception:
+            log.exception("Sauvegarde de nuit impossible")
+            return
+        if report.ok:
+            log.info("Sauvegarde de nuit : %s", report.file)
+        else:
+            log.error("Sauvegarde de nuit incomplète : %s", " ; ".join(report.problems))
 
     def status(self) -> AgentStatus:
         return AgentStatus(

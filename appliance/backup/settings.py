@@ -8,6 +8,9 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class BackupSettings:
+    # The agent's nightly copy (HH:MM, site time): before the first upload window, so the
+    # off-site copy leaves with it.
+    nightly_at: str = "05:30"
     # Copies kept on the data partition (<data_dir>/backups) and on a USB stick; the oldest go first.
     keep_local: int = 10
     keep_usb: int = 30
@@ -28,7 +31,13 @@ class BackupSettings:
     restic_binary: str = "restic"
 
     def validate(self) -> list[str]:
+        from appliance.agent.settings import parse_window_time
+
         errors = []
+        try:
+            parse_window_time(self.nightly_at)
+        except ValueError as exc:
+            errors.append(f"backup.nightly_at : {exc}")
         if self.keep_local < 1 or self.keep_usb < 1:
             errors.append("backup.keep_local et backup.keep_usb : au moins 1")
         if self.pages_per_step < 1 or self.pause_ms < 0:

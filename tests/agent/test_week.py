@@ -83,3 +83,15 @@ def test_a_clock_jump_is_announced(make_agent):
     jumps = [event for event in agent.events.recent if event.kind == "clock_jump"]
     assert len(jumps) == 1 and jumps[0].data["seconds"] == 3 * 3600
     assert agent.status().clock.last_jump_s == 3 * 3600
+
+
+def test_a_verified_backup_is_made_every_night_before_the_first_window(make_agent, store):
+    from appliance.backup.local import list_backups
+
+    store.execute_sql("PRAGMA synchronous = OFF")
+    agent, clock, _outbox = make_agent()
+    drive(agent, clock, MONDAY + timedelta(days=3))
+    backups = list_backups(agent.cfg.paths.data_dir / "backups")
+    assert len(backups) == 3  # one a night, at 05:30 site time, before the 06:00 window
+    assert all(manifest.reason == "nightly" for manifest, _ in backups)
+    assert all(path.exists() for _, path in backups)
