@@ -20,7 +20,7 @@ PRAGMAS = {
     "synchronous": 2,  # FULL
     "foreign_keys": 1,
     "busy_timeout": BUSY_TIMEOUT_MS,
-    "cache_size": -4000,  # 4 MB page cache: the Pi has 512 MB for everything
+    "cache_size": -2000,  # 2 MB page cache per connection (one per web thread): the Pi has 512 MB
     "temp_store": 2,  # MEMORY: keeps /tmp writes off the SD card
     "wal_autocheckpoint": 1000,
 }
