@@ -83,6 +83,10 @@ class Layout:
         return self.out / "wheels"
 
     @property
+    def wheelhouse(self) -> Path:
+        return self.out / "wheelhouse.tar"
+
+    @property
     def collections(self) -> Path:
         return self.out / "collections"
 
@@ -129,10 +133,12 @@ def run(command: list[str], *, prefix: str = "    ", env: dict[str, str] | None 
                                env=env, errors="replace")
     assert process.stdout is not None
     lines: list[str] = []
+    began = time.monotonic()
     for line in process.stdout:
         lines.append(line)
-        if not quiet:
-            print(prefix + line.rstrip(), flush=True)
+        if not quiet and line.strip():
+            elapsed = int(time.monotonic() - began)
+            print(f"{prefix}{elapsed // 60:02d}:{elapsed % 60:02d} {line.rstrip()}", flush=True)
     if process.wait() != 0:
         tail = "".join(lines[-30:])
         raise BuildError(f"la commande a échoué ({process.returncode}) : {' '.join(command)}\n{tail}")
@@ -204,7 +210,13 @@ def debootstrap(layout: Layout) -> None:
     run(["debootstrap", "--foreign", "--arch=arm64", "--variant=minbase", f"--components={COMPONENTS}",
          f"--include={','.join(packages)}", SUITE, str(layout.debootstrap), MIRROR])
     seed_initramfs_settings(layout.debootstrap)
+    # dpkg's fsync per unpacked file costs minutes under emulation and buys nothing for a tree that is
+    # rebuilt from scratch on failure; the setting is removed before anything else sees the tree.
+    unsafe_io = layout.debootstrap / "etc/dpkg/dpkg.cfg.d/image-build-unsafe-io"
+    unsafe_io.parent.mkdir(parents=True, exist_ok=True)
+    unsafe_io.write_text("force-unsafe-io\n")
     run(["chroot", str(layout.debootstrap), "/debootstrap/debootstrap", "--second-stage"])
+    unsafe_io.unlink()
     # The downloaded .debs are not part of the image.
     for deb in (layout.debootstrap / "var/cache/apt/archives").glob("*.deb"):
         deb.unlink()
@@ -244,7 +256,21 @@ def build_wheels(layout: Layout) -> None:
          "--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_17_aarch64",
          "--platform", "linux_aarch64", "--python-version", PYTHON_TAG, "--implementation", "cp",
          "--abi", f"cp{PYTHON_TAG}", "--abi", "abi3", "--abi", "none", "-r", str(requirements)])
-    say(f"    {len(list(layout.wheels.glob('*.whl')))} roues prêtes dans {layout.wheels}")
+    pack_wheels(layout)
+    say(f"    {len(list(layout.wheels.glob('*.whl')))} roues prêtes : {layout.wheelhouse}")
+
+
+def pack_wheels(layout: Layout) -> None:
+    """One reproducible tar of the wheels: Ansible copies and compares one file instead of thirty."""
+    import tarfile
+
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "1700000000"))
+    with tarfile.open(layout.wheelhouse, "w", format=tarfile.PAX_FORMAT) as archive:
+        for wheel in sorted(layout.wheels.glob("*.whl")):
+            info = archive.gettarinfo(str(wheel), arcname=wheel.name)
+            info.mtime, info.uid, info.gid, info.uname, info.gname, info.mode = epoch, 0, 0, "root", "root", 0o644
+            with wheel.open("rb") as handle:
+                archive.addfile(info, handle)
 
 
 def project_dependencies() -> list[str]:
@@ -335,7 +361,7 @@ def apply_playbook(layout: Layout, *, check: bool = False) -> Recap:
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", PYTHONUNBUFFERED="1")
     playbook = str(Path(sys.executable).parent / "ansible-playbook")
     command = [playbook, "-i", f"{layout.rootfs},", "-c", "community.general.chroot",
-               "-e", f"appliance_wheelhouse={layout.wheels}", str(ANSIBLE_DIR / "site.yml")]
+               "-e", f"appliance_wheelhouse={layout.wheelhouse}", str(ANSIBLE_DIR / "site.yml")]
     if check:
         command.append("--check")
     began = time.monotonic()
@@ -489,9 +515,10 @@ def main(argv: list[str] | None = None) -> int:
                 fresh_rootfs(layout)
                 # A fresh tree gets fresh wheels; re-applying to the same tree reuses them (idempotence).
                 shutil.rmtree(layout.wheels, ignore_errors=True)
+                layout.wheelhouse.unlink(missing_ok=True)
         if "apply" in stages:
             with progress.stage("playbook", "Rôles Ansible appliqués (connexion chroot)"):
-                if not any(layout.wheels.glob("appliance-*.whl")):
+                if not layout.wheelhouse.exists():
                     build_wheels(layout)
                 recap = apply_playbook(layout)
                 clean_tree(layout.rootfs)
