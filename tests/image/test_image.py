@@ -14,11 +14,9 @@ import difflib
 import json
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +24,16 @@ import pytest
 import yaml
 
 from tests.image.conftest import REPO, BuiltImage
+from tests.image.netcheck import (
+    BOX_HOTSPOT,
+    BOX_MODEM,
+    answered_address,
+    dnsmasq_answers,
+    dnsmasq_test,
+    firewall_reachability,
+    hostapd_parse,
+    nft_check,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -125,7 +133,7 @@ def test_playbook_changes_the_fresh_tree_then_nothing_on_a_second_run(built: Bui
 def test_tree_matches_the_expected_state(built: BuiltImage) -> None:
     observed = yaml.safe_dump(observed_state(built.rootfs), sort_keys=True, allow_unicode=True)
     (built.out / "observed-state.yml").write_text(observed)
-    expected = EXPECTED_STATE.read_text()
+    expected = yaml.safe_dump(yaml.safe_load(EXPECTED_STATE.read_text()), sort_keys=True, allow_unicode=True)
     diff = "".join(difflib.unified_diff(expected.splitlines(True), observed.splitlines(True),
                                         "expected-state.yml", "observed-state.yml"))
     assert not diff, f"the built tree differs from tests/image/expected-state.yml:\n{diff}"
@@ -203,117 +211,24 @@ def test_boot_configuration_points_at_the_root_label(built: BuiltImage) -> None:
 
 
 def test_nft_ruleset_loads(built: BuiltImage) -> None:
-    result = subprocess.run(["nft", "-c", "-f", str(built.rootfs / "etc/nftables.conf")], capture_output=True,
-                            text=True)
+    result = nft_check(built.rootfs / "etc/nftables.conf")
     assert result.returncode == 0, result.stderr
 
 
-@contextlib.contextmanager
-def clinic_and_modem_namespaces(ruleset: Path) -> Iterator[tuple[str, str]]:
-    """The box (ruleset loaded) joined by veth pairs named like the hotspot and the modem to a peer."""
-    suffix = str(os.getpid())
-    box, peer = f"appl-box-{suffix}", f"appl-peer-{suffix}"
-    commands = [
-        ["ip", "netns", "add", box], ["ip", "netns", "add", peer],
-        ["ip", "link", "add", "veth-wl", "netns", box, "type", "veth", "peer", "name", "pw-wl", "netns", peer],
-        ["ip", "link", "add", "veth-ww", "netns", box, "type", "veth", "peer", "name", "pw-ww", "netns", peer],
-        ["ip", "-n", box, "link", "set", "veth-wl", "name", "wlan0"],
-        ["ip", "-n", box, "link", "set", "veth-ww", "name", "wwan0"],
-        ["ip", "-n", box, "addr", "add", "10.42.0.1/24", "dev", "wlan0"],
-        ["ip", "-n", box, "addr", "add", "10.77.0.1/24", "dev", "wwan0"],
-        ["ip", "-n", peer, "addr", "add", "10.42.0.2/24", "dev", "pw-wl"],
-        ["ip", "-n", peer, "addr", "add", "10.77.0.2/24", "dev", "pw-ww"],
-    ]
-    try:
-        for command in commands:
-            subprocess.run(command, check=True, capture_output=True)
-        for namespace, links in ((box, ["lo", "wlan0", "wwan0"]), (peer, ["lo", "pw-wl", "pw-ww"])):
-            for link in links:
-                subprocess.run(["ip", "-n", namespace, "link", "set", link, "up"], check=True)
-        subprocess.run(["ip", "netns", "exec", box, "nft", "-f", str(ruleset)], check=True)
-        yield box, peer
-    finally:
-        subprocess.run(["ip", "netns", "del", box], capture_output=True)
-        subprocess.run(["ip", "netns", "del", peer], capture_output=True)
-
-
-PROBE = """
-import socket, sys
-sock = socket.socket(); sock.settimeout(1.5)
-try:
-    sock.connect((sys.argv[1], int(sys.argv[2]))); sock.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
-    print("open" if sock.recv(12).startswith(b"HTTP/") else "odd")
-except OSError:
-    print("closed")
-"""
-
-
 def test_firewall_answers_the_hotspot_and_drops_the_modem(built: BuiltImage) -> None:
-    with clinic_and_modem_namespaces(built.rootfs / "etc/nftables.conf") as (box, peer):
-        servers = [subprocess.Popen(["ip", "netns", "exec", box, sys.executable, "-m", "http.server", port,
-                                     "--bind", "0.0.0.0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                   for port in ("8080", "22")]
-        try:
-            def probe(address: str, port: int) -> str:
-                deadline = time.monotonic() + 10
-                while True:
-                    answer = subprocess.run(["ip", "netns", "exec", peer, sys.executable, "-c", PROBE, address,
-                                             str(port)], capture_output=True, text=True).stdout.strip()
-                    if answer == "open" or time.monotonic() > deadline or address == "10.77.0.1":
-                        return answer
-                    time.sleep(0.3)
-
-            assert probe("10.42.0.1", 8080) == "open"
-            assert probe("10.42.0.1", 80) == "open", "port 80 is redirected to the EMR"
-            assert probe("10.42.0.1", 22) == "open"
-            assert probe("10.77.0.1", 8080) == "closed"
-            assert probe("10.77.0.1", 22) == "closed"
-            counters = subprocess.run(["ip", "netns", "exec", box, "nft", "list", "chain", "inet", "appliance",
-                                       "input"], capture_output=True, text=True).stdout
-            dropped = re.search(r'"wwan\*".*counter packets (\d+)', counters)
-            assert dropped and int(dropped.group(1)) > 0, counters
-        finally:
-            for server in servers:
-                server.terminate()
-                server.wait(timeout=10)
-
-
-def dns_query(name: str) -> bytes:
-    header = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
-    question = b"".join(bytes([len(part)]) + part.encode() for part in name.split(".")) + b"\x00\x00\x01\x00\x01"
-    return header + question
+    results, modem_drops = firewall_reachability(built.rootfs / "etc/nftables.conf")
+    assert [results[(BOX_HOTSPOT, port)] for port in (8080, 80, 22)] == ["open"] * 3
+    assert [results[(BOX_MODEM, port)] for port in (8080, 80, 22)] == ["closed"] * 3
+    assert modem_drops >= 3
 
 
 def test_dnsmasq_config_is_valid_and_answers_the_local_name(built: BuiltImage, scratch: Path) -> None:
     conf = built.rootfs / "etc/dnsmasq.d/appliance.conf"
-    check = subprocess.run(["dnsmasq", "--test", f"--conf-file={conf}"], capture_output=True, text=True)
+    check = dnsmasq_test(conf)
     assert check.returncode == 0 and "syntax check OK" in check.stderr, check.stderr
-    text = conf.read_text()
-    assert "no-resolv" in text and "bind-dynamic" in text
-    with clinic_and_modem_namespaces(built.rootfs / "etc/nftables.conf") as (box, peer):
-        local_conf = scratch / "dnsmasq.conf"
-        local_conf.write_text(text.replace("/run/dnsmasq/", f"{scratch}/"))
-        server = subprocess.Popen(["ip", "netns", "exec", box, "dnsmasq", "--keep-in-foreground",
-                                   f"--conf-file={local_conf}", f"--pid-file={scratch}/dnsmasq.pid",
-                                   "--user=root"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        try:
-            script = (
-                "import socket,sys,time\n"
-                "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(1)\n"
-                "q=bytes.fromhex(sys.argv[1])\n"
-                "for _ in range(10):\n"
-                "  s.sendto(q,('10.42.0.1',53))\n"
-                "  try: print(s.recv(512).hex()); break\n"
-                "  except OSError: time.sleep(0.3)\n"
-            )
-            answer = subprocess.run(["ip", "netns", "exec", peer, sys.executable, "-c", script,
-                                     dns_query("dossier.clinique").hex()], capture_output=True, text=True,
-                                    timeout=30).stdout.strip()
-            assert answer, "no DNS answer from the hotspot's dnsmasq"
-            assert bytes.fromhex(answer).endswith(socket.inet_aton("10.42.0.1"))
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    replies = dnsmasq_answers(conf, built.rootfs / "etc/nftables.conf", scratch, "dossier.clinique")
+    assert answered_address(replies[BOX_HOTSPOT]) == BOX_HOTSPOT
+    assert replies[BOX_MODEM] == b""
 
 
 def test_hostapd_config_parses_with_wpa2_and_mali(built: BuiltImage) -> None:
@@ -322,9 +237,7 @@ def test_hostapd_config_parses_with_wpa2_and_mali(built: BuiltImage) -> None:
     assert settings["country_code"] == "ML" and settings["ieee80211d"] == "1"
     assert settings["wpa"] == "2" and settings["wpa_key_mgmt"] == "WPA-PSK" and settings["rsn_pairwise"] == "CCMP"
     assert "wpa_passphrase" not in settings and settings["wpa_psk_file"] == "/etc/appliance/secrets/wifi.psk"
-    # hostapd reads the whole file before it looks for the WiFi chip: no parse error may be reported.
-    result = subprocess.run(["timeout", "20", "hostapd", "-d", str(conf)], capture_output=True, text=True)
-    output = result.stdout + result.stderr
+    output = hostapd_parse(conf)
     assert "errors found in configuration file" not in output and "Line " not in output, output
     assert "nl80211" in output or "wlan0" in output, output
 
