@@ -27,6 +27,10 @@ bench: $(TEST_DEPS) $(PIP_STAMP) $(MO_FILES)
 
 translations: $(MO_FILES)
 
+# The bootable SD image (root, Debian 12 build host): build/image/clinic-appliance.img.xz + .sha256.
+image: $(TEST_DEPS) $(PIP_STAMP) $(MO_FILES)
+	$(PY) image/build.py all
+
 # Gather the French source strings and merge them into the English catalogue.
 extract-messages: $(PIP_STAMP)
 	$(VENV)/bin/pybabel extract -F appliance/emr/babel.cfg -k _l -o build/messages.pot appliance
