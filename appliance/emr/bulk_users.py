@@ -21,6 +21,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from appliance.emr.forms import role_choices
 from appliance.emr.home import add_tile
 from appliance.emr.security import requires
 from appliance.store.models import ROLES, User
@@ -48,7 +49,7 @@ class ReplaceForm(FlaskForm):
     username = StringField(_l("Identifiant du nouveau compte"), validators=[DataRequired(_l("Champ obligatoire."))])
     first_name = StringField(_l("Prénom"), validators=[DataRequired(_l("Champ obligatoire."))])
     last_name = StringField(_l("Nom"), validators=[DataRequired(_l("Champ obligatoire."))])
-    role = SelectField(_l("Rôle"), choices=lambda: list(ROLES.items()))
+    role = SelectField(_l("Rôle"), choices=role_choices)
     phone = StringField(_l("Téléphone"))
     reason = StringField(_l("Motif"), validators=[DataRequired(_l("Champ obligatoire.")), Length(max=200)])
 
@@ -101,7 +102,7 @@ def staging(batch_id: int):
     # Every problem as one line too: on a phone the table's right-hand columns are off screen.
     problems = batch.problems + [problem for row in rows for problem in row.problems]
     return render_template("admin/bulk_staging.html", batch=batch, rows=rows, problems=problems,
-                           form=UploadForm(), roles=ROLES)
+                           form=UploadForm())
 
 
 @bp.route("/import/<int:batch_id>/creer", methods=["POST"])

@@ -17,7 +17,7 @@ from flask_login import current_user
 from appliance.clinical import growth, preload
 from appliance.clinical.growth_chart import render_growth_chart
 from appliance.emr.home import add_tile
-from appliance.emr.patients import CHART_EXTRAS
+from appliance.emr.patients import CHART_EXTRAS, label_colon
 from appliance.emr.security import requires
 from appliance.followup import queries
 from appliance.followup import service as _service  # noqa: F401 - registers the recompute hook
@@ -85,7 +85,7 @@ def _texts() -> dict:
     every use, and a page shows dozens of items."""
     return {"programmes": {code: str(label) for code, label in PROGRAMMES.items()},
             "status": {code: str(label) for code, label in STATUS_LABELS.items()},
-            "late": str(DUE_LATE), "due_today": str(DUE_TODAY), "due_on": str(DUE_ON), "mother": str(MOTHER),
+            "late": str(DUE_LATE), "due_today": str(DUE_TODAY), "due_on": str(DUE_ON), "mother": label_colon(MOTHER),
             "estimated": str(ESTIMATED), "since": str(SINCE)}
 
 

@@ -10,6 +10,16 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from appliance.store.models import ROLES
 
 LANGUAGES = [("fr", "Français"), ("en", "English")]
+# The role names staff read (ROLES in the store keeps the French ones, for files and the command line).
+ROLE_LABELS = {
+    "medecin": _l("Médecin"),
+    "sage_femme": _l("Sage-femme"),
+    "infirmier": _l("Infirmier·ère"),
+    "matrone": _l("Matrone"),
+    "agent_saisie": _l("Agent de saisie"),
+    "admin": _l("Administrateur"),
+}
+_ROLE_OF_FRENCH_NAME = {name: code for code, name in ROLES.items()}
 
 
 class LoginForm(FlaskForm):
@@ -30,8 +40,15 @@ class LanguageForm(FlaskForm):
     language = SelectField(_l("Langue"), choices=LANGUAGES)
 
 
-def _role_choices():
-    return list(ROLES.items())
+def role_label(role: str) -> str:
+    """The role's name in the user's language, from its code or from the French name the store gives
+    (a credential sheet carries only that); anything else is shown as it is."""
+    code = role if role in ROLE_LABELS else _ROLE_OF_FRENCH_NAME.get(role)
+    return str(ROLE_LABELS[code]) if code else role
+
+
+def role_choices() -> list[tuple[str, str]]:
+    return [(role, role_label(role)) for role in ROLES]
 
 
 class UserForm(FlaskForm):
@@ -45,7 +62,7 @@ class UserForm(FlaskForm):
     )
     first_name = StringField(_l("Prénom"), validators=[DataRequired(_l("Champ obligatoire.")), Length(max=80)])
     last_name = StringField(_l("Nom"), validators=[DataRequired(_l("Champ obligatoire.")), Length(max=80)])
-    role = SelectField(_l("Rôle"), choices=_role_choices)
+    role = SelectField(_l("Rôle"), choices=role_choices)
     phone = StringField(
         _l("Téléphone"),
         validators=[Optional(), Regexp(r"^\+?[0-9 ]{8,16}$", message=_l("Numéro invalide (8 chiffres au Mali)."))],

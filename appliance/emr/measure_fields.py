@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -18,9 +19,10 @@ from wtforms.validators import StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
-def _number_text(value: float) -> str:
-    text = f"{value:g}"
-    return text.replace(".", ",")
+def number_text(value: float, spec: str = "g") -> str:
+    """37.0 → "37", 61.5 → "61,5": no useless zero, and the decimal mark of the user's language."""
+    text = format(value, spec)
+    return text if str(get_locale() or "fr").startswith("en") else text.replace(".", ",")
 
 
 class MeasureField(StringField):
@@ -51,7 +53,7 @@ class MeasureField(StringField):
             number = float(text)
         except ValueError:
             self.parse_error = _l("Nombre attendu (par exemple %(example)s).",
-                                  example="12" if self.integer else "12,5")
+                                  example="12" if self.integer else number_text(12.5))
             return
         if number != number or number in (float("inf"), float("-inf")):
             self.parse_error = _l("Nombre attendu.")
@@ -69,7 +71,7 @@ class MeasureField(StringField):
             return self.raw
         if self.data is None:
             return ""
-        return str(self.data) if self.integer else _number_text(self.data)
+        return str(self.data) if self.integer else number_text(self.data)
 
     def pre_validate(self, form) -> None:
         if self.parse_error:
@@ -80,7 +82,7 @@ class MeasureField(StringField):
             return
         if not self.minimum <= self.data <= self.maximum:
             raise StopValidation(_l("Valeur impossible : entre %(low)s et %(high)s %(unit)s.",
-                                    low=_number_text(self.minimum), high=_number_text(self.maximum),
+                                    low=number_text(self.minimum), high=number_text(self.maximum),
                                     unit=self.unit))
 
 

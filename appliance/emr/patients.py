@@ -18,7 +18,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from appliance.emr.forms import role_label
 from appliance.emr.home import add_tile
+from appliance.emr.measure_fields import number_text
 from appliance.emr.patient_forms import MergeForm, PatientForm
 from appliance.emr.security import requires
 from appliance.patients import codes
@@ -38,7 +40,7 @@ from appliance.patients.registry import (
 )
 from appliance.patients.search import search
 from appliance.patients.visits import timeline
-from appliance.store.models import ROLES, AuditEntry, User
+from appliance.store.models import AuditEntry, User
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 
@@ -111,8 +113,13 @@ def _phone_filter(value: str) -> str:
 
 @bp.app_template_filter("num")
 def _number_filter(value: float | None) -> str:
-    """37.0 → "37", 61.5 → "61,5": French decimals, no useless zero."""
-    return "" if value is None else f"{value:g}".replace(".", ",")
+    return "" if value is None else number_text(value)
+
+
+@bp.app_template_filter("colon")
+def label_colon(label: str) -> str:
+    """« Mère : », "Mother:": a label before its value, punctuated as the user's language does."""
+    return _("%(label)s :", label=label)
 
 
 @bp.app_template_filter("fromjson")
@@ -136,11 +143,11 @@ def _summary_words(locale: str) -> dict:
     # The catalogues are compiled before start-up: a word's translation only depends on the language,
     # and a chart of 40 visits would otherwise pay a hundred gettext calls.
     return {
-        "reason": _("Motif"), "pulse": _("pouls"), "quantity": _("qté"), "weeks": _("SA"), "lmp": _("DDR"),
+        "reason": label_colon(_("Motif")), "pulse": _("pouls"), "quantity": _("qté"), "weeks": _("SA"), "lmp": _("DDR"),
         "scarred_uterus": _("utérus cicatriciel"), "iron_folic": _("fer-acide folique"),
-        "next_anc": _("prochaine CPN"), "danger_signs": _("Signes de danger"), "babies": _("bébés"),
+        "next_anc": _("prochaine CPN"), "danger_signs": label_colon(_("Signes de danger")), "babies": _("bébés"),
         "girl": _("fille"), "boy": _("garçon"), "baby_record": _("dossier du bébé"),
-        "complications": _("Complications"), "mother": _("mère"), "newborn": _("nouveau-né"),
+        "complications": label_colon(_("Complications")), "mother": _("mère"), "newborn": _("nouveau-né"),
         "breastfeeding": _("allaitement"), "yes": _("oui"), "no": _("non"), "dose": _("dose"),
         "given_here": _("donnée ici"), "given_elsewhere": _("donnée ailleurs (carnet)"), "lot": _("lot"),
         "lying": _("couché"), "standing": _("debout"), "oedema": _("œdèmes bilatéraux"),
@@ -154,12 +161,15 @@ def _summary_words(locale: str) -> dict:
         "outcomes": {"vivant": _("né vivant"), "mort_frais": _("mort-né frais"), "mort_macere": _("mort-né macéré")},
         "details": _("Détails"), "correct": _("Corriger"), "corrected": _("corrigé"),
         "automatic": _("Saisie automatique"),
+        # Abbreviations of the paper registers: each language has its own.
+        "bp": _("TA"), "resp_rate": _("FR"), "days": _("j"), "anc": _("CPN"), "pnc": _("CPoN"),
+        "fundal_height": _("HU"), "iptp": _("TPI/SP"), "muac": _("PB"),
     }
 
 
 @bp.app_template_global("role_label")
 def _role_label(role: str) -> str:
-    return ROLES.get(role, role)
+    return role_label(role)
 
 
 @bp.app_template_global("programme_label")

@@ -88,7 +88,6 @@ class SessionUser(UserMixin):
         self.role = user.role
         self.language = user.language
         self.full_name = user.full_name
-        self.role_label = user.role_label
         self.must_change_password = user.must_change_password
 
     def get_id(self) -> str:

@@ -20,7 +20,7 @@ from wtforms.fields import FieldList, FormField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from appliance.clinical import growth
-from appliance.emr.measure_fields import CheckboxListField, ClinicalForm, FrenchDateField, MeasureField
+from appliance.emr.measure_fields import CheckboxListField, ClinicalForm, FrenchDateField, MeasureField, number_text
 from appliance.patients import codes
 from appliance.patients.models import (
     AntenatalVisit,
@@ -43,8 +43,8 @@ WFA_WARNING_Z = 3.0
 
 
 def _fr(value: float) -> str:
-    """A number as staff write it in a message: 41,5 (never 41.5 or 41.50)."""
-    return f"{value:g}".replace(".", ",")
+    """A number as staff write it in a message: 41,5 (never 41.5 or 41.50; 41.5 in English)."""
+    return number_text(value)
 
 
 def _locale() -> str:
@@ -163,7 +163,7 @@ class VisitForm(ClinicalForm):
                 return
             if abs(z) > WFA_WARNING_Z:
                 self.warn(name, _l("Poids très inhabituel pour l'âge (z = %(z)s) : vérifiez la pesée.",
-                                   z=f"{z:+.1f}".replace(".", ",")))
+                                   z=number_text(z, "+.1f")))
         elif age_days >= 15 * 365 and not 30 <= weight <= 150:
             self.warn(name, _l("Poids inhabituel pour un adulte (%(value)s kg) : confirmez.", value=_fr(weight)))
 
