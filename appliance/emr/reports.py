@@ -11,14 +11,15 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from appliance.config import Config
-from appliance.dhis2.figures import SEXES, band_label, disaggregation_label
+from appliance.dhis2.figures import SEXES
 from appliance.dhis2.mapping import MappingError
-from appliance.dhis2.sender import KIND, report_deliveries, site_mapping
+from appliance.dhis2.sender import KIND, ReportDelivery, report_deliveries, site_mapping
 from appliance.emr.home import add_tile
 from appliance.emr.security import requires
 from appliance.outbox import queue
@@ -50,6 +51,17 @@ MONTHS_LISTED = 12
 DRILL_PAGE = 200
 RECENT_SENT = 20
 DRAFT = "brouillon"
+# The words of appliance.dhis2 and appliance.reports (French, for the files sent and kept), as staff read them.
+SEX_LABELS = {"M": _l("Masculin"), "F": _l("Féminin")}
+DELIVERY_LABELS = {
+    ItemState.PENDING: _l("En attente d'envoi"),
+    ItemState.SENDING: _l("Envoi en cours"),
+    ItemState.DELIVERED: _l("Reçu par DHIS2"),
+    ItemState.DEAD: _l("À traiter par l'administrateur"),
+    ItemState.SUPERSEDED: _l("Remplacé par une version plus récente"),
+    ItemState.ABANDONED: _l("Abandonné"),
+}
+DELIVERED_WITH_CONFLICTS = _l("Reçu par DHIS2, avec des valeurs refusées")
 
 
 def _cfg() -> Config:
@@ -65,6 +77,38 @@ def _local(when: dt.datetime | None) -> str:
     if when is None:
         return ""
     return when.replace(tzinfo=dt.UTC).astimezone(_cfg().uploads.zone()).strftime("%d/%m/%Y %H:%M")
+
+
+@bp.app_template_filter("month_label")
+def month_label(month: Month) -> str:
+    """« mars 2024 », "March 2024"."""
+    return format_date(month.start, "LLLL yyyy")
+
+
+def band_label(band: str) -> str:
+    """« moins de 1 an », « 1–4 ans », « 50 ans et plus » (codes of appliance.dhis2.figures.band_code)."""
+    if band.startswith("lt"):
+        return ngettext("moins de %(num)s an", "moins de %(num)s ans", int(band[2:]))
+    if band.endswith("p"):
+        return _("%(low)s ans et plus", low=int(band[:-1]))
+    low, high = band.split("_")
+    return _("%(low)s–%(high)s ans", low=int(low), high=int(high))
+
+
+def disaggregation_label(code: str) -> str:
+    """« Féminin, 15–24 ans »."""
+    if code == "total":
+        return _("Total")
+    sex, band = code.split("_", 1)
+    return f"{SEX_LABELS[sex]}, {band_label(band)}"
+
+
+@bp.app_template_global("delivery_label")
+def delivery_label(delivery: ReportDelivery) -> str:
+    """Where a sealed version is on its way to DHIS2."""
+    if delivery.with_conflicts and delivery.state == ItemState.DELIVERED:
+        return str(DELIVERED_WITH_CONFLICTS)
+    return str(DELIVERY_LABELS.get(delivery.state, delivery.state))
 
 
 def _month(period: str) -> Month:
@@ -160,7 +204,7 @@ def month_page(period: str):
         month=month, report=report, version=version, versions=versions, deliveries=deliveries,
         sealed_at={item.number: _local(item.sealed_at) for item in versions},
         unmapped=unmapped, mapping_error=mapping_error, changes=changes, draft=DRAFT,
-        can_seal_now=month.is_over(_today()), sexes=SEXES, drill=_drill_url,
+        can_seal_now=month.is_over(_today()), sexes=SEX_LABELS, band_label=band_label, drill=_drill_url,
         view=request.args.get("v", ""),
     )
 
@@ -231,7 +275,7 @@ def _cell_label(sex: str | None, band: str | None) -> str:
     if sex and band:
         return disaggregation_label(f"{sex}_{band}")
     if sex:
-        return SEXES[sex]
+        return str(SEX_LABELS[sex])
     if band:
         return _("les deux sexes, %(band)s", band=band_label(band))
     return _("tous")
