@@ -33,7 +33,7 @@ image: $(TEST_DEPS) $(PIP_STAMP) $(MO_FILES)
 
 # Gather the French source strings and merge them into the English catalogue.
 extract-messages: $(PIP_STAMP)
-	$(VENV)/bin/pybabel extract -F appliance/emr/babel.cfg -k _l -o build/messages.pot appliance
+	$(VENV)/bin/pybabel extract -F appliance/emr/babel.cfg -k _l -k lazy_pgettext:1c,2 -o build/messages.pot appliance
 	$(VENV)/bin/pybabel update -i build/messages.pot -d appliance/emr/translations --no-fuzzy-matching
 
 %.mo: %.po $(PIP_STAMP)

@@ -15,6 +15,7 @@ import io
 from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -48,7 +49,7 @@ class UploadForm(FlaskForm):
 class ReplaceForm(FlaskForm):
     username = StringField(_l("Identifiant du nouveau compte"), validators=[DataRequired(_l("Champ obligatoire."))])
     first_name = StringField(_l("Prénom"), validators=[DataRequired(_l("Champ obligatoire."))])
-    last_name = StringField(_l("Nom"), validators=[DataRequired(_l("Champ obligatoire."))])
+    last_name = StringField(lazy_pgettext("last name", "Nom"), validators=[DataRequired(_l("Champ obligatoire."))])
     role = SelectField(_l("Rôle"), choices=role_choices)
     phone = StringField(_l("Téléphone"))
     reason = StringField(_l("Motif"), validators=[DataRequired(_l("Champ obligatoire.")), Length(max=200)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
@@ -61,7 +62,8 @@ class UserForm(FlaskForm):
         ],
     )
     first_name = StringField(_l("Prénom"), validators=[DataRequired(_l("Champ obligatoire.")), Length(max=80)])
-    last_name = StringField(_l("Nom"), validators=[DataRequired(_l("Champ obligatoire.")), Length(max=80)])
+    last_name = StringField(lazy_pgettext("last name", "Nom"),
+                            validators=[DataRequired(_l("Champ obligatoire.")), Length(max=80)])
     role = SelectField(_l("Rôle"), choices=role_choices)
     phone = StringField(
         _l("Téléphone"),

@@ -113,7 +113,7 @@ ENGLISH_WORDS = {
                      f"{ENGLISH_MONTHS[TODAY.month - 1]} {TODAY.year}"],
     "month's report": [f"Monthly report — {ENGLISH_MONTHS[LAST_MONTH.month - 1]} {LAST_MONTH.year}",
                        "Seal the report", "under 1 year", "50 years and over", "Definition"],
-    "users admin": ["Users", "New account", "Username", "Last name", "Midwife", "Doctor", "Administrator"],
+    "users admin": ["Users", "New account", "Name Username Role", "Midwife", "Doctor", "Administrator"],
     "bulk users": ["Bulk accounts", "Create accounts from a CSV file", "Data clerk", "Matron (auxiliary midwife)",
                    "Nurse", "Deactivate"],
     "audit trail": ["Audit trail", "User", "Filter"],
