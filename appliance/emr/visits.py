@@ -88,7 +88,8 @@ def _programme_name(programme: str) -> str:
 def _newborn(form: DeliveryForm, mother: Patient) -> Identity | None:
     if not form.create_newborn.data:
         return None
-    first_names = (form.newborn_first_names.data or "").strip() or _("Bébé de %(name)s", name=mother.first_names)
+    # Stored data, read by everyone in the shared record: the facility's language, not the user's.
+    first_names = (form.newborn_first_names.data or "").strip() or f"Bébé de {mother.first_names}"
     return Identity(family_name=form.newborn_family_name.data.strip(), first_names=first_names,
                     sex=form.baby_sex.data, birth_date=form.visit_date.data, village=mother.village)
 
