@@ -202,7 +202,7 @@ def debootstrap(layout: Layout) -> None:
     if layout.debootstrap.is_dir() and stamp.exists() and stamp.read_text() == stamp_value:
         say("    arborescence debootstrap déjà prête (même liste de paquets) : réutilisée")
         return
-    shutil.rmtree(layout.debootstrap, ignore_errors=True)
+    remove_tree(layout.debootstrap)
     stamp.unlink(missing_ok=True)
     layout.out.mkdir(parents=True, exist_ok=True)
     say(f"    {len(packages)} paquets demandés par les rôles : {' '.join(packages)}")
@@ -233,9 +233,26 @@ def seed_initramfs_settings(tree: Path) -> None:
             shutil.copy2(item, target)
 
 
+def unmount_below(path: Path) -> None:
+    """Unmount whatever an interrupted build left mounted inside ``path`` (deepest first).
+
+    Never delete a tree before this: a /dev still bound inside it would take the host's /dev along.
+    """
+    prefix = str(path.resolve()) + "/"
+    points = [line.split()[1].replace("\\040", " ") for line in Path("/proc/self/mounts").read_text().splitlines()]
+    for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], check=False)
+
+
+def remove_tree(path: Path) -> None:
+    unmount_below(path)
+    if path.exists():
+        run(["rm", "-rf", "--one-file-system", str(path)], quiet=True)
+
+
 def fresh_rootfs(layout: Layout) -> None:
     """Copy the pristine tree to the one Ansible works on, so every build starts from Debian's state."""
-    shutil.rmtree(layout.rootfs, ignore_errors=True)
+    remove_tree(layout.rootfs)
     run(["cp", "-a", "--reflink=auto", str(layout.debootstrap), str(layout.rootfs)])
 
 
@@ -322,6 +339,7 @@ def chroot_mounts(root: Path) -> Iterator[None]:
     """/proc, /sys and /dev inside the tree while Ansible works, and no daemon started by apt."""
     mounted: list[Path] = []
     policy = root / "usr/sbin/policy-rc.d"
+    unmount_below(root)
     try:
         for source, target, kind in (("proc", "proc", "proc"), ("sysfs", "sys", "sysfs"),
                                      ("/dev", "dev", None)):

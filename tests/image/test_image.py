@@ -35,7 +35,8 @@ from tests.image.netcheck import (
     nft_check,
 )
 
-pytestmark = pytest.mark.slow
+# The session build (debootstrap, two playbook runs, image) is charged to the first test that uses it.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 EXPECTED_STATE = Path(__file__).with_name("expected-state.yml")
 OUR_UNITS = ["appliance-web.service", "appliance-agent.service", "appliance-firstboot.service",
