@@ -40,6 +40,9 @@ SUITE = "bookworm"
 MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 COMPONENTS = "main,non-free-firmware"  # raspi-firmware and the Pi's WiFi firmware live in non-free-firmware
 PYTHON_TAG = "311"  # Debian 12's python3, which runs the appliance's venv on the Pi
+# Debian 12 has glibc 2.36: every manylinux tag up to 2_36 runs there.
+AARCH64_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64",
+                     "manylinux_2_34_aarch64", "manylinux_2_36_aarch64", "linux_aarch64")
 
 # Partition layout (MiB). The data partition is created small and grown to fill the card at first boot.
 ALIGN_MIB = 4
@@ -267,12 +270,17 @@ def build_wheels(layout: Layout) -> None:
     compile_translations()
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
     run([*pip, "wheel", "--no-deps", "--quiet", "-w", str(layout.wheels), str(REPO)], env=env)
-    requirements = layout.out / "requirements.txt"
-    requirements.write_text("\n".join(project_dependencies()) + "\n")
-    run([*pip, "download", "--quiet", "--only-binary=:all:", "-d", str(layout.wheels),
-         "--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_17_aarch64",
-         "--platform", "linux_aarch64", "--python-version", PYTHON_TAG, "--implementation", "cp",
-         "--abi", f"cp{PYTHON_TAG}", "--abi", "abi3", "--abi", "none", "-r", str(requirements)])
+    download = [*pip, "download", "--quiet", "--only-binary=:all:", "-d", str(layout.wheels),
+                *(arg for tag in AARCH64_PLATFORMS for arg in ("--platform", tag)),
+                "--python-version", PYTHON_TAG, "--implementation", "cp",
+                "--abi", f"cp{PYTHON_TAG}", "--abi", "abi3", "--abi", "none"]
+    dependencies, pi_extra = project_dependencies()
+    run([*download, *dependencies])
+    for requirement in pi_extra:  # the Pi's hardware libraries: a wheel when PyPI has one, else Debian's
+        try:
+            run([*download, requirement], quiet=True)
+        except BuildError:
+            say(f"    {requirement} : pas de roue arm64 sur PyPI, paquet Debian du rôle agent (python3-…)")
     pack_wheels(layout)
     say(f"    {len(list(layout.wheels.glob('*.whl')))} roues prêtes : {layout.wheelhouse}")
 
@@ -290,10 +298,12 @@ def pack_wheels(layout: Layout) -> None:
                 archive.addfile(info, handle)
 
 
-def project_dependencies() -> list[str]:
+def project_dependencies() -> tuple[list[str], list[str]]:
+    """The appliance's dependencies, and those of its ``pi`` extra (GPIO and SPI on the real board)."""
     import tomllib
 
-    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    return project["dependencies"], project.get("optional-dependencies", {}).get("pi", [])
 
 
 def compile_translations() -> None:
