@@ -26,6 +26,7 @@ from appliance.outbox.settings import OutboxSettings
 from appliance.power.settings import PowerSettings
 from appliance.reports.settings import ReportSettings
 from appliance.telemetry.settings import TelemetrySettings
+from appliance.toml_lines import TomlLines
 
 DEFAULT_PATH = Path("/etc/appliance/appliance.toml")
 ENV_VAR = "APPLIANCE_CONFIG"
@@ -147,7 +148,7 @@ def loads(text: str, *, source: Path | None = None) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where} : syntaxe TOML invalide : {exc}") from exc
-    locator = _Locator(text)
+    locator = TomlLines(text)
     config = _build(Config, raw, (), locator, where)
     errors = _validate_all(config)
     if errors:
@@ -169,7 +170,7 @@ def _validate_all(section: Any) -> list[str]:
 _INTERNAL_FIELDS = {"source"}
 
 
-def _build(cls: type, raw: dict[str, Any], keys: tuple[str, ...], locator: _Locator, where: str) -> Any:
+def _build(cls: type, raw: dict[str, Any], keys: tuple[str, ...], locator: TomlLines, where: str) -> Any:
     hints = typing.get_type_hints(cls)
     known = {item.name: item for item in dataclasses.fields(cls) if item.name not in _INTERNAL_FIELDS}
     for key in raw:
@@ -207,7 +208,7 @@ def _all_defaults(cls: type) -> bool:
 _TYPE_NAMES = {str: "un texte", int: "un nombre entier", float: "un nombre", bool: "true ou false"}
 
 
-def _coerce(target: Any, value: Any, keys: tuple[str, ...], locator: _Locator, where: str) -> Any:
+def _coerce(target: Any, value: Any, keys: tuple[str, ...], locator: TomlLines, where: str) -> Any:
     dotted = ".".join(keys)
     line = locator.line_of(keys[:-1], keys[-1])
 
@@ -256,27 +257,6 @@ def _coerce(target: Any, value: Any, keys: tuple[str, ...], locator: _Locator, w
             raise ConfigError(f"{where}{line} : « {dotted} » doit être un chemin absolu, pas {value!r}")
         return path
     raise TypeError(f"unsupported config type {target!r} for {dotted}")
-
-
-class _Locator:
-    """Finds the line of a key in the TOML text, for messages (tomllib does not keep positions)."""
-
-    _table = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
-    _key = re.compile(r"^\s*\"?([A-Za-z0-9_-]+)\"?\s*=")
-
-    def __init__(self, text: str) -> None:
-        self._positions: dict[tuple[str, ...], int] = {}
-        table: tuple[str, ...] = ()
-        for number, line in enumerate(text.splitlines(), start=1):
-            if match := self._table.match(line):
-                table = tuple(part.strip().strip('"') for part in match.group(1).split("."))
-                self._positions.setdefault(table, number)
-            elif match := self._key.match(line):
-                self._positions.setdefault((*table, match.group(1)), number)
-
-    def line_of(self, table: tuple[str, ...], key: str) -> str:
-        number = self._positions.get((*table, key)) or self._positions.get(table)
-        return f", ligne {number}" if number else ""
 
 
 def dev_config_text(instance_dir: Path, *, port: int = 8080) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.dhis2.figures import DISAGGREGATION, INDICATOR, disaggregation_label
+from appliance.toml_lines import TomlLines
 
 UID = re.compile(r"[a-zA-Z][a-zA-Z0-9]{10}")
 FORMAT_VERSION = 1
@@ -127,7 +128,7 @@ def parse_mapping(text: str, *, source: Path | None = None) -> Dhis2Mapping:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"{name} : syntaxe TOML invalide : {exc}") from exc
-    lines = _Lines(text)
+    lines = TomlLines(text)
     errors: list[str] = []
 
     def error(table: tuple[str, ...], key: str | None, message: str) -> None:
@@ -165,7 +166,7 @@ def parse_mapping(text: str, *, source: Path | None = None) -> Dhis2Mapping:
     )
 
 
-def _read_combos(raw: Any, error, lines: _Lines) -> dict[str, CategoryComboMap]:
+def _read_combos(raw: Any, error, lines: TomlLines) -> dict[str, CategoryComboMap]:
     combos: dict[str, CategoryComboMap] = {}
     if not isinstance(raw, dict) or not raw:
         error((), "category_combos", "au moins une section [category_combos.<code>] est attendue")
@@ -222,7 +223,7 @@ def _read_combos(raw: Any, error, lines: _Lines) -> dict[str, CategoryComboMap]:
 
 
 def _read_indicators(
-    raw: Any, combos: dict[str, CategoryComboMap], error, lines: _Lines
+    raw: Any, combos: dict[str, CategoryComboMap], error, lines: TomlLines
 ) -> dict[str, IndicatorMap]:
     indicators: dict[str, IndicatorMap] = {}
     if not isinstance(raw, dict) or not raw:
@@ -277,25 +278,3 @@ def _check_no_shared_cells(indicators: dict[str, IndicatorMap], error) -> None:
                 f"[indicators.{indicator.code}] utilise le même élément de données que « {previous} » "
                 f"({indicator.data_element}) : leurs valeurs s'écraseraient dans DHIS2",
             )
-
-
-class _Lines:
-    """Line numbers of tables and keys in the TOML text (tomllib keeps no positions)."""
-
-    _table = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
-    _key = re.compile(r"^\s*\"?([A-Za-z0-9_-]+)\"?\s*=")
-
-    def __init__(self, text: str) -> None:
-        self._positions: dict[tuple[str, ...], int] = {}
-        table: tuple[str, ...] = ()
-        for number, line in enumerate(text.splitlines(), start=1):
-            if match := self._table.match(line):
-                table = tuple(part.strip().strip('"') for part in match.group(1).split("."))
-                self._positions.setdefault(table, number)
-            elif match := self._key.match(line):
-                self._positions.setdefault((*table, match.group(1)), number)
-
-    def of(self, table: tuple[str, ...], key: str | None) -> int | None:
-        if key is not None and (line := self._positions.get((*table, key))):
-            return line
-        return self._positions.get(table)
