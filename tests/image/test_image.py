@@ -209,6 +209,13 @@ def test_boot_configuration_points_at_the_root_label(built: BuiltImage) -> None:
     assert b"sdhci-iproc.ko" in contents and b"/ext4.ko" in contents and b"bcm2835.ko" in contents
 
 
+def test_the_venv_has_the_pi_hardware_libraries(built: BuiltImage) -> None:
+    # lgpio from its PyPI arm64 wheel, spidev from Debian (no arm64 wheel) through the venv's system site.
+    result = in_chroot(built.rootfs, "/opt/appliance/venv/bin/python", "-c",
+                       "import gpiozero, lgpio, spidev; print(spidev.__file__)")
+    assert "/usr/lib/python3/dist-packages/" in result.stdout
+
+
 # ---------------------------------------------------------------------------------------------- network
 
 
