@@ -34,7 +34,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "visits.write": frozenset({*CLINICAL, "agent_saisie"}),  # record and correct visits (appliance/emr/visits.py)
     "visits.void": frozenset({"medecin", "admin"}),
     "followup.read": frozenset({*CLINICAL, "agent_saisie"}),  # worklists, alerts, families seen (emr/followup.py)
-    "power.read": frozenset({"admin"}),  # battery, data used, upload windows (appliance/emr/power.py)
+    "followup.contact": frozenset({*CLINICAL, "agent_saisie"}),  # record a call or home visit to a patient due
+    "power.read": frozenset({"admin"}),
+    "backup.read": frozenset({"admin", "medecin"}),  # last backups, stick copies, off-site state (emr/backup.py)  # battery, data used, upload windows (appliance/emr/power.py)
     "reports.read": EVERYONE,  # monthly report, drill-down, CSV, journey to DHIS2 (appliance/emr/reports.py)
     "reports.seal": frozenset({"medecin"}),  # the facility head signs the month off; admins run the box
     "outbox.read": frozenset({"medecin", "admin"}),  # the queue, sent items, dead letters
