@@ -12,7 +12,7 @@ from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 from appliance.config import Config
-from appliance.emr import errors
+from appliance.emr import errors, i18n
 from appliance.emr.security import PUBLIC_ENDPOINTS, check_every_view_is_guarded, load_session_user
 
 csrf = CSRFProtect()
@@ -22,6 +22,7 @@ login_manager.login_message = None
 login_manager.session_protection = "basic"
 login_manager.user_loader(load_session_user)
 
+LAST_SEEN_GRANULARITY_S = 60
 READ_ONLY_FLAG = "read-only"  # written by the agent before a low-battery shutdown
 
 
@@ -33,7 +34,7 @@ def create_app(cfg: Config, *, testing: bool = False) -> Flask:
         SECRET_KEY=cfg.secret("flask_secret_key"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_REFRESH_EACH_REQUEST=True,
+        SESSION_REFRESH_EACH_REQUEST=False,  # _guard_request refreshes it, once a minute at most
         # The cookie outlives the idle limit so that an idle session is recognised as such and
         # the login page can say why it is asked again (see _guard_request).
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
@@ -46,6 +47,7 @@ def create_app(cfg: Config, *, testing: bool = False) -> Flask:
         SEND_FILE_MAX_AGE_DEFAULT=dt.timedelta(days=7),
     )
     Babel(app, locale_selector=_select_locale)
+    i18n.install_in_templates(app)
     csrf.init_app(app)
     login_manager.init_app(app)
 
@@ -93,8 +95,11 @@ def _guard_request():
         logout_user()
         session.clear()
         return redirect(url_for("auth.login", expired=1))
-    session["last_seen"] = now
-    session.permanent = True
+    if now - last_seen >= LAST_SEEN_GRANULARITY_S or "last_seen" not in session:
+        # Rewriting the signed cookie on every request costs CPU and bytes: once a minute is
+        # precise enough for an idle limit counted in minutes.
+        session["last_seen"] = now
+        session.permanent = True
     if current_user.must_change_password and endpoint not in ("account.password", "auth.logout"):
         return redirect(url_for("account.password"))
     if request.method == "POST" and (_config().paths.data_dir / READ_ONLY_FLAG).exists():

@@ -14,6 +14,7 @@ from flask import Flask, abort
 from flask_login import UserMixin, current_user
 
 from appliance.store.audit import Actor
+from appliance.store.db import database
 from appliance.store.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,8 +36,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "visits.void": frozenset({"medecin", "admin"}),
     "followup.read": frozenset({*CLINICAL, "agent_saisie"}),  # worklists, alerts, families seen (emr/followup.py)
     "followup.contact": frozenset({*CLINICAL, "agent_saisie"}),  # record a call or home visit to a patient due
-    "power.read": frozenset({"admin"}),
-    "backup.read": frozenset({"admin", "medecin"}),  # last backups, stick copies, off-site state (emr/backup.py)  # battery, data used, upload windows (appliance/emr/power.py)
+    "power.read": frozenset({"admin"}),  # battery, data used, upload windows (appliance/emr/power.py)
+    "backup.read": frozenset({"admin", "medecin"}),  # last backups, stick copies, off-site state (emr/backup.py)
     "reports.read": EVERYONE,  # monthly report, drill-down, CSV, journey to DHIS2 (appliance/emr/reports.py)
     "reports.seal": frozenset({"medecin"}),  # the facility head signs the month off; admins run the box
     "outbox.read": frozenset({"medecin", "admin"}),  # the queue, sent items, dead letters
@@ -77,36 +78,47 @@ def check_every_view_is_guarded(app: Flask) -> None:
 
 
 class SessionUser(UserMixin):
-    """The logged-in user as Flask-Login sees it.
+    """The logged-in user as Flask-Login sees it: plain values, no database record.
 
     The session id includes a piece of the password hash, so changing a password (or an
     admin resetting it) ends every other open session of that account.
     """
 
+    __slots__ = ("_fingerprint", "full_name", "id", "language", "must_change_password", "role", "username")
+
     def __init__(self, user: User) -> None:
-        self.record = user
         self.id = user.id
         self.username = user.username
         self.role = user.role
         self.language = user.language
         self.full_name = user.full_name
         self.must_change_password = user.must_change_password
+        self._fingerprint = user.password_hash[-12:]
 
     def get_id(self) -> str:
-        return f"{self.record.id}:{self.record.password_hash[-12:]}"
+        return f"{self.id}:{self._fingerprint}"
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.record.id, self.record.username, self.record.role)
+        return Actor(self.id, self.username, self.role)
+
+
+# Every request loads its user: one prepared statement, not a peewee query built each time.
+_SESSION_USER_SQL = (
+    "SELECT id, username, first_name, last_name, role, language, must_change_password, password_hash "
+    "FROM user WHERE id = ? AND active = 1"
+)
 
 
 def load_session_user(session_id: str) -> SessionUser | None:
     user_id, _, fingerprint = session_id.partition(":")
     if not user_id.isdigit():
         return None
-    user = User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa: E712
-    if user is None or user.password_hash[-12:] != fingerprint:
+    row = database.execute_sql(_SESSION_USER_SQL, (int(user_id),)).fetchone()
+    if row is None or row[7][-12:] != fingerprint:
         return None
+    user = User(id=row[0], username=row[1], first_name=row[2], last_name=row[3], role=row[4], language=row[5],
+                must_change_password=bool(row[6]), password_hash=row[7])
     return SessionUser(user)
 
 
