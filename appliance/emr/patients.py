@@ -196,7 +196,9 @@ def search_page():
     query = request.args.get("q", "").strip()[:100]
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     result = search(query, page=page) if query else None
-    return render_template("patients/search.html", query=query, result=result)
+    # Result lines append the id to the chart's address instead of calling url_for twenty times.
+    chart_prefix = url_for(".chart", patient_id=0).removesuffix("0") if result else ""
+    return render_template("patients/search.html", query=query, result=result, chart_prefix=chart_prefix)
 
 
 @bp.route("/nouveau", methods=["GET", "POST"])
