@@ -7,6 +7,8 @@ a copy, so registrations never accumulate in the cache.
 - search_p95_ms: HTTP round trip of a logged-in search (names with and without accents, spelling
   variants, prefixes, first + family name, phone prefixes, card numbers);
 - sqlite_fts_p95_ms: the same queries' SQL statements run straight on SQLite (the floor);
+- web_stack_floor_p95_ms: the round trip of a bare Flask view under waitress (tests/bench/bare_flask.py),
+  what any page costs before it does anything; search_web_share_ms = search − stack floor − SQL floor;
 - search_server_cpu_ms, chart_server_cpu_ms: the server's CPU time per request (mean), a figure that
   other work on a shared machine barely moves, unlike the latencies;
 - chart_p95_ms: a patient's chart; register_p95_ms: a registration POST (duplicate check, card
@@ -104,6 +106,28 @@ def _floor(db_path: Path, queries: list[str], repeat: int) -> float:
     return p95(samples)
 
 
+def _web_stack_floor(requests: int) -> float:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("bare_flask.py")), str(port), "4"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                session = Session(port)
+                session.request("GET", "/")
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(process.stderr.read().decode() if process.stderr else "") from None
+                time.sleep(0.1)
+        _timed_gets(session, ["/"] * 50)  # warm-up
+        return p95(_timed_gets(session, ["/"] * requests))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def _cpu_seconds(pid: int) -> float:
     """CPU time (user + system) the server process has used: unlike latency, barely moved by
     other work on a shared machine."""
@@ -179,6 +203,7 @@ def run() -> dict:
         rss = rss_mb(process.pid)
 
     floor = _floor(work / "data" / "appliance.db", queries, SEARCH_REQUESTS)
+    stack_floor = _web_stack_floor(SEARCH_REQUESTS)
     search_p95 = p95(search)
     return {
         "patients_count": patients,
@@ -187,6 +212,8 @@ def run() -> dict:
         "search_p95_ms": search_p95,
         "sqlite_fts_p95_ms": floor,
         "search_over_floor": round(search_p95 / floor, 1) if floor else None,
+        "web_stack_floor_p95_ms": stack_floor,
+        "search_web_share_ms": round(search_p95 - stack_floor - floor, 2),
         "search_server_cpu_ms": round(search_cpu * 1000 / SEARCH_REQUESTS, 2),
         "chart_p95_ms": p95(chart),
         "chart_server_cpu_ms": round(chart_cpu * 1000 / CHART_REQUESTS, 2),

@@ -67,6 +67,19 @@ def test_idle_session_expires(client, make_user, monkeypatch):
     assert "Session expirée après une période d'inactivité" in text_of(client.get(response.location))
 
 
+def test_activity_keeps_a_session_alive_without_a_new_cookie_on_every_page(client, make_user, monkeypatch):
+    import time
+
+    make_user("medecin", username="dr")
+    client.login("dr")
+    assert "Set-Cookie" not in client.get("/").headers  # within the minute: the cookie is not re-signed
+    real = time.time
+    for minutes in (20, 40, 60, 80):  # a page every 20 minutes for 80 minutes, idle limit 30
+        monkeypatch.setattr(time, "time", lambda minutes=minutes: real() + minutes * 60)
+        response = client.get("/")
+        assert response.status_code == 200 and "Set-Cookie" in response.headers
+
+
 def test_first_login_forces_a_password_change(client, make_user):
     make_user("infirmier", username="nouveau", must_change_password=True)
     client.login("nouveau")
