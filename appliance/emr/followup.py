@@ -1,5 +1,6 @@
-"""Follow-up pages: "À revoir" worklists, gravity alerts, families seen this month, and the
-alerts banner and growth chart of the patient chart.
+"""Follow-up pages: "À revoir" worklists, gravity alerts, families seen this month, the form
+recording a call or home visit to a patient due, and the alerts banner, contact history and
+growth chart of the patient chart.
 
 Every page is a query on the rows ``appliance.followup.service`` stores when a visit is
 written; nothing here runs the clinical rules over the whole record.
@@ -9,18 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from appliance.clinical import growth, preload
 from appliance.clinical.growth_chart import render_growth_chart
 from appliance.emr.home import add_tile
+from appliance.emr.measure_fields import CheckboxListField, FrenchDateField
 from appliance.emr.patients import CHART_EXTRAS, label_colon
-from appliance.emr.security import requires
-from appliance.followup import queries
+from appliance.emr.security import can, requires
+from appliance.followup import contacts, queries
 from appliance.followup import service as _service  # noqa: F401 - registers the recompute hook
+from appliance.followup.models import FollowupContact
+from appliance.followup.records import ONE
 from appliance.patients.models import Household, Patient
 
 bp = Blueprint("followup", __name__)
@@ -80,13 +87,36 @@ def _programme_choice() -> tuple[str, tuple[str, ...]]:
     return "", ROLE_PROGRAMMES.get(current_user.role, ALL_PROGRAMMES)
 
 
+METHOD_LABELS = {"telephone": _l("Appel téléphonique"), "visite_domicile": _l("Visite à domicile (relais, ASC)")}
+OUTCOME_LABELS = {
+    "joint": _l("Joint : accepte de venir"),
+    "pas_de_reponse": _l("Pas de réponse, injoignable"),
+    "numero_errone": _l("Numéro erroné"),
+    "demenage": _l("A déménagé"),
+    "refus": _l("Refuse de venir"),
+    "decede": _l("Décédé(e)"),
+    "deja_venu_ailleurs": _l("Déjà venu(e) ailleurs"),
+}
+CALLED = _l("appelé %(count)s fois")
+VISITED = _l("visité %(count)s fois")
+LAST_CONTACT = _l("dernier : %(date)s %(outcome)s (%(author)s)")
+PROMISED = _l("promis pour le %(date)s")
+REMINDED = _l("hors liste d'appels jusqu'au %(date)s")
+OFF_LIST = _l("retiré de la liste d'appels")
+WRONG_NUMBER = _l("numéro erroné")
+
+
 def _texts() -> dict:
     """The labels a list repeats, translated once per page: a lazy string is translated again at
     every use, and a page shows dozens of items."""
     return {"programmes": {code: str(label) for code, label in PROGRAMMES.items()},
             "status": {code: str(label) for code, label in STATUS_LABELS.items()},
             "late": str(DUE_LATE), "due_today": str(DUE_TODAY), "due_on": str(DUE_ON), "mother": label_colon(MOTHER),
-            "estimated": str(ESTIMATED), "since": str(SINCE)}
+            "estimated": str(ESTIMATED), "since": str(SINCE),
+            "outcomes": {code: str(label) for code, label in OUTCOME_LABELS.items()},
+            "called": str(CALLED), "visited": str(VISITED), "last_contact": str(LAST_CONTACT),
+            "promised": str(PROMISED), "reminded": str(REMINDED), "off_list": str(OFF_LIST),
+            "wrong_number": str(WRONG_NUMBER), "off_list_date": contacts.OFF_LIST}
 
 
 def _common(**extra) -> dict:
@@ -106,7 +136,7 @@ def worklist():
     result = queries.worklist(programmes, today, village_key=village or None, after=after)
     return render_template("followup/worklist.html", **_common(
         result=result, choice=choice, selected=programmes, village=village, horizon=queries.horizon(today),
-        continued=after is not None))
+        continued=after is not None, may_contact=can("followup.contact"), back=request.full_path.rstrip("?")))
 
 
 @bp.route("/a-revoir/imprimer")
@@ -178,8 +208,37 @@ def chart_extras(patient: Patient) -> dict:
                "reason": "; ".join(alert.reasons) + " — "
                + _("données du %(date)s", date=alert.since.strftime("%d/%m/%Y"))}
               for alert in queries.patient_alerts(patient.id, today)]
+    history = contacts.history(patient.id)
+    gone = _departure(patient, history)
+    if gone is not None:
+        alerts.insert(0, gone)
     return {"alerts": alerts, "followup_items": queries.patient_items(patient.id, today),
-            "growth_charts": _growth_indicators(patient, today), "followup_texts": _texts()}
+            "growth_charts": _growth_indicators(patient, today), "followup_texts": _texts(),
+            "followup_contacts": history,
+            "followup_methods": {code: str(label) for code, label in METHOD_LABELS.items()},
+            "may_contact": can("followup.contact") and not patient.voided}
+
+
+def _departure(patient: Patient, history: list[contacts.ContactView]) -> dict | None:
+    """The banner of a patient taken off the lists by a contact: a death (the patient record has
+    no field for it: the contact is the record), or a move not yet followed by a visit."""
+    if not any(view.outcome in contacts.LEAVES_LISTS for view in history):
+        return None
+    from appliance.followup.records import load_one
+
+    record = load_one(patient.id)
+    left = contacts.derive(contacts.load_facts(ONE, (patient.id,)).get(patient.id, ()),
+                           record.last_visit_on if record else None).left
+    if left is None:
+        return None
+    view = next(view for view in history if view.outcome == left.outcome and view.contacted_on == left.contacted_on)
+    reported = _("signalé le %(date)s par %(author)s (%(method)s), retiré des listes de suivi",
+                 date=view.contacted_on.strftime("%d/%m/%Y"), author=view.author_name,
+                 method=str(METHOD_LABELS.get(view.method, view.method)).lower())
+    if left.outcome == "decede":
+        return {"severity": "danger", "title": _("Décédé(e) le %(date)s", date=view.death_on.strftime("%d/%m/%Y")),
+                "reason": reported}
+    return {"severity": "warning", "title": _("A déménagé"), "reason": reported}
 
 
 CHART_EXTRAS.append(chart_extras)
@@ -212,3 +271,111 @@ def growth_chart(patient_id: int, indicator: str):
             points.append((age_days, value))
     svg = render_growth_chart(indicator, patient.sex, points)
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-cache"})
+
+
+# --- Recording a call or a home visit ---------------------------------------------------------------
+
+
+class ContactForm(FlaskForm):
+    """One attempt to reach a patient; the cross-field rules (a promise in the past, a death in
+    the future...) are ``contacts.check``'s, shown on their fields."""
+
+    item_ids = CheckboxListField(_l("À propos de"), choices=[], validate_choice=False)
+    contacted_on = FrenchDateField(_l("Date du contact"), required=True, default=dt.date.today)
+    method = RadioField(_l("Moyen"), choices=list(METHOD_LABELS.items()),
+                        validators=[DataRequired(_l("Choisissez : appel téléphonique ou visite à domicile."))])
+    outcome = RadioField(_l("Résultat"), choices=list(OUTCOME_LABELS.items()),
+                         validators=[DataRequired(_l("Choisissez le résultat du contact."))])
+    promised_on = FrenchDateField(_l("Date promise (si joint)"))
+    death_on = FrenchDateField(_l("Date du décès (si décédé·e)"))
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=contacts.NOTE_MAX,
+                                                                    message=_l("500 caractères au plus."))])
+
+    def add_error(self, field_name: str, message) -> None:
+        field = getattr(self, field_name)
+        field.errors = [*field.errors, message] if message not in field.errors else list(field.errors)
+
+
+class VoidContactForm(FlaskForm):
+    reason = StringField(_l("Motif de l'annulation"), validators=[DataRequired(_l("Indiquez un motif.")),
+                                                                 Length(max=200)])
+
+
+def _return_to(patient: Patient) -> str:
+    """Back where the user came from (a worklist page or the chart); only this site's paths."""
+    target = request.args.get("retour", "")
+    if target.startswith(("/a-revoir", "/patients/")) and "//" not in target and "\\" not in target:
+        return target
+    return url_for("patients.chart", patient_id=patient.id)
+
+
+def _contact_patient(patient_id: int) -> Patient:
+    patient = Patient.get_or_none(Patient.id == patient_id)
+    if patient is None or patient.voided:
+        abort(404)
+    return patient
+
+
+@bp.route("/patients/<int:patient_id>/contact", methods=["GET", "POST"])
+@requires("followup.contact")
+def contact(patient_id: int):
+    """Record a phone call or a relay's home visit: from a worklist row (the items of its
+    programmes ticked) or from the chart (every open item ticked)."""
+    patient = _contact_patient(patient_id)
+    today = dt.date.today()
+    items = queries.patient_items(patient.id, today)
+    form = ContactForm()
+    texts = _texts()
+    form.item_ids.choices = [(item.id, f"{item.label} · {texts['programmes'].get(item.programme, item.programme)}")
+                             for item in items]
+    if request.method == "GET":
+        chosen = request.args.get("programme")  # absent: from the chart, every open item
+        if chosen in PROGRAMMES:
+            wanted = (chosen,)
+        elif chosen is None or chosen == "tous":
+            wanted = ALL_PROGRAMMES
+        else:
+            wanted = ROLE_PROGRAMMES.get(current_user.role, ALL_PROGRAMMES)
+        form.item_ids.data = [item.id for item in items if item.programme in wanted and not item.on_hold]
+    elif form.validate():
+        attempt = contacts.NewContact(
+            contacted_on=form.contacted_on.data, method=form.method.data, outcome=form.outcome.data,
+            promised_on=form.promised_on.data, death_on=form.death_on.data, note=form.note.data or "",
+            item_ids=tuple(form.item_ids.data or ()))
+        errors = contacts.check(patient, attempt, today, contacts.contact_phone(patient))
+        for error in errors:
+            form.add_error(error.field, error.message)
+        if not errors:
+            try:
+                contacts.record_contact(current_user.actor, patient, attempt, today=today)
+            except contacts.ContactError as error:
+                form.add_error(error.field, error.message)
+            else:
+                flash(_("Contact enregistré : %(outcome)s.", outcome=OUTCOME_LABELS[attempt.outcome]))
+                return redirect(_return_to(patient))
+    phone = contacts.contact_phone(patient)
+    history = contacts.history(patient.id)
+    wrong = contacts.summaries({patient.id: today}).get(patient.id)
+    return render_template("followup/contact.html", form=form, patient=patient, phone=phone,
+                           phone_wrong=bool(wrong and phone in wrong.wrong_numbers), history=history,
+                           void_form=VoidContactForm(), texts=texts, methods=METHOD_LABELS,
+                           back=_return_to(patient))
+
+
+@bp.route("/patients/<int:patient_id>/contact/<int:contact_id>/annuler", methods=["POST"])
+@requires("followup.contact")
+def void_contact(patient_id: int, contact_id: int):
+    """An attempt entered by mistake (a wrong patient, a death reported in error): voided with a
+    reason; its effects on the lists are undone."""
+    patient = _contact_patient(patient_id)
+    row = FollowupContact.get_or_none((FollowupContact.id == contact_id) & (FollowupContact.patient == patient.id)
+                                      & (FollowupContact.voided == False))  # noqa: E712
+    if row is None:
+        abort(404)
+    form = VoidContactForm()
+    if form.validate():
+        contacts.void_contact(current_user.actor, row, form.reason.data)
+        flash(_("Contact annulé."))
+    else:
+        flash(_("Rien n'a été annulé : indiquez un motif."), "error")
+    return redirect(url_for("followup.contact", patient_id=patient.id, retour=_return_to(patient)))

@@ -12,6 +12,7 @@ import peewee
 
 from appliance.patients.models import Patient
 from appliance.store.db import BaseModel
+from appliance.store.models import User, VoidableModel, utcnow
 
 
 class FollowupItem(BaseModel):
@@ -29,6 +30,9 @@ class FollowupItem(BaseModel):
     note = peewee.TextField(null=True)
     village_key = peewee.TextField()
     household_id = peewee.IntegerField(null=True)
+    # Off the call lists until this date (a contact's promised date), or for good (``contacts.OFF_LIST``)
+    # after a refusal or a dose given elsewhere; the chart still shows the item. Added by m0022.
+    remind_on = peewee.DateField(null=True)
 
     class Meta:
         table_name = "followup_item"
@@ -65,3 +69,32 @@ class FollowupPatient(BaseModel):
 
     class Meta:
         table_name = "followup_patient"
+
+
+class FollowupContact(VoidableModel):
+    """One attempt to reach a patient on a follow-up list: a phone call or a relay's home visit.
+
+    Written only through ``contacts.record_contact`` (audited, with the patient's recompute in the
+    same transaction); voided, never deleted, when entered by mistake. Its effects on the lists
+    (a moved reminder, an item taken off, a patient who moved or died) are re-derived from the live
+    contacts at every recompute, so voiding one undoes them. Schema: migration m0022.
+    """
+
+    patient = peewee.ForeignKeyField(Patient, index=False, lazy_load=False)  # (patient, contacted_on) index
+    contacted_on = peewee.DateField()
+    method = peewee.TextField()  # contacts.METHODS
+    outcome = peewee.TextField()  # contacts.OUTCOMES
+    promised_on = peewee.DateField(null=True)  # joint: the day the patient said they would come
+    death_on = peewee.DateField(null=True)  # decede
+    phone = peewee.TextField(default="")  # the number called (a wrong number flags this one)
+    item_ids = peewee.TextField(default="")  # the follow-up items it was about, space-separated
+    item_labels = peewee.TextField(default="")  # their labels then, for the history ("Penta 2, VPO 2")
+    note = peewee.TextField(default="")
+    author = peewee.ForeignKeyField(User, null=True, index=False, lazy_load=False)
+    author_name = peewee.TextField(default="")  # shown on the lists without joining the users
+    author_role = peewee.TextField(default="")
+    recorded_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "followup_contact"
+        indexes = ((("patient", "contacted_on"), False),)

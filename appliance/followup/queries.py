@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import peewee
 
+from appliance.followup.contacts import ContactSummary, summaries
 from appliance.followup.models import FollowupPatient
 from appliance.patients import normalize
 from appliance.patients.models import GrowthMeasurement, Household
@@ -35,6 +36,11 @@ class DueView:
     overdue_on: dt.date
     note: str | None
     today: dt.date
+    remind_on: dt.date | None = None  # off the call lists until then (a contact's promise)
+
+    @property
+    def on_hold(self) -> bool:
+        return self.remind_on is not None and self.remind_on > self.today
 
     @property
     def status(self) -> str:
@@ -78,10 +84,15 @@ class PatientLine:
     household: str = ""
     items: list[DueView] = field(default_factory=list)
     alerts: list[AlertView] = field(default_factory=list)
+    contacts: ContactSummary | None = None  # worklists: the attempts to reach them this round
 
     @property
     def contact_phone(self) -> str:
         return self.patient.phone or (self.mother.phone if self.mother else "")
+
+    @property
+    def phone_wrong(self) -> bool:
+        return bool(self.contacts and self.contact_phone in self.contacts.wrong_numbers)
 
 
 @dataclass
@@ -98,6 +109,8 @@ def horizon(today: dt.date) -> dt.date:
 
 _URGENCY = "overdue_on, priority, patient_id, id"
 _OPEN = "due_on <= ? AND (expires_on IS NULL OR expires_on > ?)"
+# On the lists staff call from: open, and no promise or refusal holds the item off until later.
+_LISTED = f"{_OPEN} AND (remind_on IS NULL OR remind_on <= ?)"
 
 
 def worklist(programmes: Sequence[str], today: dt.date, *, village_key: str | None = None,
@@ -110,8 +123,8 @@ def worklist(programmes: Sequence[str], today: dt.date, *, village_key: str | No
     item recorded meanwhile cannot push another onto two pages. A page ends on a patient boundary
     where it can, so a child's doses of one day stay together.
     """
-    sql = f"SELECT {_URGENCY} FROM followup_item WHERE programme = ? AND {_OPEN}"
-    params: list = [horizon(today).isoformat(), today.isoformat()]
+    sql = f"SELECT {_URGENCY} FROM followup_item WHERE programme = ? AND {_LISTED}"
+    params: list = [horizon(today).isoformat(), today.isoformat(), today.isoformat()]
     if village_key:
         sql += " AND village_key = ?"
         params.append(village_key)
@@ -132,7 +145,7 @@ def worklist(programmes: Sequence[str], today: dt.date, *, village_key: str | No
     rows = {row[0]: row for row in database.execute_sql(
         f"SELECT id, patient_id, programme, label, due_on, overdue_on, note FROM followup_item "
         f"WHERE id IN ({', '.join('?' for _ in ids)})", ids)} if ids else {}
-    return Page(_group([rows[item_id] for item_id in ids], today), has_next=has_next,
+    return Page(_with_contacts(_group([rows[item_id] for item_id in ids], today)), has_next=has_next,
                 next_cursor="|".join(map(str, shown[-1])) if has_next and shown else None)
 
 
@@ -155,10 +168,11 @@ def village_worklist(programmes: Sequence[str], today: dt.date, *, village_key: 
     marks = ", ".join("?" for _ in programmes)
     rows = database.execute_sql(
         f"SELECT id, patient_id, programme, label, due_on, overdue_on, note FROM followup_item "
-        f"WHERE village_key = ? AND programme IN ({marks}) AND {_OPEN} "
+        f"WHERE village_key = ? AND programme IN ({marks}) AND {_LISTED} "
         f"ORDER BY household_id, patient_id, {_URGENCY} LIMIT ?",
-        [village_key, *programmes, horizon(today).isoformat(), today.isoformat(), limit + 1]).fetchall()
-    return _group(rows[:limit], today), len(rows) > limit
+        [village_key, *programmes, horizon(today).isoformat(), today.isoformat(), today.isoformat(), limit + 1]
+    ).fetchall()
+    return _with_contacts(_group(rows[:limit], today)), len(rows) > limit
 
 
 def _group(rows: Sequence[tuple], today: dt.date) -> list[PatientLine]:
@@ -168,6 +182,17 @@ def _group(rows: Sequence[tuple], today: dt.date) -> list[PatientLine]:
         lines[patient_id].items.append(DueView(item_id, programme, label, _date(due_on), _date(overdue_on), note,
                                                today))
     return list(lines.values())
+
+
+def _with_contacts(lines: list[PatientLine]) -> list[PatientLine]:
+    """Each line's attempts since its first item came within a week of being due (one round of
+    follow-up: older calls were about other appointments)."""
+    since = {line.patient.id: min(item.due_on for item in line.items) - dt.timedelta(days=HORIZON_DAYS)
+             for line in lines if line.items}
+    found = summaries(since)
+    for line in lines:
+        line.contacts = found.get(line.patient.id)
+    return lines
 
 
 @dataclass(frozen=True)
@@ -214,13 +239,15 @@ def patient_alerts(patient_id: int, today: dt.date) -> list[AlertView]:
 
 
 def patient_items(patient_id: int, today: dt.date) -> list[DueView]:
-    """The patient's overdue and soon-due items, for the chart."""
+    """The patient's overdue and soon-due items, for the chart: those a contact holds off the call
+    lists too (the patient is here), with their reminder date."""
     rows = database.execute_sql(
-        f"SELECT id, programme, label, due_on, overdue_on, note FROM followup_item "
+        f"SELECT id, programme, label, due_on, overdue_on, note, remind_on FROM followup_item "
         f"WHERE patient_id = ? AND {_OPEN} ORDER BY {_URGENCY}",
         (patient_id, horizon(today).isoformat(), today.isoformat())).fetchall()
-    return [DueView(item_id, programme, label, _date(due_on), _date(overdue_on), note, today)
-            for item_id, programme, label, due_on, overdue_on, note in rows]
+    return [DueView(item_id, programme, label, _date(due_on), _date(overdue_on), note, today,
+                    _date(remind_on) if remind_on else None)
+            for item_id, programme, label, due_on, overdue_on, note, remind_on in rows]
 
 
 def growth_points(patient_id: int) -> list[tuple[dt.date, float | None, float | None]]:

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import peewee
 
 from appliance.clinical.schedule_data import load_schedules
+from appliance.followup import contacts
 from appliance.followup.facts import PatientRecord, evaluate
 from appliance.followup.models import FollowupAlert, FollowupItem, FollowupPatient
-from appliance.followup.records import load_one, load_range
+from appliance.followup.records import ONE, RANGE, load_one, load_range
 from appliance.patients.models import Patient, Visit
 from appliance.patients.visits import on_patient_write
 from appliance.store.audit import Actor
@@ -31,7 +32,7 @@ from appliance.store.db import database
 BATCH_PATIENTS = 2000
 
 _ITEM_COLUMNS = ("id", "patient_id", "programme", "rule_id", "label", "due_on", "overdue_on", "expires_on",
-                 "priority", "note", "village_key", "household_id")
+                 "priority", "note", "village_key", "household_id", "remind_on")
 _ALERT_COLUMNS = ("id", "patient_id", "kind", "severity", "severity_rank", "label", "reasons", "rule_ids", "since",
                   "expires_on", "village_key", "household_id")
 _PATIENT_COLUMNS = ("patient_id", "village_key", "household_id", "last_visit_on", "computed_on")
@@ -64,7 +65,7 @@ def recompute_patient(patient_id: int, today: dt.date | None = None) -> None:
             database.execute_sql(f'DELETE FROM "{table}" WHERE patient_id = ?', (patient_id,))
         record = load_one(patient_id)
         if record is not None:
-            _write([record], today)
+            _write([record], today, contact_facts=contacts.load_facts(ONE, (patient_id,)))
 
 
 def recompute_all(today: dt.date | None = None, *, batch: int = BATCH_PATIENTS,
@@ -82,7 +83,7 @@ def recompute_all(today: dt.date | None = None, *, batch: int = BATCH_PATIENTS,
             for table in _TABLES:
                 database.execute_sql(f'DELETE FROM "{table}" WHERE patient_id BETWEEN ? AND ?', (first, last))
             records = load_range(first, last)
-            items, alerts = _write(records.values(), today, schedules)
+            items, alerts = _write(records.values(), today, schedules, contacts.load_facts(RANGE, (first, last)))
         report.patients += len(records)
         report.items += items
         report.alerts += alerts
@@ -92,14 +93,22 @@ def recompute_all(today: dt.date | None = None, *, batch: int = BATCH_PATIENTS,
     return report
 
 
-def _write(records: Iterable[PatientRecord], today: dt.date, schedules=None) -> tuple[int, int]:
+def _write(records: Iterable[PatientRecord], today: dt.date, schedules=None,
+           contact_facts: dict[int, list[contacts.ContactFact]] | None = None) -> tuple[int, int]:
+    """Insert the rows the rules give, as the patients' contacts adjust them: a patient who moved
+    or died gets none, an item a contact was about carries its reminder date."""
     item_rows, alert_rows, patient_rows = [], [], []
     for record in records:
+        effects = contacts.derive((contact_facts or {}).get(record.id, ()), record.last_visit_on)
+        if effects.left is not None:
+            continue
         outcome = evaluate(record, today, schedules)
         where = (record.village_key, record.household_id)
+        reminders = effects.reminders
         item_rows += [(item.id, record.id, item.programme, item.rule_id, item.label, item.due_on.isoformat(),
                        item.overdue_on.isoformat(), item.expires_on.isoformat() if item.expires_on else None,
-                       item.priority, item.note, *where) for item in outcome.items]
+                       item.priority, item.note, *where,
+                       reminders[item.id].isoformat() if item.id in reminders else None) for item in outcome.items]
         alert_rows += [(alert.id, record.id, alert.kind, alert.severity, alert.severity_rank, alert.label,
                         "\n".join(alert.reasons), " ".join(alert.rule_ids), alert.since.isoformat(),
                         alert.expires_on.isoformat(), *where) for alert in outcome.alerts]
@@ -114,8 +123,12 @@ def _write(records: Iterable[PatientRecord], today: dt.date, schedules=None) -> 
 
 @on_patient_write
 def _recompute_on_write(actor: Actor, patient: Patient, visit: Visit | None) -> None:
-    """Patient hook: the visit's patient, and after a merge the records folded into it."""
+    """Patient hook: the visit's patient, and after a merge the records folded into it (whose
+    contact attempts follow their visits to the kept record)."""
+    merged = [] if visit is not None else [row[0] for row in database.execute_sql(
+        "SELECT id FROM patient WHERE merged_into_id = ?", (patient.id,))]
+    for folded in merged:
+        contacts.move_contacts(actor, folded, patient.id)
     recompute_patient(patient.id)
-    if visit is None:
-        for (merged,) in database.execute_sql("SELECT id FROM patient WHERE merged_into_id = ?", (patient.id,)):
-            recompute_patient(merged)
+    for folded in merged:
+        recompute_patient(folded)
