@@ -21,6 +21,7 @@ FILES = {
     "family_planning": "family_planning.toml",
     "chronic": "chronic.toml",
     "growth": "growth_monitoring.toml",
+    "postnatal": "postnatal.toml",
 }
 
 
@@ -159,12 +160,28 @@ class GrowthSchedule:
 
 
 @dataclass(frozen=True, slots=True)
+class PncContact:
+    number: int
+    due: Duration  # from the birth
+    overdue: Duration
+    labels: dict[str, str]  # subject ("mere", "nouveau_ne") -> label
+
+
+@dataclass(frozen=True, slots=True)
+class PncSchedule:
+    programme: Programme
+    contacts: tuple[PncContact, ...]
+    end_after: Duration
+
+
+@dataclass(frozen=True, slots=True)
 class Schedules:
     epi: EpiCalendar
     anc: AncSchedule
     family_planning: FpSchedule
     chronic: ChronicSchedule
     growth: GrowthSchedule
+    postnatal: PncSchedule
 
 
 @cache
@@ -176,6 +193,7 @@ def load_schedules(data_dir: Path = DATA_DIR) -> Schedules:
         family_planning=_parse_fp(_Reader.open(data_dir / FILES["family_planning"])),
         chronic=_parse_chronic(_Reader.open(data_dir / FILES["chronic"])),
         growth=_parse_growth(_Reader.open(data_dir / FILES["growth"])),
+        postnatal=_parse_postnatal(_Reader.open(data_dir / FILES["postnatal"])),
     )
 
 
@@ -359,3 +377,24 @@ def _parse_growth(reader: _Reader) -> GrowthSchedule:
         raise reader.error("bands", "les tranches d'âge doivent être croissantes")
     return GrowthSchedule(programme=_programme(reader), action=reader.text("action"),
                           max_age=reader.duration("max_age"), bands=bands)
+
+
+def _parse_postnatal(reader: _Reader) -> PncSchedule:
+    contacts = tuple(
+        PncContact(number=row.get("number", int), due=row.duration("due"), overdue=row.duration("overdue"),
+                   labels={"mere": row.text("mother"), "nouveau_ne": row.text("newborn")})
+        for row in reader.rows("contacts")
+    )
+    birth = date(2000, 1, 1)
+    if [contact.number for contact in contacts] != sorted({contact.number for contact in contacts}):
+        raise reader.error("contacts", "les numéros doivent être croissants et distincts")
+    dues = [contact.due.after(birth) for contact in contacts]
+    if dues != sorted(set(dues)):
+        raise reader.error("contacts", "les échéances (due) doivent être croissantes et distinctes")
+    for index, contact in enumerate(contacts, start=1):
+        if contact.overdue.after(birth) <= contact.due.after(birth):
+            raise reader.error(f"contacts[{index}].overdue", "doit suivre l'échéance (due)")
+    end_after = reader.duration("end_after")
+    if end_after.after(birth) <= dues[-1]:
+        raise reader.error("end_after", "doit suivre l'échéance du dernier contact")
+    return PncSchedule(programme=_programme(reader), contacts=contacts, end_after=end_after)

@@ -24,6 +24,7 @@ from appliance.clinical.schedule_data import (
     EpiCalendar,
     FpSchedule,
     GrowthSchedule,
+    PncSchedule,
     Programme,
     Schedules,
     VaccineSeries,
@@ -71,6 +72,24 @@ class ChronicCare:
 
 
 @dataclass(frozen=True, slots=True)
+class PostnatalContact:
+    """A CPoN recorded for this person; ``number`` is the contact number staff typed, if any."""
+
+    on: date
+    number: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Postnatal:
+    """The weeks after a birth: the mother after her latest delivery, or a newborn whose record
+    was opened from a recorded delivery. ``contacts`` are the CPoN recorded on this person's record."""
+
+    subject: Literal["mere", "nouveau_ne"]
+    born_on: date
+    contacts: tuple[PostnatalContact, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class PatientFacts:
     patient_id: str | int
     birth_date: date | None
@@ -80,6 +99,7 @@ class PatientFacts:
     pregnancy: Pregnancy | None = None
     family_planning: FamilyPlanning | None = None
     chronic: tuple[ChronicCare, ...] = ()
+    postnatal: Postnatal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +183,8 @@ def follow_up(facts: PatientFacts, today: date, schedules: Schedules | None = No
         _family_planning(builder, schedules.family_planning, facts.family_planning)
     for care in facts.chronic:
         _chronic(builder, schedules.chronic, care)
+    if facts.postnatal is not None:
+        _postnatal(builder, schedules.postnatal, facts.postnatal)
     builder.items.sort(key=lambda item: item.sort_key)
     return FollowUp(items=tuple(builder.items), invalid_doses=tuple(builder.invalid),
                     missed=tuple(builder.missed), warnings=tuple(builder.warnings))
@@ -366,3 +388,29 @@ def _chronic(builder: _Builder, schedule: ChronicSchedule, care: ChronicCare) ->
         interval = condition.interval_controlled if care.controlled else condition.interval_not_controlled
         due_on = interval.after(care.last_visit_on)
     builder.add(schedule.programme, care.condition, condition.action, due_on)
+
+
+def _postnatal(builder: _Builder, schedule: PncSchedule, care: Postnatal) -> None:
+    """WHO's postnatal contacts (data/postnatal.toml) not yet recorded. A CPoN closes the contact
+    of its number, or, without a number, the contact whose window holds its date; a missed
+    contact stays "en retard" until the next one is due (the last one until ``end_after``)."""
+    born = care.born_on
+    dues = [contact.due.after(born) for contact in schedule.contacts]
+    ends = [*dues[1:], schedule.end_after.after(born)]
+    numbers = {contact.number for contact in schedule.contacts}
+    done: set[int] = set()
+    for visit in care.contacts:
+        if visit.on < born:
+            continue  # a CPoN of an earlier birth
+        if visit.number in numbers:
+            done.add(visit.number)  # type: ignore[arg-type]
+            continue
+        for contact, due_on, end in zip(schedule.contacts, dues, ends, strict=True):
+            if due_on <= visit.on < end:
+                done.add(contact.number)
+    for contact, due_on, end in zip(schedule.contacts, dues, ends, strict=True):
+        if contact.number in done:
+            continue
+        grace = Duration(days=(contact.overdue.after(born) - due_on).days)
+        builder.add(schedule.programme, f"{care.subject}{contact.number}", contact.labels[care.subject], due_on,
+                    grace=grace, expires_on=end)

@@ -85,7 +85,18 @@ class AntenatalContact:
 class Birth:
     delivered_on: dt.date
     mode: str
-    outcome: str
+    outcome: str  # baby 1's
+    other_outcomes: tuple[str, ...] = ()  # babies 2..n of a multiple birth
+
+    @property
+    def stillbirth(self) -> bool:
+        return any(outcome in STILLBIRTH_OUTCOMES for outcome in (self.outcome, *self.other_outcomes))
+
+
+@dataclass(frozen=True, slots=True)
+class PostnatalCheck:
+    visit_date: dt.date
+    contact_number: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +130,8 @@ class PatientRecord:
     births: list[Birth] = field(default_factory=list)
     supplies: list[Supply] = field(default_factory=list)
     chronic: list[ChronicContact] = field(default_factory=list)
+    postnatal: list[PostnatalCheck] = field(default_factory=list)
+    born_in_recorded_delivery: bool = False  # its record was opened from a delivery form
     last_visit_on: dt.date | None = None
 
 
@@ -162,6 +175,7 @@ def evaluate(record: PatientRecord, today: dt.date, rules: Schedules | None = No
                                        ended_on=current.ended_on) if current else None),
         family_planning=_family_planning(record),
         chronic=_chronic_care(record),
+        postnatal=_postnatal(record),
     )
     items = schedules.follow_up(facts, today, rules).items
     alerts = []
@@ -257,7 +271,7 @@ def _pregnancy_alert(record: PatientRecord, current: _CurrentPregnancy, today: d
         diastolic_bp=diastolic,
         hb_g_dl=_latest([c.hb_g_dl for c in current.contacts]),  # type: ignore[arg-type]
         gestational_age_weeks=(latest.visit_date - current.lmp).days / 7,
-        previous_stillbirth_or_neonatal_death=any(b.outcome in STILLBIRTH_OUTCOMES for b in earlier_births),
+        previous_stillbirth_or_neonatal_death=any(birth.stillbirth for birth in earlier_births),
         **dict.fromkeys(signs, True),
     )
     fired = pregnancy.assess(facts)
@@ -303,6 +317,20 @@ def _nutrition_alert(record: PatientRecord, today: dt.date) -> Alert | None:
             rule_ids=(f"nutrition.{status.category}",), since=measure.measured_on, expires_on=expires_on,
         )
     return None
+
+
+def _postnatal(record: PatientRecord) -> schedules.Postnatal | None:
+    """A newborn opened from a delivery form from its birth; a mother from her latest delivery
+    (whatever its outcome: every woman needs postnatal care). Each sees only its own CPoN."""
+    if record.born_in_recorded_delivery:
+        subject, born_on = "nouveau_ne", record.birth_date
+    elif record.sex == "F" and record.births:
+        subject, born_on = "mere", record.births[-1].delivered_on
+    else:
+        return None
+    contacts = tuple(schedules.PostnatalContact(check.visit_date, check.contact_number)
+                     for check in record.postnatal if check.visit_date >= born_on)
+    return schedules.Postnatal(subject=subject, born_on=born_on, contacts=contacts)  # type: ignore[arg-type]
 
 
 def _family_planning(record: PatientRecord) -> schedules.FamilyPlanning | None:

@@ -14,7 +14,16 @@ from collections.abc import Callable, Sequence
 
 import peewee
 
-from appliance.followup.facts import AntenatalContact, Birth, ChronicContact, Dose, Measurement, PatientRecord, Supply
+from appliance.followup.facts import (
+    AntenatalContact,
+    Birth,
+    ChronicContact,
+    Dose,
+    Measurement,
+    PatientRecord,
+    PostnatalCheck,
+    Supply,
+)
 from appliance.patients.models import (
     VISIT_MODELS,
     AntenatalVisit,
@@ -24,6 +33,7 @@ from appliance.patients.models import (
     GrowthMeasurement,
     Immunisation,
     Patient,
+    PostnatalVisit,
     Visit,
 )
 from appliance.store.db import database
@@ -50,7 +60,15 @@ _MEASUREMENTS = _visits_sql(GrowthMeasurement, GrowthMeasurement.weight_kg, Grow
 _ANTENATAL = _visits_sql(AntenatalVisit, AntenatalVisit.lmp_date, AntenatalVisit.gestational_age_weeks,
                          AntenatalVisit.parity, AntenatalVisit.previous_caesarean, AntenatalVisit.systolic,
                          AntenatalVisit.diastolic, AntenatalVisit.hb_g_dl, AntenatalVisit.danger_signs)
-_BIRTHS = _visits_sql(Delivery, Delivery.mode, Delivery.outcome)
+# A multiple birth's other babies (delivery_baby) add their outcomes: a stillborn twin counts.
+_BIRTHS = ('SELECT patient_id, visit_date, "mode", "outcome", (SELECT group_concat(b.outcome, \' \') '
+           'FROM delivery_baby AS b WHERE b.delivery_id = "delivery".id AND b.voided = 0) '
+           'FROM "delivery" WHERE {where} AND voided = 0 ORDER BY patient_id, visit_date, id')
+_POSTNATAL = _visits_sql(PostnatalVisit, PostnatalVisit.contact_number)
+# Records opened from a delivery form (baby 1 on the delivery, babies 2..n in delivery_baby).
+_BORN_IN_DELIVERY = ('SELECT newborn_id FROM "delivery" WHERE {newborn} AND voided = 0 UNION '
+                     'SELECT b.newborn_id FROM delivery_baby AS b JOIN "delivery" AS d ON d.id = b.delivery_id '
+                     "WHERE {baby} AND b.voided = 0 AND d.voided = 0")
 _SUPPLIES = _visits_sql(FamilyPlanningVisit, FamilyPlanningVisit.method, FamilyPlanningVisit.quantity)
 _CHRONIC = _visits_sql(ChronicVisit, ChronicVisit.programme, ChronicVisit.systolic, ChronicVisit.diastolic,
                        ChronicVisit.next_appointment)
@@ -95,7 +113,14 @@ def _load(where: str, params: Sequence[int]) -> dict[int, PatientRecord]:
         Measurement(when, v[0], v[1], v[2], v[3], bool(v[4]))))
     rows(_ANTENATAL, lambda record, when, v: record.antenatal.append(AntenatalContact(
         when, _date(v[0]), v[1], v[2], bool(v[3]), v[4], v[5], v[6], v[7] or "")))
-    rows(_BIRTHS, lambda record, when, v: record.births.append(Birth(when, v[0], v[1])))
+    rows(_BIRTHS, lambda record, when, v: record.births.append(Birth(when, v[0], v[1], tuple((v[2] or "").split()))))
+    rows(_POSTNATAL, lambda record, when, v: record.postnatal.append(PostnatalCheck(when, v[0])))
+    born_sql = _BORN_IN_DELIVERY.format(newborn=where.replace("patient_id", "newborn_id"),
+                                        baby=where.replace("patient_id", "b.newborn_id"))
+    for (newborn_id,) in database.execute_sql(born_sql, list(params) * 2):
+        record = records.get(newborn_id)
+        if record is not None:
+            record.born_in_recorded_delivery = True
     rows(_SUPPLIES, lambda record, when, v: record.supplies.append(Supply(when, v[0], v[1])))
     rows(_CHRONIC, lambda record, when, v: record.chronic.append(
         ChronicContact(when, v[0], v[1], v[2], _date(v[3]))))

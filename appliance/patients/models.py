@@ -140,6 +140,33 @@ class Delivery(Visit):
     complications = peewee.TextField(default="")  # codes/delivery_complications.csv
     newborn = peewee.ForeignKeyField(Patient, null=True, backref="birth_records", lazy_load=False)
 
+    def other_babies(self) -> list[DeliveryBaby]:
+        """Babies 2, 3, 4 of a multiple birth, in order (baby 1 is described by this row)."""
+        if (self.babies or 1) < 2 or self.id is None:
+            return []
+        return list(DeliveryBaby.select().where((DeliveryBaby.delivery == self.id)
+                                                & (DeliveryBaby.voided == False))  # noqa: E712
+                    .order_by(DeliveryBaby.position))
+
+
+class DeliveryBaby(VoidableModel):
+    """The second and later babies of a multiple birth (twins, triplets, quadruplets).
+
+    Baby 1 stays on the ``delivery`` row itself (outcome, birth weight, sex, newborn record), so
+    every single-baby reader keeps working; each further baby has one row here, written in the
+    delivery's transaction, with its own outcome and, when born alive, its own record."""
+
+    delivery = peewee.ForeignKeyField(Delivery, index=False, backref="babies_rows", lazy_load=False)
+    position = peewee.IntegerField()  # 2, 3 or 4
+    outcome = peewee.TextField()  # vivant, mort_frais, mort_macere
+    sex = peewee.TextField(null=True)
+    birth_weight_g = peewee.IntegerField(null=True)
+    newborn = peewee.ForeignKeyField(Patient, null=True, index=False, backref="multiple_birth_records",
+                                     lazy_load=False)
+
+    class Meta:
+        table_name = "delivery_baby"
+
 
 class PostnatalVisit(Visit):
     """CPoN, on the record of whoever was seen: the mother or the newborn."""

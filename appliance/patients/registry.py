@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from appliance.patients import normalize
-from appliance.patients.models import PROGRAMMES, Delivery, Household, LocalNumberSequence, Patient
-from appliance.patients.visits import record_visit, run_patient_hooks
+from appliance.patients.models import PROGRAMMES, Delivery, DeliveryBaby, Household, LocalNumberSequence, Patient
+from appliance.patients.visits import correct_visit, record_visit, run_newborn_hooks, run_patient_hooks
 from appliance.store.audit import Actor, audited_save, audited_void, record_event
 from appliance.store.db import database
 
@@ -272,16 +272,120 @@ def patients_by_ids(ids: Iterable[int]) -> dict[int, Patient]:
 
 
 
+MAX_BABIES = 4
+BIRTH_OUTCOMES = ("vivant", "mort_frais", "mort_macere")
+BIRTH_WEIGHT_LIMITS_G = (300, 6500)
+
+
+@dataclass
+class Baby:
+    """Baby 2, 3 or 4 of a multiple birth, as the delivery form gives it; ``newborn`` asks for
+    its own record (live births only)."""
+
+    position: int
+    outcome: str
+    sex: str | None = None
+    birth_weight_g: int | None = None
+    newborn: Identity | None = None
+
+
+def _baby_error(position: int, field: str, message: str) -> RecordError:
+    return RecordError(f"baby{position}-{field}", f"Bébé {position} : {message}")
+
+
+def _check_babies(delivery: Delivery, babies: Sequence[Baby], baby_one_opens: bool) -> None:
+    """The invariants the database must never break, whatever the caller's form checked."""
+    count = delivery.babies or 1
+    if not 1 <= count <= MAX_BABIES:
+        raise RecordError("babies", f"Nombre de bébés : de 1 à {MAX_BABIES}.")
+    if [baby.position for baby in babies] != list(range(2, count + 1)):
+        raise RecordError("babies", f"{count} bébé(s) annoncé(s), {1 + len(babies)} décrit(s).")
+    if baby_one_opens and delivery.outcome != "vivant":
+        raise RecordError("create_newborn", "Pas de dossier de nouveau-né pour un mort-né.")
+    for baby in babies:
+        if baby.outcome not in BIRTH_OUTCOMES:
+            raise _baby_error(baby.position, "outcome", "indiquez l'issue (né vivant ou mort-né).")
+        if baby.sex not in (None, "F", "M"):
+            raise _baby_error(baby.position, "sex", "sexe F ou M.")
+        low, high = BIRTH_WEIGHT_LIMITS_G
+        if baby.birth_weight_g is not None and not low <= baby.birth_weight_g <= high:
+            raise _baby_error(baby.position, "birth_weight_g", f"poids de naissance impossible (de {low} à {high} g).")
+        if baby.newborn is not None and baby.outcome != "vivant":
+            raise _baby_error(baby.position, "open_record", "pas de dossier de nouveau-né pour un mort-né.")
+
+
+def _open_record(actor: Actor, mother: Patient, identity: Identity, site_id: str, position: int,
+                 multiple: bool) -> Patient:
+    """The baby's own record, in the mother's household, born on the delivery date; a refusal
+    names the baby's field (``baby2-sex``; the family name is shared by the babies)."""
+    identity.mother = mother
+    try:
+        return register_patient(actor, identity, site_id=site_id)
+    except RecordError as error:
+        message = f"Bébé {position} : {error.message}" if multiple else error.message
+        if error.field == "family_name":
+            raise RecordError("newborn_family_name", message) from None
+        field = error.field if error.field in ("first_names", "sex") else "open_record"
+        raise RecordError(f"baby{position}-{field}", message) from None
+
+
+def _write_babies(actor: Actor, mother: Patient, delivery: Delivery, babies: Sequence[Baby], site_id: str) -> None:
+    """Create or update the rows of babies 2..n (and their records when asked): a baby that
+    already has a record never gets a second one; rows beyond the count are voided."""
+    current = {row.position: row for row in DeliveryBaby.select().where(
+        (DeliveryBaby.delivery == delivery.id) & (DeliveryBaby.voided == False))}  # noqa: E712
+    for baby in babies:
+        row = current.pop(baby.position, None) or DeliveryBaby(delivery=delivery.id, position=baby.position)
+        if row.newborn_id is not None and baby.outcome != "vivant":
+            raise _baby_error(baby.position, "outcome", "ce bébé a déjà son dossier de nouveau-né : annulez ce "
+                                                        "dossier avant de le déclarer mort-né.")
+        if row.newborn_id is None and baby.newborn is not None:
+            row.newborn = _open_record(actor, mother, baby.newborn, site_id, baby.position, True).id
+        values = {"outcome": baby.outcome, "sex": baby.sex, "birth_weight_g": baby.birth_weight_g}
+        changed = row.id is None or bool(row.dirty_fields) or any(
+            getattr(row, name) != value for name, value in values.items())
+        for name, value in values.items():
+            setattr(row, name, value)
+        if changed:
+            audited_save(actor, row)
+    for position, row in sorted(current.items()):
+        if row.newborn_id is not None:
+            raise RecordError("babies", f"Le bébé {position} a déjà son dossier de nouveau-né : le nombre de "
+                                        f"bébés ne peut pas descendre sous {position}.")
+        audited_void(actor, row, "nombre de bébés corrigé")
+
+
 def record_delivery(actor: Actor, mother: Patient, delivery: Delivery, *, site_id: str,
-                    newborn: Identity | None = None) -> Delivery:
-    """A delivery on the mother's record and, if asked, the newborn's own record linked to her
-    and to the delivery: both or neither."""
+                    newborn: Identity | None = None, babies: Sequence[Baby] = ()) -> Delivery:
+    """A delivery on the mother's record and, for each live baby asked for, its own record
+    linked to her and to the delivery: all of it or nothing. ``newborn`` is baby 1 (described by
+    the delivery row); ``babies`` are babies 2..n of a multiple birth."""
+    _check_babies(delivery, babies, newborn is not None)
+    multiple = (delivery.babies or 1) > 1
     with database.atomic():
         if newborn is not None:
-            newborn.mother = mother
-            child = register_patient(actor, newborn, site_id=site_id)
-            delivery.newborn = child.id
-        record_visit(actor, mother, delivery)
+            delivery.newborn = _open_record(actor, mother, newborn, site_id, 1, multiple).id
+        record_visit(actor, mother, delivery,
+                     before_hooks=lambda saved: _write_babies(actor, mother, saved, babies, site_id))
+        run_newborn_hooks(actor, delivery)
+    return delivery
+
+
+def correct_delivery(actor: Actor, delivery: Delivery, *, site_id: str, reason: str = "",
+                     newborn: Identity | None = None, babies: Sequence[Baby] = ()) -> Delivery:
+    """Save a corrected delivery (values already set on it by the caller) and its babies. A
+    record is opened only for a live baby that has none yet: correcting never duplicates one."""
+    _check_babies(delivery, babies, newborn is not None and delivery.newborn_id is None)
+    if delivery.newborn_id is not None and delivery.outcome != "vivant":
+        raise RecordError("outcome", "Ce bébé a déjà son dossier de nouveau-né : annulez ce dossier avant de le "
+                                     "déclarer mort-né.")
+    mother = Patient.get_by_id(delivery.patient_id)
+    with database.atomic():
+        if newborn is not None and delivery.newborn_id is None:
+            delivery.newborn = _open_record(actor, mother, newborn, site_id, 1, (delivery.babies or 1) > 1).id
+        correct_visit(actor, delivery, reason=reason,
+                      before_hooks=lambda saved: _write_babies(actor, mother, saved, babies, site_id))
+        run_newborn_hooks(actor, delivery)
     return delivery
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from appliance.patients.models import PROGRAMMES, Consultation, Patient, Prescription, Visit
+from appliance.patients.models import PROGRAMMES, Consultation, Delivery, DeliveryBaby, Patient, Prescription, Visit
 from appliance.store.audit import Actor, audited_save, audited_void
 from appliance.store.db import database
 from appliance.store.models import AuditEntry, User
@@ -68,8 +68,11 @@ def _check_dates(patient: Patient, visit: Visit, today: dt.date) -> None:
 
 
 def record_visit(actor: Actor, patient: Patient, visit: Visit, *,
-                 prescriptions: Sequence[PrescriptionLine] = (), today: dt.date | None = None) -> Visit:
-    """Write a new visit of any programme for ``patient``, all or nothing."""
+                 prescriptions: Sequence[PrescriptionLine] = (), today: dt.date | None = None,
+                 before_hooks: Callable[[Visit], None] | None = None) -> Visit:
+    """Write a new visit of any programme for ``patient``, all or nothing. ``before_hooks(visit)``
+    writes the visit's own detail rows (a multiple birth's babies) once it has an id, before the
+    patient hooks read the record."""
     if patient.voided:
         raise VisitError("visit_date", "Ce dossier a été annulé ou fusionné : enregistrez la visite dans le "
                                        "dossier conservé.")
@@ -85,12 +88,15 @@ def record_visit(actor: Actor, patient: Patient, visit: Visit, *,
         for line in prescriptions:
             audited_save(actor, Prescription(consultation=visit.id, drug=line.drug, dosage=line.dosage,
                                              quantity=line.quantity, duration_days=line.duration_days))
+        if before_hooks is not None:
+            before_hooks(visit)
         run_patient_hooks(actor, patient, visit)
     return visit
 
 
 def correct_visit(actor: Actor, visit: Visit, *, reason: str = "",
-                  prescriptions: Sequence[PrescriptionLine] | None = None, today: dt.date | None = None) -> Visit:
+                  prescriptions: Sequence[PrescriptionLine] | None = None, today: dt.date | None = None,
+                  before_hooks: Callable[[Visit], None] | None = None) -> Visit:
     """Save corrected values of ``visit`` (already set on it by the caller). The revision goes up
     and the audit trail keeps the replaced values; replaced prescription lines are voided."""
     if visit.voided:
@@ -109,6 +115,8 @@ def correct_visit(actor: Actor, visit: Visit, *, reason: str = "",
                                                      quantity=line.quantity, duration_days=line.duration_days))
         visit.revision = (visit.revision or 1) + 1
         audited_save(actor, visit, reason=reason.strip() or "correction")
+        if before_hooks is not None:
+            before_hooks(visit)
         run_patient_hooks(actor, patient, visit)
     return visit
 
@@ -121,7 +129,25 @@ def void_visit(actor: Actor, visit: Visit, reason: str) -> Visit:
             for line in active_prescriptions([visit.id]).get(visit.id, []):
                 audited_void(actor, line, reason)
         run_patient_hooks(actor, Patient.get_by_id(visit.patient_id), visit)
+        if isinstance(visit, Delivery):
+            run_newborn_hooks(actor, visit)
     return visit
+
+
+def newborn_ids(delivery: Delivery) -> list[int]:
+    """The records opened for the babies of ``delivery`` (baby 1 first)."""
+    ids = [delivery.newborn_id] if delivery.newborn_id else []
+    ids += [row.newborn_id for row in DeliveryBaby.select(DeliveryBaby.newborn).where(
+        (DeliveryBaby.delivery == delivery.id) & (DeliveryBaby.voided == False)  # noqa: E712
+        & DeliveryBaby.newborn.is_null(False)).order_by(DeliveryBaby.position)]
+    return ids
+
+
+def run_newborn_hooks(actor: Actor, delivery: Delivery) -> None:
+    """A newborn's follow-up (postnatal contacts) depends on the delivery that opened its record:
+    after that delivery is written, corrected or voided, its babies' records are recomputed too."""
+    for newborn_id in newborn_ids(delivery):
+        run_patient_hooks(actor, Patient.get_by_id(newborn_id), None)
 
 
 def _line_of(line: Prescription) -> PrescriptionLine:

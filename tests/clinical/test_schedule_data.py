@@ -11,7 +11,8 @@ from appliance.clinical.schedules import PatientFacts, follow_up
 
 @pytest.fixture
 def data_copy(tmp_path):
-    for name in ("epi_mali.toml", "anc.toml", "family_planning.toml", "chronic.toml", "growth_monitoring.toml"):
+    for name in ("epi_mali.toml", "anc.toml", "family_planning.toml", "chronic.toml", "growth_monitoring.toml",
+                 "postnatal.toml"):
         shutil.copy(DATA_DIR / name, tmp_path / name)
     return tmp_path
 
