@@ -73,7 +73,13 @@ def run_backup(cfg: Config, *, reason: str = "manual", usb: UsbMedia | None = No
     record_run(cfg.paths.database, RunRecord(started_at, reason, "local", str(report.file), "ok", bytes=size))
     report.removed += apply_retention(folder, cfg.backup.keep_local)
 
-    for stick_folder in (usb or usb_media_for(cfg)).backup_folders():
+    stick_folders = (usb or usb_media_for(cfg)).backup_folders()
+    if not stick_folders and reason == "nightly":
+        # Logged so the status page can say "no stick last night" instead of showing an old copy as news.
+        record_run(cfg.paths.database, RunRecord(
+            utcnow().isoformat(sep=" "), reason, "usb", "", "skipped",
+            f"aucune clé USB de sauvegarde branchée (avec le dossier {cfg.backup.usb_marker})"))
+    for stick_folder in stick_folders:
         started_at = utcnow().isoformat(sep=" ")
         target = stick_folder / cfg.site.id
         try:

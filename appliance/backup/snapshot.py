@@ -211,9 +211,14 @@ def manifest_path_for(compressed: Path) -> Path:
     return compressed.with_name(f"{stem}.manifest.json")
 
 
+def space_needed(database: Path) -> int:
+    """Room a copy of ``database`` needs: the plain copy plus its compressed form, with a margin."""
+    return int(database.stat().st_size * 1.6) + 1024 * 1024 if database.exists() else 0
+
+
 def _check_free_space(database: Path, folder: Path) -> None:
-    """The copy needs room for the plain copy plus its compressed form; say so before starting."""
-    needed = int(database.stat().st_size * 1.6) + 1024 * 1024 if database.exists() else 0
+    """Say so before starting when the folder has no room for the copy."""
+    needed = space_needed(database)
     free = shutil.disk_usage(folder).free
     if free < needed:
         raise BackupError(

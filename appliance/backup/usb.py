@@ -15,6 +15,9 @@ class UsbMedia(Protocol):
     def backup_folders(self) -> list[Path]:
         """The marker folders of the sticks plugged in now (empty when none)."""
 
+    def plugged(self) -> list[Path]:
+        """Every stick plugged in now, ours or not (the status page tells staff which one is unprepared)."""
+
 
 class MountedUsbMedia:
     """Real sticks: mount points under the configured roots (udisks, usbmount or fstab), read
@@ -42,6 +45,9 @@ class MountedUsbMedia:
                 points.append(point)
         return points
 
+    def plugged(self) -> list[Path]:
+        return self.mount_points()
+
     def backup_folders(self) -> list[Path]:
         return [point / self.marker for point in self.mount_points() if (point / self.marker).is_dir()]
 
@@ -53,8 +59,11 @@ class FolderUsbMedia:
         self.sticks = sticks
         self.marker = marker
 
+    def plugged(self) -> list[Path]:
+        return [stick for stick in self.sticks if stick.is_dir()]
+
     def backup_folders(self) -> list[Path]:
-        return [stick / self.marker for stick in self.sticks if (stick / self.marker).is_dir()]
+        return [stick / self.marker for stick in self.plugged() if (stick / self.marker).is_dir()]
 
 
 def drop_from_page_cache(path: Path) -> None:

@@ -62,10 +62,10 @@ def create_app(cfg: Config, *, testing: bool = False) -> Flask:
 
 def _blueprints() -> list:
     """Every area of the EMR. A new area adds its module here."""
-    from appliance.emr import account, admin, auth, bulk_users, followup, home, patients, power, reports, visits
+    from appliance.emr import account, admin, auth, backup, bulk_users, followup, home, patients, power, reports, visits
 
     return [auth.bp, home.bp, account.bp, admin.bp, bulk_users.bp, patients.bp, visits.bp, power.bp, followup.bp,
-            reports.bp]
+            reports.bp, backup.bp]
 
 
 def _select_locale() -> str:

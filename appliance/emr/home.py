@@ -6,6 +6,7 @@ home page grows with the app without knowing every area.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Blueprint, render_template
@@ -21,14 +22,16 @@ class Tile:
     endpoint: str
     permission: str
     order: int
+    badge: Callable[[], str | None] | None = None  # a short alert beside the label, or None
 
 
 TILES: list[Tile] = []
 
 
-def add_tile(label: object, endpoint: str, permission: str, order: int = 50) -> None:
+def add_tile(label: object, endpoint: str, permission: str, order: int = 50,
+             badge: Callable[[], str | None] | None = None) -> None:
     if all(tile.endpoint != endpoint for tile in TILES):
-        TILES.append(Tile(label, endpoint, permission, order))
+        TILES.append(Tile(label, endpoint, permission, order, badge))
         TILES.sort(key=lambda tile: tile.order)
 
 
