@@ -38,6 +38,7 @@ bp.record_once(lambda state: preload())
 PROGRAMMES = {
     "pev": _l("Vaccination"),
     "cpn": _l("CPN"),
+    "cpon": _l("CPoN"),
     "croissance": _l("Croissance"),
     "pf": _l("Planification familiale"),
     "chronique": _l("Maladies chroniques"),
@@ -45,8 +46,8 @@ PROGRAMMES = {
 ALL_PROGRAMMES = tuple(PROGRAMMES)
 # What each role sees first; everyone can switch to another programme or to all of them.
 ROLE_PROGRAMMES: dict[str, tuple[str, ...]] = {
-    "sage_femme": ("cpn", "pf"),
-    "matrone": ("cpn", "pf"),
+    "sage_femme": ("cpn", "cpon", "pf"),
+    "matrone": ("cpn", "cpon", "pf"),
     "infirmier": ("pev", "croissance"),
     "medecin": ALL_PROGRAMMES,
     "agent_saisie": ALL_PROGRAMMES,
@@ -136,7 +137,15 @@ def worklist():
     result = queries.worklist(programmes, today, village_key=village or None, after=after)
     return render_template("followup/worklist.html", **_common(
         result=result, choice=choice, selected=programmes, village=village, horizon=queries.horizon(today),
-        continued=after is not None, may_contact=can("followup.contact"), back=request.full_path.rstrip("?")))
+        continued=after is not None, contact_link=_contact_link(choice) if can("followup.contact") else None))
+
+
+def _contact_link(choice: str) -> tuple[str, str]:
+    """The contact form's address around the patient id: rows join the parts instead of calling
+    url_for thirty times."""
+    address = url_for("followup.contact", patient_id=0, programme=choice, retour=request.full_path.rstrip("?"))
+    head, tail = address.split("/0/", 1)
+    return f"{head}/", f"/{tail}"
 
 
 @bp.route("/a-revoir/imprimer")
@@ -231,7 +240,11 @@ def _departure(patient: Patient, history: list[contacts.ContactView]) -> dict | 
                            record.last_visit_on if record else None).left
     if left is None:
         return None
-    view = next(view for view in history if view.outcome == left.outcome and view.contacted_on == left.contacted_on)
+    view = next((view for view in history if view.outcome == left.outcome and view.contacted_on == left.contacted_on),
+                None)
+    if view is None:  # older than the history shown
+        view = next(view for view in contacts.history(patient.id, limit=1000)
+                    if view.outcome == left.outcome and view.contacted_on == left.contacted_on)
     reported = _("signalé le %(date)s par %(author)s (%(method)s), retiré des listes de suivi",
                  date=view.contacted_on.strftime("%d/%m/%Y"), author=view.author_name,
                  method=str(METHOD_LABELS.get(view.method, view.method)).lower())
