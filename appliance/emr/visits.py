@@ -12,7 +12,7 @@ from appliance.emr.patients import applicable_programmes
 from appliance.emr.security import requires
 from appliance.emr.visit_forms import FORMS, DeliveryForm, VisitForm
 from appliance.patients.models import Patient
-from appliance.patients.registry import Identity, RecordError, record_delivery
+from appliance.patients.registry import RecordError, correct_delivery, record_delivery
 from appliance.patients.visits import (
     VisitError,
     active_prescriptions,
@@ -42,7 +42,7 @@ def _form_class(programme: str) -> type[VisitForm]:
 
 
 def _show_error(form: VisitForm, error: VisitError | RecordError) -> None:
-    form.add_error(error.field if hasattr(form, error.field) else "visit_date", error.message)
+    form.add_error(error.field if form.has_field(error.field) else "visit_date", error.message)
 
 
 def _wants_more_lines(form: VisitForm) -> bool:
@@ -67,7 +67,7 @@ def new(patient_id: int, programme: str):
         try:
             if isinstance(form, DeliveryForm):
                 record_delivery(current_user.actor, patient, visit, site_id=current_app.config["APPLIANCE"].site.id,
-                                newborn=_newborn(form, patient))
+                                newborn=form.newborn_identity(patient, 1), babies=form.other_babies(patient))
             else:
                 lines = form.prescription_lines() if hasattr(form, "prescription_lines") else ()
                 record_visit(current_user.actor, patient, visit, prescriptions=lines)
@@ -85,15 +85,6 @@ def _programme_name(programme: str) -> str:
     return str(PROGRAMME_LABELS[programme])
 
 
-def _newborn(form: DeliveryForm, mother: Patient) -> Identity | None:
-    if not form.create_newborn.data:
-        return None
-    # Stored data, read by everyone in the shared record: the facility's language, not the user's.
-    first_names = (form.newborn_first_names.data or "").strip() or f"Bébé de {mother.first_names}"
-    return Identity(family_name=form.newborn_family_name.data.strip(), first_names=first_names,
-                    sex=form.baby_sex.data, birth_date=form.visit_date.data, village=mother.village)
-
-
 @bp.route("/<programme>/<int:visit_id>/corriger", methods=["GET", "POST"])
 @requires("visits.write")
 def correct(patient_id: int, programme: str, visit_id: int):
@@ -107,10 +98,16 @@ def correct(patient_id: int, programme: str, visit_id: int):
     form = form_class(patient=patient, visit=visit, **extra)
     if request.method == "POST" and not _wants_more_lines(form) and form.validate():
         form.build()
+        reason = request.form.get("correction_reason", "")
         try:
-            correct_visit(current_user.actor, visit, reason=request.form.get("correction_reason", ""),
-                          prescriptions=form.prescription_lines() if hasattr(form, "prescription_lines") else None)
-        except VisitError as error:
+            if isinstance(form, DeliveryForm):
+                correct_delivery(current_user.actor, visit, site_id=current_app.config["APPLIANCE"].site.id,
+                                 reason=reason, newborn=form.newborn_identity(patient, 1),
+                                 babies=form.other_babies(patient))
+            else:
+                correct_visit(current_user.actor, visit, reason=reason,
+                              prescriptions=form.prescription_lines() if hasattr(form, "prescription_lines") else None)
+        except (VisitError, RecordError) as error:
             _show_error(form, error)
         else:
             flash(_("Correction enregistrée : la version précédente reste dans l'historique."))

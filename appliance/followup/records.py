@@ -28,7 +28,6 @@ from appliance.patients.models import (
     VISIT_MODELS,
     AntenatalVisit,
     ChronicVisit,
-    Delivery,
     FamilyPlanningVisit,
     GrowthMeasurement,
     Immunisation,

@@ -62,6 +62,9 @@ def test_changing_the_anc_contacts_in_the_data_changes_the_plan(data_copy):
         ("chronic.toml", 'action = "Suivi HTA"\n', "", r"conditions.hta.action : valeur manquante"),
         ("growth_monitoring.toml", "until_age = { months = 24 }", "until_age = { months = 72 }", "croissantes"),
         ("anc.toml", 'programme = "cpn"', 'programme = "cpn', "TOML invalide"),
+        ("postnatal.toml", "overdue = { days = 15 }", "overdue = { days = 7 }",
+         r"postnatal.toml : contacts\[3\].overdue : doit suivre"),
+        ("postnatal.toml", "end_after = { days = 56 }", "end_after = { days = 30 }", "end_after : doit suivre"),
     ],
 )
 def test_bad_edits_are_reported_with_file_and_key(data_copy, file, old, new, message):

@@ -41,7 +41,7 @@ def test_each_role_sees_its_programmes_first_and_can_switch(login_as, person, vi
     midwife = login_as("sage_femme")
     mine = midwife.get("/a-revoir")
     assert listed_patients(mine) == [mother.id]
-    assert "Mes programmes (CPN, Planification familiale)" in text_of(mine)
+    assert "Mes programmes (CPN, CPoN, Planification familiale)" in text_of(mine)
     assert listed_patients(midwife.get("/a-revoir?programme=pev")) == [child.id]
     assert set(listed_patients(midwife.get("/a-revoir?programme=tous"))) == {child.id, mother.id}
     nurse = login_as("infirmier")

@@ -16,13 +16,16 @@ from tests.patients.conftest import days_ago, stored_counts, visit_form_data
 
 PRESCRIPTION_FIELDS = [f"prescriptions-{index}-{name}" for index in range(5)
                        for name in ("drug", "dosage", "quantity", "duration_days")]
+BABY_FIELDS = [f"baby{number}-{name}" for number in (2, 3)
+               for name in ("outcome", "birth_weight_g", "sex", "open_record", "first_names")]
 
 
 def field_names(programme: str) -> list[str]:
     form_class = FORMS[programme]
     names = [name for name in dir(form_class) if isinstance(getattr(form_class, name), UnboundField)]
-    names = [name for name in names if name not in ("prescriptions", "csrf_token")]
-    return names + (PRESCRIPTION_FIELDS if programme == "consultation" else [])
+    names = [name for name in names if name not in ("prescriptions", "csrf_token", "baby2", "baby3", "baby4")]
+    return names + (PRESCRIPTION_FIELDS if programme == "consultation" else []) \
+        + (BABY_FIELDS if programme == "accouchement" else [])
 
 
 def _date_text(day: dt.date, style: int) -> str:
