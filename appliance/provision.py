@@ -52,6 +52,10 @@ _SITE_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 _DHIS2_UID = re.compile(r"[A-Za-z][A-Za-z0-9]{10}")
 _APN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,99}")
 _MQTT_USER = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+# mmcli's connect string is "key=value,key=value": those characters would break it (as [modem] refuses).
+_APN_CREDENTIAL = re.compile(r"[^,=\"'\\]{1,64}")
+# restic's backends a clinic can reach over 3G, or a local path (a disk, tests).
+_RESTIC_REPOSITORY = re.compile(r"(sftp:|rest:https?://|s3:|b2:|azure:|gs:|swift:|rclone:|/)\S+")
 _SSH_KEY = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]{40,}( [^\n]*)?")
 
 
@@ -79,8 +83,13 @@ class Provisioning:
     dhis2_url: str = ""
     dhis2_token: str = ""  # secret, optional
     ssh_public_key: str = ""  # the technician's key for SSH (keys only)
+    # Only when the operator asks for them; the same for every subscriber, so [modem] keeps them.
+    modem_apn_user: str = ""
+    modem_apn_password: str = ""
+    offsite_repository: str = ""  # empty: no off-site copy
+    offsite_key: str = ""  # secret: restic's repository password, kept by the central team too
 
-    SECRET_FIELDS = ("wifi_passphrase", "mqtt_password", "dhis2_token")
+    SECRET_FIELDS = ("wifi_passphrase", "mqtt_password", "dhis2_token", "modem_apn_password", "offsite_key")
 
     @property
     def ssid(self) -> str:
@@ -117,6 +126,16 @@ class Provisioning:
         if not _APN.fullmatch(self.modem_apn):
             errors.append("Point d'accès (APN) du modem : lettres, chiffres, points et tirets "
                           f"(ex. « internet »), reçu « {self.modem_apn} »")
+        for label, value in (("Identifiant APN du modem", self.modem_apn_user),
+                             ("Mot de passe APN du modem", self.modem_apn_password)):
+            if value and (not _printable_ascii(value) or not _APN_CREDENTIAL.fullmatch(value)):
+                errors.append(f"{label} : 1 à 64 caractères sans accent, sans espace au début ni à la fin, "
+                              "sans « , = \" ' \\ » (celui donné par l'opérateur)")
+            elif value != value.strip():
+                errors.append(f"{label} : espace au début ou à la fin")
+        if self.modem_apn_password and not self.modem_apn_user:
+            errors.append("Mot de passe APN du modem : donné sans identifiant APN (--modem-apn-user)")
+        errors.extend(self._offsite_problems())
         if self.dhis2_url and (not re.fullmatch(r"https?://[^\s\"']+", self.dhis2_url)
                                or self.dhis2_url.rstrip("/").endswith("/api")):
             errors.append("Adresse DHIS2 : https://… sans « /api » (ex. « https://dhis2.sante.gov.ml »)")
@@ -124,6 +143,25 @@ class Provisioning:
             errors.append("Jeton DHIS2 : un jeton d'accès personnel « d2pat_… »")
         if self.ssh_public_key and not _SSH_KEY.fullmatch(self.ssh_public_key.strip()):
             errors.append("Clé SSH publique : une seule ligne « ssh-ed25519 AAAA… » (le fichier .pub)")
+        return errors
+
+    def _offsite_problems(self) -> list[str]:
+        errors = []
+        repository = self.offsite_repository
+        if repository:
+            if not _RESTIC_REPOSITORY.fullmatch(repository) or not _printable_ascii(repository):
+                errors.append("Dépôt de la sauvegarde hors site : une adresse restic, sans espace "
+                              "(ex. « sftp:sauvegarde@serveur:/srv/restic/cscom-kati »), "
+                              f"reçu « {repository} »")
+            elif re.search(r"://[^/@]*:[^/@]*@", repository):
+                errors.append("Dépôt de la sauvegarde hors site : pas de mot de passe dans l'adresse "
+                              "(il serait lisible dans la configuration) ; utilisez sftp avec une clé")
+            if not self.offsite_key:
+                errors.append("Clé de la sauvegarde hors site : obligatoire avec un dépôt (--offsite-key-file)")
+        key = self.offsite_key
+        if key and (not 16 <= len(key) <= 256 or not _printable_ascii(key) or key != key.strip()):
+            errors.append("Clé de la sauvegarde hors site : 16 à 256 caractères sans accent, sans espace au "
+                          f"début ni à la fin ({len(key)} caractère(s) reçu(s))")
         return errors
 
     def check(self) -> Provisioning:
@@ -268,6 +306,11 @@ def apply(targets: Targets) -> Applied:
     _write_private(targets.secrets_dir / "mqtt_password", provisioning.mqtt_password + "\n")
     if provisioning.dhis2_token:
         _write_private(targets.secrets_dir / "dhis2_token", provisioning.dhis2_token + "\n")
+    if provisioning.offsite_key:
+        from appliance.backup.offsite import KEY_FILE_NAME
+
+        # restic reads it through RESTIC_PASSWORD_FILE (surrounding white space trimmed).
+        _write_private(targets.secrets_dir / KEY_FILE_NAME, provisioning.offsite_key + "\n")
     # hostapd reads the derived key (64 hex digits): the passphrase itself is not kept on the Pi.
     psk = wpa_psk(provisioning.wifi_passphrase, provisioning.ssid)
     _write_private(targets.secrets_dir / "wifi.psk", f"00:00:00:00:00:00 {psk}\n", service_owned=False)
@@ -300,6 +343,12 @@ def config_document(provisioning: Provisioning, targets: Targets) -> str:
         document["telemetry"]["broker_host"] = provisioning.mqtt_broker
     if provisioning.dhis2_url:
         document["dhis2"]["base_url"] = provisioning.dhis2_url
+    if provisioning.modem_apn_user:
+        document["modem"]["apn_user"] = provisioning.modem_apn_user
+    if provisioning.modem_apn_password:
+        document["modem"]["apn_password"] = provisioning.modem_apn_password
+    if provisioning.offsite_repository:
+        document["backup"] = {"offsite_repository": provisioning.offsite_repository}
     return "# Écrit à la mise en service (appliance provision apply). Modifiable par le technicien.\n" + \
         tomli_w.dumps(document)
 
@@ -515,10 +564,23 @@ def provision() -> None:
 @click.option("--dhis2-token", default="", help="Jeton d'accès personnel DHIS2 (d2pat_…).")
 @click.option("--ssh-key", "ssh_key_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Clé SSH publique du technicien (fichier .pub).")
+@click.option("--modem-apn-user", default="", help="Identifiant APN, si l'opérateur en demande un.")
+@click.option("--modem-apn-password", default="", help="Mot de passe APN, si l'opérateur en demande un.")
+@click.option("--offsite-repository", default="",
+              help="Dépôt restic de la sauvegarde hors site (ex. sftp:sauvegarde@serveur:/srv/restic/site).")
+@click.option("--offsite-key-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Fichier de la clé de la sauvegarde hors site (donné par l'équipe centrale).")
 def write_command(target: Path, site_id, facility_name, dhis2_org_unit, wifi_passphrase, mqtt_username,
-                  mqtt_password, modem_apn, mqtt_broker, wifi_ssid, dhis2_url, dhis2_token, ssh_key_file) -> None:
+                  mqtt_password, modem_apn, mqtt_broker, wifi_ssid, dhis2_url, dhis2_token, ssh_key_file,
+                  modem_apn_user, modem_apn_password, offsite_repository, offsite_key_file) -> None:
     """Écrit les paramètres du site sur la partition de démarrage (dossier) ou dans l'image .img."""
     site = _ask(site_id, "Identifiant du site")
+    offsite_key = ""
+    if offsite_key_file:
+        lines = offsite_key_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        offsite_key = lines[0].strip() if lines else ""
+    elif offsite_repository:
+        offsite_key = _ask(None, "Clé de la sauvegarde hors site", hide=True)
     values = Provisioning(
         site_id=site,
         facility_name=_ask(facility_name, "Nom de l'établissement"),
@@ -532,6 +594,10 @@ def write_command(target: Path, site_id, facility_name, dhis2_org_unit, wifi_pas
         dhis2_url=dhis2_url,
         dhis2_token=dhis2_token,
         ssh_public_key=ssh_key_file.read_text(encoding="utf-8").strip() if ssh_key_file else "",
+        modem_apn_user=modem_apn_user,
+        modem_apn_password=modem_apn_password,
+        offsite_repository=offsite_repository,
+        offsite_key=offsite_key,
     )
     try:
         where = write_to_target(values, target)

@@ -20,7 +20,7 @@ class UsbMedia(Protocol):
 
 
 class MountedUsbMedia:
-    """Real sticks: mount points under the configured roots (udisks, usbmount or fstab), read
+    """Real sticks: mount points under the configured roots (the image's udev rule, udisks or fstab), read
     from /proc/self/mounts, that carry the marker folder. A folder that merely exists under /media
     without a mounted stick is ignored, so a backup never lands on the SD card by mistake."""
 
@@ -41,7 +41,8 @@ class MountedUsbMedia:
                 continue
             # /proc/mounts escapes spaces and tabs as octal: "Cl\040USB" is "Cl USB".
             point = Path(fields[1].encode().decode("unicode_escape"))
-            if any(root in point.parents for root in self.roots):
+            # An automounted stick is listed twice once touched (autofs, then the stick): one stick.
+            if any(root in point.parents for root in self.roots) and point not in points:
                 points.append(point)
         return points
 

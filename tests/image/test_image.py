@@ -84,7 +84,8 @@ def observed_state(root: Path) -> dict:
                        if "appliance" in line.split(":")[3].split(","))
     paths = ["/etc/appliance", "/etc/appliance/secrets", "/var/lib/appliance", "/opt/appliance/venv",
              "/root/.ssh", "/etc/nftables.conf", "/etc/hostapd/hostapd.conf", "/etc/dnsmasq.d/appliance.conf",
-             "/etc/machine-id", "/etc/fstab", "/usr/local/sbin/appliance-grow-data"]
+             "/etc/machine-id", "/etc/fstab", "/usr/local/sbin/appliance-grow-data", "/media",
+             "/etc/udev/rules.d/80-appliance-usb-backup.rules"]
     return {
         "roles": roles,
         "enabled_units": enabled,
@@ -169,7 +170,10 @@ def test_services_are_hardened_and_unprivileged(unit: str) -> None:
     assert service["ProtectSystem"] == "strict"
     assert service["PrivateTmp"] == "yes"
     assert service["CapabilityBoundingSet"] == ""
-    assert set(service["ReadWritePaths"].split()) == {"/var/lib/appliance", "/etc/appliance/secrets"}
+    writable = {"/var/lib/appliance", "/etc/appliance/secrets"}
+    if unit == "appliance-agent.service":
+        writable.add("-/media")  # the nightly backup's USB stick (automounted there, see test_usb_backup.py)
+    assert set(service["ReadWritePaths"].split()) == writable
 
 
 def test_agent_has_a_watchdog() -> None:
@@ -377,15 +381,22 @@ def test_compressed_image_has_its_checksum(built: BuiltImage) -> None:
 
 WIFI = "kati-wifi-2024!"
 MQTT = "mqtt-secret-kati-123"
+OFFSITE_KEY = "kati-offsite-key-0123456789abcdef"
+# A local restic repository inside the card, so the test can run restic there with the provisioned key.
+OFFSITE_REPOSITORY = "/var/lib/appliance/depot-essai"
 
 
 def test_provisioning_round_trip_on_the_built_image(built: BuiltImage, scratch: Path) -> None:
     card = scratch / "card.img"
     subprocess.run(["cp", "--sparse=always", str(built.image), str(card)], check=True)
+    key_file = scratch / "cle-hors-site.txt"
+    key_file.write_text(OFFSITE_KEY + "\n")
     write = subprocess.run(
         [str(Path(sys.executable).parent / "appliance"), "provision", "write", str(card), "--site-id", "cscom-kati-01",
          "--facility-name", "CSCom de Kati", "--dhis2-org-unit", "DiszpKrYNg8", "--wifi-passphrase", WIFI,
-         "--mqtt-username", "cscom-kati-01", "--mqtt-password", MQTT, "--modem-apn", "internet"],
+         "--mqtt-username", "cscom-kati-01", "--mqtt-password", MQTT, "--modem-apn", "internet",
+         "--modem-apn-user", "orange", "--modem-apn-password", "orange-web",
+         "--offsite-repository", OFFSITE_REPOSITORY, "--offsite-key-file", str(key_file)],
         capture_output=True, text=True)
     assert write.returncode == 0, write.stderr
     from appliance.provision import PROVISION_FILE, read_from_image
@@ -406,7 +417,8 @@ def test_provisioning_round_trip_on_the_built_image(built: BuiltImage, scratch: 
         assert "terminée" in first_boot.stdout
         assert not (merged / "boot/firmware" / PROVISION_FILE).exists()
         secrets = merged / "etc/appliance/secrets"
-        assert {item.name for item in secrets.iterdir()} == {"mqtt_password", "wifi.psk", "flask_secret_key"}
+        assert {item.name for item in secrets.iterdir()} == {"mqtt_password", "wifi.psk", "flask_secret_key",
+                                                             "offsite_backup_key"}
         uid, gid = int(tree_user(merged, "appliance")[2]), tree_group_id(merged, "appliance")
         for item in secrets.iterdir():
             info = item.stat()
@@ -421,6 +433,13 @@ def test_provisioning_round_trip_on_the_built_image(built: BuiltImage, scratch: 
         in_chroot(merged, "runuser", "-u", "appliance", "--", "/opt/appliance/venv/bin/python", "-c",
                   "from appliance import config; from appliance.emr import create_app; "
                   "create_app(config.load('/etc/appliance/appliance.toml'))")
+        # The service user runs the image's restic on the provisioned repository with the provisioned key.
+        restic = in_chroot(merged, "runuser", "-u", "appliance", "--", "/opt/appliance/venv/bin/python", "-c",
+                           "from appliance import config; from appliance.backup import offsite; "
+                           "cfg = config.load('/etc/appliance/appliance.toml'); "
+                           "assert cfg.modem.apn_user == 'orange' and cfg.modem.apn_password == 'orange-web'; "
+                           "done = offsite.restic(cfg, 'init'); print(done.returncode, done.stdout, done.stderr)")
+        assert restic.stdout.startswith("0 ") and "created restic repository" in restic.stdout, restic.stdout
         sheet = in_chroot(merged, "/usr/local/bin/appliance", "provision", "sheet")
         assert "Mot de passe provisoire" in sheet.stdout and WIFI in sheet.stdout
         again = in_chroot(merged, "/usr/local/bin/appliance", "provision", "sheet", check=False)
@@ -431,8 +450,9 @@ def test_provisioning_round_trip_on_the_built_image(built: BuiltImage, scratch: 
     for path in upper.rglob("*"):
         if path.is_file() and not path.is_symlink():
             data = path.read_bytes()
-            if (WIFI.encode() in data or MQTT.encode() in data) and path.parent.name != "secrets":
+            if any(secret.encode() in data for secret in (WIFI, MQTT, OFFSITE_KEY)) and path.parent.name != "secrets":
                 misplaced.append(str(path.relative_to(upper)))
     assert misplaced == []
     assert MQTT.encode() in (upper / "etc/appliance/secrets/mqtt_password").read_bytes()
+    assert (upper / "etc/appliance/secrets/offsite_backup_key").read_text() == OFFSITE_KEY + "\n"
     assert WIFI.encode() not in (upper / "etc/appliance/secrets/wifi.psk").read_bytes(), "only the derived key"

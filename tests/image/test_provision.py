@@ -6,6 +6,7 @@ import dataclasses
 import shutil
 import stat
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,87 @@ def test_write_into_an_img_file_without_mounting(tmp_path: Path) -> None:
     # The FAT filesystem is still clean after mtools wrote into it.
     subprocess.run(["dd", f"if={image}", f"of={part}", "bs=1M", "skip=1", "count=33", "status=none"], check=True)
     subprocess.run(["fsck.vfat", "-n", str(part)], check=True, capture_output=True)
+
+
+# ---------------------------------------------------------------------------------------------- backup, modem
+
+OFFSITE_KEY = "q7Vd2-backup-key-of-kati-0123456789"
+WITH_BACKUP = dataclasses.replace(
+    GOOD, offsite_repository="sftp:sauvegarde@sauvegarde.sante.gov.ml:/srv/restic/cscom-kati-01",
+    offsite_key=OFFSITE_KEY, modem_apn_user="orange", modem_apn_password="orange-web")
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"modem_apn_user": "orange,ml"}, "Identifiant APN du modem"),
+        ({"modem_apn_user": "été"}, "Identifiant APN du modem"),
+        ({"modem_apn_user": "x" * 65}, "Identifiant APN du modem"),
+        ({"modem_apn_password": "pass=word"}, "Mot de passe APN du modem"),
+        ({"modem_apn_password": " orange"}, "Mot de passe APN du modem"),
+        ({"modem_apn_user": "", "modem_apn_password": "orange"}, "Mot de passe APN du modem"),
+        ({"offsite_repository": "serveur:/srv/restic"}, "Dépôt de la sauvegarde hors site"),
+        ({"offsite_repository": "sftp:sauvegarde@serveur:/srv/mon dépôt"}, "Dépôt de la sauvegarde hors site"),
+        ({"offsite_repository": "rest:https://kati:secret@serveur/kati/"}, "Dépôt de la sauvegarde hors site"),
+        ({"offsite_key": ""}, "Clé de la sauvegarde hors site"),
+        ({"offsite_key": "trop-courte"}, "Clé de la sauvegarde hors site"),
+        ({"offsite_key": "clé-avec-accent-1234567"}, "Clé de la sauvegarde hors site"),
+    ],
+)
+def test_bad_backup_or_apn_input_is_refused_naming_the_field(changes: dict, named: str) -> None:
+    problems = dataclasses.replace(WITH_BACKUP, **changes).problems()
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(named)
+
+
+def test_backup_and_apn_credentials_are_optional() -> None:
+    assert WITH_BACKUP.problems() == []
+    assert dataclasses.replace(WITH_BACKUP, modem_apn_password="").problems() == []
+    assert dataclasses.replace(WITH_BACKUP, offsite_repository="rest:https://sauvegarde.sante.gov.ml/kati/",
+                               ).problems() == []
+    # A key alone is kept for a repository configured later.
+    assert dataclasses.replace(GOOD, offsite_key=OFFSITE_KEY).problems() == []
+
+
+def test_first_boot_installs_the_offsite_key_repository_and_apn(tmp_path: Path) -> None:
+    from appliance.backup import offsite
+
+    targets, boot = first_boot(tmp_path, WITH_BACKUP)
+    cfg = config_module.load(targets.config_file)
+    assert cfg.backup.offsite_repository == WITH_BACKUP.offsite_repository
+    assert (cfg.modem.apn, cfg.modem.apn_user, cfg.modem.apn_password) == ("internet", "orange", "orange-web")
+    key = offsite.key_file(cfg)
+    assert key == targets.secrets_dir / "offsite_backup_key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert key.read_text() == OFFSITE_KEY + "\n"
+    assert OFFSITE_KEY not in targets.config_file.read_text()
+    assert offsite.enabled(cfg)
+    # Provisioning again without the key (new WiFi, say) keeps the one installed.
+    write_to_target(dataclasses.replace(GOOD, wifi_passphrase="nouveau-mot-2025"), boot)
+    apply(targets)
+    assert key.read_text() == OFFSITE_KEY + "\n"
+    assert not config_module.load(targets.config_file).backup.offsite_repository
+
+
+def test_cli_takes_the_offsite_key_from_a_file_or_asks_for_it(tmp_path: Path) -> None:
+    common = ["--site-id", "cscom-kati-01", "--facility-name", "CSCom de Kati", "--dhis2-org-unit", "DiszpKrYNg8",
+              "--wifi-passphrase", "kati-wifi-2024", "--mqtt-username", "cscom-kati-01",
+              "--mqtt-password", "mqtt-secret-123", "--modem-apn", "internet",
+              "--modem-apn-user", "orange", "--modem-apn-password", "orange-web",
+              "--offsite-repository", WITH_BACKUP.offsite_repository]
+    key_file = tmp_path / "cle-kati.txt"
+    key_file.write_text(OFFSITE_KEY + "\r\n")
+    boot = boot_dir(tmp_path)
+    result = CliRunner().invoke(main, ["provision", "write", str(boot), *common, "--offsite-key-file", str(key_file)])
+    assert result.exit_code == 0, result.output
+    written = Provisioning.from_document(tomllib.loads((boot / PROVISION_FILE).read_text()), "test")
+    assert written == WITH_BACKUP
+
+    (boot / PROVISION_FILE).unlink()
+    typed = CliRunner().invoke(main, ["provision", "write", str(boot), *common], input="court\ncourt\n")
+    assert typed.exit_code == 2 and "Clé de la sauvegarde hors site" in typed.output
+    assert not (boot / PROVISION_FILE).exists()
+    typed = CliRunner().invoke(main, ["provision", "write", str(boot), *common],
+                               input=f"{OFFSITE_KEY}\n{OFFSITE_KEY}\n")
+    assert typed.exit_code == 0, typed.output
+    assert f'offsite_key = "{OFFSITE_KEY}"' in (boot / PROVISION_FILE).read_text()
