@@ -116,3 +116,34 @@ def test_patient_record_in_chromium_at_360px(live_server, phone_page, make_user)
     page.emulate_media(media="print")
     assert not page.locator("form").first.is_visible()
     screenshot(page, "patient-referral-letter-print-360")
+
+
+def test_twins_delivery_in_chromium_at_360px(live_server, phone_page, make_user, new_patient):
+    """The number of babies shows their fieldsets (babies.js); twins open two records."""
+    make_user("sage_femme", username="sf.kone")
+    mother = new_patient("Coulibaly", "Mariam", "F", birth_date=dt.date(1996, 7, 1))
+    page = phone_page
+    page.goto(f"{live_server}/connexion")
+    _fill(page, {"username": "sf.kone", "password": PASSWORD})
+    page.click("button[type=submit]")
+    page.goto(f"{live_server}/patients/{mother.id}/accouchement/nouveau")
+    assert not page.locator('[data-baby="2"]').is_visible()
+    page.select_option('[name="babies"]', "2")
+    assert page.locator('[data-baby="2"]').is_visible() and not page.locator('[data-baby="3"]').is_visible()
+    page.fill('[name="visit_date"]', dt.date.today().isoformat())
+    for name, value in (("place", "ici"), ("mode", "voie_basse"), ("outcome", "vivant"),
+                        ("baby2-outcome", "vivant")):
+        page.select_option(f'[name="{name}"]', value)
+    _fill(page, {"gestational_age_weeks": "37", "birth_weight_g": "2600", "baby2-birth_weight_g": "2450",
+                 "newborn_family_name": "Coulibaly", "newborn_first_names": "Awa", "baby2-first_names": "Adama"})
+    page.check('input[name="baby_sex"][value="F"]')
+    page.check('input[name="baby2-sex"][value="M"]')
+    page.check('[name="create_newborn"]')
+    page.check('[name="baby2-open_record"]')
+    screenshot(page, "visit-delivery-twins-360")
+    _no_horizontal_scroll(page)
+    page.click("button.primary")
+    assert page.url.endswith(f"/patients/{mother.id}"), page.url
+    twins = Patient.select().where(Patient.mother == mother.id).order_by(Patient.id)
+    assert [(twin.first_names, twin.sex) for twin in twins] == [("Awa", "F"), ("Adama", "M")]
+    assert "Bébé 2 : né vivant · 2450 g · garçon" in page.locator(".timeline").inner_text()
