@@ -24,6 +24,7 @@ from appliance.emr.i18n import ngettext
 from appliance.emr.measure_fields import number_text
 from appliance.emr.patient_forms import MergeForm, PatientForm
 from appliance.emr.security import requires
+from appliance.followup.contacts import deaths_among
 from appliance.patients import codes
 from appliance.patients.models import Household, Patient
 from appliance.patients.registry import (
@@ -198,7 +199,11 @@ def search_page():
     result = search(query, page=page) if query else None
     # Result lines append the id to the chart's address instead of calling url_for twenty times.
     chart_prefix = url_for(".chart", patient_id=0).removesuffix("0") if result else ""
-    return render_template("patients/search.html", query=query, result=result, chart_prefix=chart_prefix)
+    # A death is reported on the follow-up side (a call or a home visit): say it on the result line
+    # so nobody opens a visit or a duplicate record for that person.
+    deaths = deaths_among([patient.id for patient in result.patients]) if result else {}
+    return render_template("patients/search.html", query=query, result=result, chart_prefix=chart_prefix,
+                           deaths=deaths)
 
 
 @bp.route("/nouveau", methods=["GET", "POST"])

@@ -82,6 +82,17 @@ def departure(patient_id: int) -> FollowupContact | None:
             .order_by(FollowupContact.contacted_on.desc(), FollowupContact.id.desc()).first())
 
 
+def deaths_among(patient_ids: Sequence[int]) -> dict[int, dt.date]:
+    """Patients of a list (a page of search results) reported dead, with the date: one indexed read."""
+    if not patient_ids:
+        return {}
+    marks = ", ".join("?" * len(patient_ids))
+    rows = database.execute_sql(
+        f"SELECT patient_id, max(death_on) FROM followup_contact WHERE patient_id IN ({marks}) "
+        "AND outcome = 'decede' AND voided = 0 GROUP BY patient_id", tuple(patient_ids)).fetchall()
+    return {patient_id: _date(death_on) for patient_id, death_on in rows}
+
+
 def check(patient: Patient, contact: NewContact, today: dt.date, phone: str) -> list[ContactError]:
     """Every reason to refuse the attempt, each on its field (all of them, not just the first)."""
     errors: list[ContactError] = []

@@ -86,10 +86,13 @@ def test_a_death_reported_from_the_chart_shows_on_it_and_leaves_the_lists(login_
     chart = " ".join(text_of(nurse.get(f"/patients/{child.id}")).split())
     assert f"Décédé(e) le {days_ago(5):%d/%m/%Y}" in chart and "relais de Kalaban" in chart
     assert f'data-patient="{child.id}"' not in nurse.get("/a-revoir?programme=tous").get_data(as_text=True)
+    assert f"décédé(e) le {days_ago(5):%d/%m/%Y}" in text_of(nurse.get(f"/patients/?q={child.first_names}"))
     contact = FollowupContact.get()
     nurse.post(f"/patients/{child.id}/contact/{contact.id}/annuler", {"reason": "mauvais enfant"})
     assert f'data-patient="{child.id}"' in nurse.get("/a-revoir?programme=tous").get_data(as_text=True)
     assert "Décédé(e) le" not in text_of(nurse.get(f"/patients/{child.id}"))
+    found = text_of(nurse.get(f"/patients/?q={child.first_names}"))
+    assert f'href="/patients/{child.id}"' in found and "décédé(e)" not in found
 
 
 def test_a_wrong_number_is_struck_out_on_the_list(login_as, person):
