@@ -255,3 +255,24 @@ def test_french_stays_the_default_and_has_every_word_checked(login_as, clinic):
     english_seen = [(name, word) for name, words in ENGLISH_WORDS.items() for word in words
                     if word not in same_in_both and word in pages[name]]
     assert english_seen == []
+
+
+def test_every_interface_string_of_the_code_has_its_english_translation():
+    """Extracted as `make extract-messages` does: a new string without its English text fails here."""
+    from pathlib import Path
+
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parents[2] / "appliance"
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_pgettext": ((1, "c"), 2)}
+    method_map = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+    in_code = {message[2] if isinstance(message[2], str) else message[2][0]
+               for message in extract_from_dir(str(root), method_map, keywords=keywords)}
+    with (root / "emr/translations/en/LC_MESSAGES/messages.po").open("rb") as file:
+        catalogue = read_po(file, locale="en")
+    translated = {message.id if isinstance(message.id, str) else message.id[0]
+                  for message in catalogue if message.id and message.string and not message.fuzzy
+                  and all(message.string if isinstance(message.string, tuple) else [message.string])}
+    missing = sorted(in_code - translated)
+    assert not missing, f"{len(missing)} without English (make extract-messages, then translate): {missing[:10]}"
