@@ -2,10 +2,11 @@
 
 Nothing here loops: APScheduler's thread wakes for the battery sample (every
 ``sample_interval_s``), the windows (cron times, in-memory job store) and the systemd watchdog;
-gpiozero's thread wakes on the low-voltage pin's edges; pyudev's thread wakes on hotplug; the
-main thread sleeps on an event until SIGTERM or SIGINT. The jobs are plain methods
-(``sample``, ``run_window``), so a test can drive a simulated week through them in seconds with
-the very same triggers (see ``drive``).
+gpiozero's thread wakes on the low-voltage pin's edges; pyudev's thread wakes on hotplug; a
+thread blocked in poll() on /proc/self/mounts wakes when a USB stick is mounted (``sticks``) and
+hands it to the stick-copy worker; the main thread sleeps on an event until SIGTERM or SIGINT.
+The jobs are plain methods (``sample``, ``run_window``), so a test can drive a simulated week
+through them in seconds with the very same triggers (see ``drive``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
@@ -28,7 +30,9 @@ from appliance.agent.sdnotify import Notifier
 from appliance.agent.settings import parse_window_time
 from appliance.agent.state import StateStore
 from appliance.agent.status import AgentStatus, ClockStatus, EventBus
+from appliance.agent.sticks import FolderStickWatcher, MountTableWatcher, StickCopier
 from appliance.agent.windows import WindowRunner, latest_window_between, next_window, window_triggers
+from appliance.backup.usb import UsbMedia
 from appliance.config import Config
 from appliance.modem.base import Link, Modem
 from appliance.modem.hotplug import ModemPresence
@@ -62,6 +66,7 @@ class Agent:
         poweroff: PowerOff | None = None,
         notifier: Notifier | None = None,
         watch_udev: bool | None = None,
+        watch_sticks: bool = True,
         flush: Callable[..., Any] | None = None,
         publish_telemetry: Callable[..., Any] | None = None,
     ) -> None:
@@ -80,6 +85,11 @@ class Agent:
         self._scheduler: Any = None
         self._udev: Any = None
         self.simulated_battery: Any = None
+        # One backup at a time in this process: the nightly job and a stick just plugged in.
+        self.backup_lock = threading.Lock()
+        self.stick_copier = StickCopier(cfg.backup.usb_marker, self.copy_to_plugged_stick)
+        self._stick_watcher: MountTableWatcher | FolderStickWatcher | None = None
+        self._watch_sticks = watch_sticks
 
         self.shutdown = ShutdownController(
             cfg.paths.data_dir,
@@ -171,6 +181,8 @@ class Agent:
             except Exception as exc:
                 log.error("Branchement du modem non surveillé (%s) : on suppose le modem présent", exc)
                 self.presence.port_added("udev-unavailable", "modem (udev indisponible)")
+        if self._watch_sticks:
+            self._start_stick_watch()
         snapshot = self.power.sample()
         if snapshot.state is not BatteryState.CRITICAL and readonly.clear_read_only(self.cfg.paths.data_dir):
             log.warning("Lecture seule levée : l'appareil a redémarré et la batterie n'est plus critique")
@@ -220,7 +232,8 @@ class Agent:
         from appliance.backup.local import run_nightly_backup
 
         try:
-            report = run_nightly_backup(self.cfg)
+            with self.backup_lock:
+                report = run_nightly_backup(self.cfg, usb=self.usb_media())
         except Exception:
             log.exception("Sauvegarde de nuit impossible")
             return
@@ -228,6 +241,38 @@ class Agent:
             log.info("Sauvegarde de nuit : %s", report.file)
         else:
             log.error("Sauvegarde de nuit incomplète : %s", " ; ".join(report.problems))
+
+    def usb_media(self) -> UsbMedia:
+        """The sticks as this agent sees them: mounted ones, or the simulated folders."""
+        from appliance.backup.local import simulated_sticks_root
+        from appliance.backup.usb import FolderUsbMedia, MountedUsbMedia
+
+        marker = self.cfg.backup.usb_marker
+        if self.simulation:
+            return FolderUsbMedia([], marker, root=simulated_sticks_root(self.cfg))
+        return MountedUsbMedia(self.cfg.backup.usb_mount_roots, marker)
+
+    def copy_to_plugged_stick(self, stick_folder: Path) -> None:
+        """The stick-copy worker's job: the newest verified backup onto a stick just plugged in (made
+        first if there is none), logged in ``backup_run`` like the nightly copy, and announced."""
+        from appliance.backup.local import copy_latest_to_stick
+
+        with self.backup_lock:
+            if self.shutdown.started:
+                return
+            report = copy_latest_to_stick(self.cfg, stick_folder)
+        stick = stick_folder.parent
+        copied = report.usb_copies[0].name if report.usb_copies else ""
+        if copied and not report.problems:
+            message = f"Sauvegarde copiée et vérifiée sur la clé USB {stick.name} ({copied})"
+            self.events.emit("usb_backup", message, stick=str(stick), ok=True, file=copied)
+            log.info("%s", message)
+        else:
+            message = f"Copie sur la clé USB {stick.name} : {' ; '.join(report.problems) or 'rien copié'}"
+            self.events.emit("usb_backup", message, severity="warning", stick=str(stick), ok=bool(copied),
+                             file=copied)
+            log.error("%s", message)
+        self.notifier.status(message)
 
     def status(self) -> AgentStatus:
         return AgentStatus(
@@ -297,6 +342,10 @@ class Agent:
         self._flush_history()
         if self._udev is not None:
             self._udev.stop()
+        if self._stick_watcher is not None:
+            self._stick_watcher.stop()
+            self._stick_watcher = None
+        self.stick_copier.stop()
         self.power.close()
         self.modem.close()
 
@@ -305,6 +354,28 @@ class Agent:
     def _nominal_window_time(self) -> datetime:
         now = self.clock.now()
         return latest_window_between(self.triggers, now - timedelta(hours=1), now) or now
+
+    def _start_stick_watch(self) -> None:
+        """Sticks already plugged in count as just plugged: the box may have been off when they were."""
+        from appliance.backup.local import simulated_sticks_root
+
+        appeared = self.stick_copier.appeared
+        watcher: MountTableWatcher | FolderStickWatcher
+        if self.simulation:
+            root = simulated_sticks_root(self.cfg)
+            watcher = FolderStickWatcher(root, self.cfg.backup.usb_marker, appeared)
+        else:
+            watcher = MountTableWatcher(self.cfg.backup.usb_mount_roots, appeared)
+        self.stick_copier.start()
+        try:
+            watcher.start()
+        except OSError as exc:
+            log.error("Clés USB non surveillées (%s) : la copie se fera à la sauvegarde de nuit", exc)
+            return
+        self._stick_watcher = watcher
+        if self.simulation:
+            log.info("Clés USB simulées : créer dans %s un dossier contenant un dossier %s pour en brancher une",
+                     root, self.cfg.backup.usb_marker)
 
     def _set_link(self, link: Link | None) -> None:
         self._link = link

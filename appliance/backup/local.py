@@ -1,11 +1,13 @@
 """Backups on the box: to the data partition, then to a USB stick when one is plugged in.
 
 ``run_backup`` is what ``appliance backup`` and the upgrade call; ``run_nightly_backup`` is what
-the agent's nightly job calls (it also prepares the off-site copy and queues it for the outbox).
+the agent's nightly job calls (it also prepares the off-site copy and queues it for the outbox);
+``copy_latest_to_stick`` is what the agent calls when a prepared stick is plugged in.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -14,11 +16,18 @@ from pathlib import Path
 from appliance.backup.log import RunRecord, record_run
 from appliance.backup.manifest import Manifest, ManifestError, fsync_directory
 from appliance.backup.snapshot import BackupError, file_sha256, make_snapshot, manifest_path_for, utc_stamp
-from appliance.backup.usb import MountedUsbMedia, UsbMedia, drop_from_page_cache
+from appliance.backup.usb import (
+    SIMULATED_STICKS_FOLDER,
+    FolderUsbMedia,
+    MountedUsbMedia,
+    UsbMedia,
+    drop_from_page_cache,
+    stick_lock,
+)
 from appliance.config import Config
 from appliance.store.models import utcnow
 
-REASONS = ("nightly", "manual", "pre-upgrade")
+REASONS = ("nightly", "manual", "pre-upgrade", "usb")  # usb: made because a stick was plugged in
 
 
 @dataclass
@@ -42,7 +51,13 @@ def backups_folder(cfg: Config) -> Path:
 
 
 def usb_media_for(cfg: Config) -> UsbMedia:
+    if cfg.simulation:
+        return FolderUsbMedia([], cfg.backup.usb_marker, root=simulated_sticks_root(cfg))
     return MountedUsbMedia(cfg.backup.usb_mount_roots, cfg.backup.usb_marker)
+
+
+def simulated_sticks_root(cfg: Config) -> Path:
+    return cfg.paths.data_dir / SIMULATED_STICKS_FOLDER
 
 
 def run_backup(cfg: Config, *, reason: str = "manual", usb: UsbMedia | None = None,
@@ -79,19 +94,49 @@ def run_backup(cfg: Config, *, reason: str = "manual", usb: UsbMedia | None = No
         record_run(cfg.paths.database, RunRecord(
             utcnow().isoformat(sep=" "), reason, "usb", "", "skipped",
             f"aucune clé USB de sauvegarde branchée (avec le dossier {cfg.backup.usb_marker})"))
+    copy_to_sticks(cfg, report, stick_folders, reason)
+    return report
+
+
+def copy_to_sticks(cfg: Config, report: BackupReport, stick_folders: list[Path], reason: str) -> None:
+    """Copy ``report.file`` onto each stick (verified, ``keep_usb`` applied), one ``backup_run`` row
+    per stick; the nightly run and a stick just plugged in go through here alike."""
+    size = report.file.stat().st_size + manifest_path_for(report.file).stat().st_size
     for stick_folder in stick_folders:
         started_at = utcnow().isoformat(sep=" ")
         target = stick_folder / cfg.site.id
         try:
-            copied = copy_to_stick(report.file, target)
-            report.usb_copies.append(copied)
-            report.removed += apply_retention(target, cfg.backup.keep_usb)
+            with stick_lock(stick_folder):
+                copied = copy_to_stick(report.file, target)
+                report.usb_copies.append(copied)
+                report.removed += apply_retention(target, cfg.backup.keep_usb)
             record_run(cfg.paths.database, RunRecord(started_at, reason, "usb", str(copied), "ok", bytes=size))
-        except (BackupError, OSError) as exc:
+        except (BackupError, ManifestError, OSError) as exc:
             message = f"copie sur la clé USB {stick_folder.parent} impossible : {exc}"
             report.problems.append(message)
             record_run(cfg.paths.database, RunRecord(started_at, reason, "usb", str(target), "failed", message))
-    return report
+
+
+def copy_latest_to_stick(cfg: Config, stick_folder: Path) -> BackupReport:
+    """A prepared stick was just plugged in: put the newest verified backup on it now, making one
+    first (reason ``usb``) if there is none yet or the newest no longer matches its manifest."""
+    report = BackupReport()
+    newest = list_backups(backups_folder(cfg))[:1]
+    if newest:
+        manifest, data_file = newest[0]
+        try:
+            intact = file_sha256(data_file) == manifest.database.file_sha256
+        except OSError:
+            intact = False
+        if intact:
+            report.file, report.manifest = data_file, manifest
+            copy_to_sticks(cfg, report, [stick_folder], "usb")
+            return report
+        report.problems.append(f"la dernière sauvegarde {data_file.name} ne correspond plus à son manifeste "
+                               "(carte SD abîmée ?) : nouvelle sauvegarde")
+    made = run_backup(cfg, reason="usb", usb=FolderUsbMedia([stick_folder.parent], stick_folder.name))
+    made.problems[:0] = report.problems
+    return made
 
 
 def run_nightly_backup(cfg: Config, *, usb: UsbMedia | None = None) -> BackupReport:
@@ -137,28 +182,47 @@ def apply_retention(folder: Path, keep: int) -> list[Path]:
 
 
 def copy_to_stick(data_file: Path, target: Path) -> Path:
-    """Copy a backup and its manifest to ``target``, then read the copy back from the stick."""
+    """Copy a backup and its manifest to ``target``, then read the copy back from the stick.
+
+    The data goes to a ``.partial`` file, is fsynced, read back and compared, renamed, and only then
+    is the manifest written (atomically): a stick pulled out at any moment never holds a file that
+    passes for a backup (``list_backups`` and ``restore`` need the manifest). Leftovers of such a cut
+    are removed at the next copy. A stick plugged in again that already holds this very backup,
+    intact, is not written again."""
     target.mkdir(parents=True, exist_ok=True)
+    _remove_interrupted(target)
     manifest_file = manifest_path_for(data_file)
     manifest = Manifest.read(manifest_file)
+    copied = target / data_file.name
+    expected = manifest.database.file_sha256
+    if copied.exists() and manifest_path_for(copied).exists() and _reads_back_as(copied, expected):
+        return copied
     needed = data_file.stat().st_size + manifest_file.stat().st_size
     if shutil.disk_usage(target).free < needed:
         apply_retention(target, 1)  # make room: keep only the newest copy already there
         if shutil.disk_usage(target).free < needed:
             raise BackupError(f"clé pleine ({shutil.disk_usage(target).free // 2**20} Mo libres)")
-    copied = target / data_file.name
     partial = target / (data_file.name + ".partial")
-    with open(data_file, "rb") as source, open(partial, "wb") as out:
-        shutil.copyfileobj(source, out, 1024 * 1024)
-        out.flush()
-        os.fsync(out.fileno())
-    drop_from_page_cache(partial)
-    if file_sha256(partial) != manifest.database.file_sha256:
-        partial.unlink(missing_ok=True)
-        raise BackupError("la copie relue sur la clé diffère de l'original (clé défectueuse ?)")
+    try:
+        with open(data_file, "rb") as source, open(partial, "wb") as out:
+            shutil.copyfileobj(source, out, 1024 * 1024)
+            out.flush()
+            os.fsync(out.fileno())
+        if not _reads_back_as(partial, expected):
+            raise BackupError("la copie relue sur la clé diffère de l'original (clé défectueuse ?)")
+    except BaseException:
+        with contextlib.suppress(OSError):  # the stick may be gone: then nothing is left to remove
+            partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, copied)
     manifest.write(manifest_path_for(copied))
     return copied
+
+
+def _reads_back_as(path: Path, sha256: str) -> bool:
+    """Whether ``path`` read from the medium itself (its cached pages dropped) has this hash."""
+    drop_from_page_cache(path)
+    return file_sha256(path) == sha256
 
 
 def _remove_interrupted(folder: Path) -> None:

@@ -6,9 +6,15 @@ top: the box never writes to a stick someone plugged in for another purpose.
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
+
+# In simulation (``make run``) each folder created here, under the data folder, is a plugged-in stick.
+SIMULATED_STICKS_FOLDER = "simulated-usb"
 
 
 class UsbMedia(Protocol):
@@ -54,14 +60,19 @@ class MountedUsbMedia:
 
 
 class FolderUsbMedia:
-    """Simulated sticks: plain folders standing for mounted sticks (simulation mode and tests)."""
+    """Simulated sticks: plain folders standing for mounted sticks (simulation mode and tests); with a
+    ``root``, every folder inside it is one more stick (``mkdir`` there plugs one in)."""
 
-    def __init__(self, sticks: list[Path], marker: str) -> None:
+    def __init__(self, sticks: list[Path], marker: str, *, root: Path | None = None) -> None:
         self.sticks = sticks
         self.marker = marker
+        self.root = root
 
     def plugged(self) -> list[Path]:
-        return [stick for stick in self.sticks if stick.is_dir()]
+        sticks = [stick for stick in self.sticks if stick.is_dir()]
+        if self.root is not None and self.root.is_dir():
+            sticks += sorted(path for path in self.root.iterdir() if path.is_dir())
+        return sticks
 
     def backup_folders(self) -> list[Path]:
         return [stick / self.marker for stick in self.plugged() if (stick / self.marker).is_dir()]
@@ -74,3 +85,15 @@ def drop_from_page_cache(path: Path) -> None:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def stick_lock(folder: Path) -> Iterator[None]:
+    """One writer per stick at a time, across processes (the agent's copies, ``appliance backup``): an
+    flock on the stick's marker folder itself, so nothing is left on the stick if it is pulled out."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
