@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from appliance.accounts import password_problem, set_password, verify_password
 from appliance.emr.forms import LanguageForm, PasswordForm
+from appliance.emr.i18n import gettext as _
 from appliance.emr.security import SessionUser, requires
 from appliance.store.audit import audited_save
 from appliance.store.models import User

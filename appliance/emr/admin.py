@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from appliance.accounts import create_user, generate_password, set_password
 from appliance.emr.forms import UserForm
+from appliance.emr.i18n import gettext as _
 from appliance.emr.security import requires
 from appliance.store.audit import audited_save
 from appliance.store.models import AuditEntry, User

@@ -6,11 +6,11 @@ import datetime as dt
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_time
-from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from appliance.accounts import authenticate
 from appliance.emr.forms import LoginForm
+from appliance.emr.i18n import gettext as _
 from appliance.emr.security import SessionUser, requires
 
 bp = Blueprint("auth", __name__)

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, current_app, render_template
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from appliance.backup import status as backup_status
 from appliance.backup.local import backups_folder, usb_media_for
 from appliance.emr.home import add_tile
+from appliance.emr.i18n import gettext as _
+from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.security import requires
 
 bp = Blueprint("backup", __name__, url_prefix="/admin/sauvegardes")

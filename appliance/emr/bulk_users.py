@@ -13,8 +13,6 @@ import csv
 import io
 
 from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -24,6 +22,8 @@ from wtforms.validators import DataRequired, Length
 
 from appliance.emr.forms import role_choices
 from appliance.emr.home import add_tile
+from appliance.emr.i18n import gettext as _
+from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.security import requires
 from appliance.store.models import ROLES, User
 from appliance.users.csvfile import MAX_BYTES, MAX_ROWS, REQUIRED_COLUMNS

@@ -6,9 +6,10 @@ import logging
 
 import peewee
 from flask import Flask, render_template
-from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from appliance.emr.i18n import gettext as _
 
 log = logging.getLogger(__name__)
 

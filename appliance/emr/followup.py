@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
@@ -21,6 +19,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from appliance.clinical import growth, preload
 from appliance.clinical.growth_chart import render_growth_chart
 from appliance.emr.home import add_tile
+from appliance.emr.i18n import gettext as _
+from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import CheckboxListField, FrenchDateField
 from appliance.emr.patients import CHART_EXTRAS, label_colon
 from appliance.emr.security import can, requires

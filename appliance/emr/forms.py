@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
+from appliance.emr.i18n import lazy_gettext as _l
 from appliance.store.models import ROLES
 
 LANGUAGES = [("fr", "Français"), ("en", "English")]

@@ -13,6 +13,7 @@ from typing import Any
 from babel.support import NullTranslations
 from flask import Flask, g, has_request_context
 from flask_babel import get_translations
+from flask_babel.speaklater import LazyString
 
 
 def request_translations() -> NullTranslations:
@@ -46,3 +47,8 @@ def install_in_templates(app: Flask) -> None:
             context, singular, plural, num),
         newstyle=True,
     )
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """A label translated when shown (form fields, tiles), through the per-request catalogue."""
+    return LazyString(gettext, string, **variables)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import BooleanField, DateField, SelectMultipleField, StringField
 from wtforms.validators import StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from appliance.emr.i18n import lazy_gettext as _l
 
 
 def number_text(value: float, spec: str = "g") -> str:

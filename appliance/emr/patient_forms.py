@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import ClinicalForm, FrenchDateField, MeasureField
 from appliance.patients import normalize
 from appliance.patients.models import Household, Patient

@@ -14,12 +14,12 @@ from collections.abc import Callable
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from appliance.emr.forms import role_label
 from appliance.emr.home import add_tile
 from appliance.emr.i18n import gettext as _
+from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.i18n import ngettext
 from appliance.emr.measure_fields import number_text
 from appliance.emr.patient_forms import MergeForm, PatientForm

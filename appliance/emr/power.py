@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, render_template
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from appliance.agent.state import recent_windows
 from appliance.emr.home import add_tile
+from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.security import requires
 from appliance.modem.usage import DataUsage
 from appliance.power.chart import battery_history_svg

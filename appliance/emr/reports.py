@@ -11,9 +11,7 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, ngettext
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_date
 from flask_login import current_user
 
 from appliance.config import Config
@@ -21,6 +19,9 @@ from appliance.dhis2.figures import SEXES
 from appliance.dhis2.mapping import MappingError
 from appliance.dhis2.sender import KIND, ReportDelivery, report_deliveries, site_mapping
 from appliance.emr.home import add_tile
+from appliance.emr.i18n import gettext as _
+from appliance.emr.i18n import lazy_gettext as _l
+from appliance.emr.i18n import ngettext
 from appliance.emr.security import requires
 from appliance.outbox import queue
 from appliance.outbox.models import ItemState, OutboxItem

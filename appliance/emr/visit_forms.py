@@ -13,13 +13,13 @@ import re
 
 from flask import has_request_context, request
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, Field, Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields import FieldList, FormField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from appliance.clinical import growth
+from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import CheckboxListField, ClinicalForm, FrenchDateField, MeasureField, number_text
 from appliance.patients import codes
 from appliance.patients.models import (

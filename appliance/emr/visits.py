@@ -4,9 +4,9 @@ trail), view the history, void an entry made by mistake."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
+from appliance.emr.i18n import gettext as _
 from appliance.emr.patient_forms import VoidForm
 from appliance.emr.patients import applicable_programmes
 from appliance.emr.security import requires
