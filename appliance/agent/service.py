@@ -32,7 +32,7 @@ from appliance.agent.state import StateStore
 from appliance.agent.status import AgentStatus, ClockStatus, EventBus
 from appliance.agent.sticks import FolderStickWatcher, MountTableWatcher, StickCopier
 from appliance.agent.windows import WindowRunner, latest_window_between, next_window, window_triggers
-from appliance.backup.usb import UsbMedia
+from appliance.backup.usb import FolderUsbMedia, MountedUsbMedia, UsbMedia, simulated_sticks_root
 from appliance.config import Config
 from appliance.modem.base import Link, Modem
 from appliance.modem.hotplug import ModemPresence
@@ -244,12 +244,9 @@ class Agent:
 
     def usb_media(self) -> UsbMedia:
         """The sticks as this agent sees them: mounted ones, or the simulated folders."""
-        from appliance.backup.local import simulated_sticks_root
-        from appliance.backup.usb import FolderUsbMedia, MountedUsbMedia
-
         marker = self.cfg.backup.usb_marker
         if self.simulation:
-            return FolderUsbMedia([], marker, root=simulated_sticks_root(self.cfg))
+            return FolderUsbMedia([], marker, root=simulated_sticks_root(self.cfg.paths.data_dir))
         return MountedUsbMedia(self.cfg.backup.usb_mount_roots, marker)
 
     def copy_to_plugged_stick(self, stick_folder: Path) -> None:
@@ -357,12 +354,10 @@ class Agent:
 
     def _start_stick_watch(self) -> None:
         """Sticks already plugged in count as just plugged: the box may have been off when they were."""
-        from appliance.backup.local import simulated_sticks_root
-
         appeared = self.stick_copier.appeared
         watcher: MountTableWatcher | FolderStickWatcher
         if self.simulation:
-            root = simulated_sticks_root(self.cfg)
+            root = simulated_sticks_root(self.cfg.paths.data_dir)
             watcher = FolderStickWatcher(root, self.cfg.backup.usb_marker, appeared)
         else:
             watcher = MountTableWatcher(self.cfg.backup.usb_mount_roots, appeared)

@@ -17,11 +17,11 @@ from appliance.backup.log import RunRecord, record_run
 from appliance.backup.manifest import Manifest, ManifestError, fsync_directory
 from appliance.backup.snapshot import BackupError, file_sha256, make_snapshot, manifest_path_for, utc_stamp
 from appliance.backup.usb import (
-    SIMULATED_STICKS_FOLDER,
     FolderUsbMedia,
     MountedUsbMedia,
     UsbMedia,
     drop_from_page_cache,
+    simulated_sticks_root,
     stick_lock,
 )
 from appliance.config import Config
@@ -52,12 +52,8 @@ def backups_folder(cfg: Config) -> Path:
 
 def usb_media_for(cfg: Config) -> UsbMedia:
     if cfg.simulation:
-        return FolderUsbMedia([], cfg.backup.usb_marker, root=simulated_sticks_root(cfg))
+        return FolderUsbMedia([], cfg.backup.usb_marker, root=simulated_sticks_root(cfg.paths.data_dir))
     return MountedUsbMedia(cfg.backup.usb_mount_roots, cfg.backup.usb_marker)
-
-
-def simulated_sticks_root(cfg: Config) -> Path:
-    return cfg.paths.data_dir / SIMULATED_STICKS_FOLDER
 
 
 def run_backup(cfg: Config, *, reason: str = "manual", usb: UsbMedia | None = None,

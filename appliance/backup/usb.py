@@ -13,9 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
-# In simulation (``make run``) each folder created here, under the data folder, is a plugged-in stick.
-SIMULATED_STICKS_FOLDER = "simulated-usb"
-
 
 class UsbMedia(Protocol):
     def backup_folders(self) -> list[Path]:
@@ -57,6 +54,11 @@ class MountedUsbMedia:
 
     def backup_folders(self) -> list[Path]:
         return [point / self.marker for point in self.mount_points() if (point / self.marker).is_dir()]
+
+
+def simulated_sticks_root(data_dir: Path) -> Path:
+    """In simulation (``make run``) each folder created here is a plugged-in stick."""
+    return data_dir / "simulated-usb"
 
 
 class FolderUsbMedia:

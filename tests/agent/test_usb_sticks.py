@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from appliance.agent.sticks import MountTableWatcher
-from appliance.backup.local import backups_folder, simulated_sticks_root
+from appliance.backup.local import backups_folder
 from appliance.backup.manifest import Manifest
 from appliance.backup.snapshot import file_sha256, manifest_path_for
+from appliance.backup.usb import simulated_sticks_root
 
 MARKER = "appliance-backups"
 POLL_SYSCALLS = {"x86_64": {7, 271}, "aarch64": {73}, "armv7l": {168, 336}}
@@ -60,7 +61,7 @@ def plug(root: Path, name: str, *, prepared: bool = True) -> Path:
 
 def test_sticks_plugged_in_get_the_newest_verified_backup_one_at_a_time(cfg, make_user, make_agent):
     make_user("infirmier")
-    root = simulated_sticks_root(cfg)
+    root = simulated_sticks_root(cfg.paths.data_dir)
     first = plug(root, "CLE-A")  # plugged while the agent was stopped: copied as soon as it starts
 
     agent, _clock, _outbox = make_agent()
@@ -95,7 +96,7 @@ def test_sticks_plugged_in_get_the_newest_verified_backup_one_at_a_time(cfg, mak
 
 def test_a_stick_plugged_in_again_is_checked_not_rewritten_and_the_page_shows_it(cfg, make_user, make_agent):
     make_user("infirmier")
-    root = simulated_sticks_root(cfg)
+    root = simulated_sticks_root(cfg.paths.data_dir)
     agent, _clock, _outbox = make_agent()
     copies = Copies()
     agent.events.subscribe(copies)
