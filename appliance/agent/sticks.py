@@ -58,15 +58,14 @@ class _BlockedThread:
         poller.register(fd, self.poll_events)
         poller.register(self._wake_read, select.POLLIN)
         try:
-            self._changed(fd)  # after opening: a change in between is not missed
-            while True:
-                ready = dict(poller.poll())  # no timeout: asleep until the kernel says something changed
-                if self._wake_read in ready:
-                    return
+            while True:  # the first look comes after opening: a change in between is not missed
                 try:
                     self._changed(fd)
                 except Exception:
                     log.exception("Clés USB : événement illisible")
+                ready = dict(poller.poll())  # no timeout: asleep until the kernel says something changed
+                if self._wake_read in ready:
+                    return
         finally:
             os.close(fd)
             os.close(self._wake_read)
