@@ -8,8 +8,10 @@ the agent's nightly job calls (it also prepares the off-site copy and queues it 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import shutil
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,8 +116,13 @@ def copy_to_sticks(cfg: Config, report: BackupReport, stick_folders: list[Path],
 
 
 def copy_latest_to_stick(cfg: Config, stick_folder: Path) -> BackupReport:
-    """A prepared stick was just plugged in: put the newest verified backup on it now, making one
-    first (reason ``usb``) if there is none yet or the newest no longer matches its manifest."""
+    """A prepared stick was just plugged in: put a verified backup of today's records on it now.
+
+    The newest backup is copied as it is when nothing was saved since it began; otherwise (staff
+    recorded visits since last night), or when there is none, or it no longer matches its manifest,
+    a new one is made first (reason ``usb``): whoever takes the stick away expects it to hold what
+    was typed today.
+    """
     report = BackupReport()
     newest = list_backups(backups_folder(cfg))[:1]
     if newest:
@@ -124,15 +131,30 @@ def copy_latest_to_stick(cfg: Config, stick_folder: Path) -> BackupReport:
             intact = file_sha256(data_file) == manifest.database.file_sha256
         except OSError:
             intact = False
-        if intact:
+        if intact and not records_saved_since(cfg.paths.database, manifest.created_at):
             report.file, report.manifest = data_file, manifest
             copy_to_sticks(cfg, report, [stick_folder], "usb")
             return report
-        report.problems.append(f"la dernière sauvegarde {data_file.name} ne correspond plus à son manifeste "
-                               "(carte SD abîmée ?) : nouvelle sauvegarde")
+        if not intact:
+            report.problems.append(f"la dernière sauvegarde {data_file.name} ne correspond plus à son manifeste "
+                                   "(carte SD abîmée ?) : nouvelle sauvegarde")
     made = run_backup(cfg, reason="usb", usb=FolderUsbMedia([stick_folder.parent], stick_folder.name))
     made.problems[:0] = report.problems
     return made
+
+
+def records_saved_since(database: Path, created_at: str) -> bool:
+    """Whether staff saved anything after a backup began: every user write has its audit row, dated."""
+    since = dt.datetime.fromisoformat(created_at.replace("Z", "+00:00")).astimezone(dt.UTC).replace(tzinfo=None)
+    try:
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
+        try:
+            (last_write,) = conn.execute('SELECT max("at") FROM "audit_entry"').fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return True  # cannot tell: a fresh backup is the safe answer
+    return last_write is not None and dt.datetime.fromisoformat(last_write) > since
 
 
 def run_nightly_backup(cfg: Config, *, usb: UsbMedia | None = None) -> BackupReport:

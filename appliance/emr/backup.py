@@ -47,6 +47,7 @@ REASONS = {
     "pre-upgrade": _l("avant mise à jour"),
     "export": _l("export"),
     "offsite": _l("reprise hors site"),
+    "usb": _l("pour une clé USB branchée"),
 }
 
 

@@ -3,11 +3,13 @@ stick pulled out mid-copy leaves nothing that passes for a backup; one writer pe
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -52,6 +54,20 @@ def test_the_newest_verified_backup_goes_to_the_stick_and_is_logged(cfg, backup_
     assert sqlite3.connect(cfg.paths.database).execute(
         "SELECT bytes FROM backup_run WHERE target = 'usb'").fetchone() == (size,)
     assert len(list_backups(cfg.paths.data_dir / "backups")) == 1  # no new local backup for that
+
+
+def test_records_saved_since_the_newest_backup_reach_the_stick_in_a_fresh_one(cfg, backup_file, tmp_path, make_user):
+    make_user("sage_femme", username="saisie.apres")  # typed after last night's backup
+    folder = prepared_stick(tmp_path)
+    report = copy_latest_to_stick(cfg, folder)
+    assert report.ok, report.problems
+    assert report.file != backup_file and report.file.name.endswith("-usb.db.gz")
+    assert [copy.name for copy in report.usb_copies] == [report.file.name]
+    with gzip.open(report.usb_copies[0]) as packed, tempfile.NamedTemporaryFile(suffix=".db") as plain:
+        plain.write(packed.read())
+        plain.flush()
+        names = {row[0] for row in sqlite3.connect(plain.name).execute("SELECT username FROM user")}
+    assert "saisie.apres" in names
 
 
 def test_a_newest_backup_that_no_longer_matches_its_manifest_is_replaced_by_a_fresh_one(cfg, backup_file, tmp_path):
