@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from appliance import config as config_module
+from appliance.backup.usb import simulated_sticks_root
 
 DEMO_PATIENTS = 3000
 DEMO_SEED = 2024
@@ -89,6 +90,8 @@ def _print_banner(cfg: config_module.Config, credentials: dict[str, str]) -> Non
     click.echo("  Comptes de démonstration (identifiant / mot de passe) :")
     for user, password in sorted(credentials.items()):
         click.echo(f"    {user:<14} {password}")
+    stick = simulated_sticks_root(cfg.paths.data_dir) / "CLE" / cfg.backup.usb_marker
+    click.echo(f"  Brancher une clé USB simulée : mkdir -p {stick}")
     click.echo("  Ctrl-C pour arrêter.\n")
 
 
