@@ -200,13 +200,16 @@ def month_page(period: str):
     deliveries = _delivery_by_version(record)
     unmapped, mapping_error = _unmapped(report)
     changes = _changes(report, versions[-1]) if version is None and versions else []
+    view = request.args.get("v", "")
+    unsexed = [(report.definitions.label_of(code), count, _drill_url(period, view, code))
+               for code, count in report.unsexed.items()]
     return render_template(
         "reports/month.html",
         month=month, report=report, version=version, versions=versions, deliveries=deliveries,
         sealed_at={item.number: _local(item.sealed_at) for item in versions},
-        unmapped=unmapped, mapping_error=mapping_error, changes=changes, draft=DRAFT,
+        unmapped=unmapped, mapping_error=mapping_error, changes=changes, draft=DRAFT, unsexed=unsexed,
         can_seal_now=month.is_over(_today()), sexes=SEX_LABELS, band_label=band_label, drill=_drill_url,
-        view=request.args.get("v", ""),
+        view=view,
     )
 
 

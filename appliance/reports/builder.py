@@ -2,8 +2,11 @@
 
 One query per indicator: the visits of the month that match its rule (``events``), reduced to one
 row per patient when the indicator counts patients, then ``GROUP BY sex, age band`` with the band
-computed in SQL from the birth date and the event date. Nothing loops over visits in Python: a
-month of a 100,000-patient record builds in well under a second here. The drill-down runs the
+computed in SQL from the birth date and the event date. Sex and birth date are the patient's unless
+the indicator names other columns (``sex``, ``born``: the baby's, for births). A record whose sex is
+not known (a baby's is optional) is counted in no cell and reported apart (``MonthlyReport.unsexed``).
+Nothing loops over visits in Python: a month of a 100,000-patient record builds in well under a
+second here. The drill-down runs the
 very same ``events`` query, so a list always adds up to its figure (CHT #5661: staff must be able to
 check a figure).
 """
@@ -75,6 +78,9 @@ class MonthlyReport:
     definitions: Definitions
     provisional: bool = False  # built before the month was over
     lost_after_days: int = 90  # the delay its lost-to-follow-up figures used
+    # Records an indicator's rule selects whose sex is not F or M (a baby's sex is optional): in no
+    # cell, shown apart before sealing so staff complete them. Empty for a sealed version.
+    unsexed: dict[str, int] = field(default_factory=dict)
 
     def value(self, indicator: str, disaggregation: str) -> int:
         return self.figures.values.get((indicator, disaggregation), 0)
@@ -132,17 +138,19 @@ class SectionRows:
 # --- SQL ---------------------------------------------------------------------------------------------
 
 
-def expand(text: str, definitions: Definitions, settings: ReportSettings, date_sql: str) -> str:
-    """Replace the file's placeholders by SQL (see the head of indicators.toml)."""
+def expand(text: str, definitions: Definitions, settings: ReportSettings, date_sql: str,
+           born_sql: str = "p.birth_date") -> str:
+    """Replace the file's placeholders by SQL (see the head of indicators.toml); ages run from
+    ``born_sql`` (the indicator's ``born``) to ``date_sql``."""
 
     def replace(match: re.Match[str]) -> str:
         name, argument = match.groups()
         if name == "diagnoses":
             return _sql_list(diagnosis_codes(definitions, (argument or "").split(",")))
         if name == "age_years":
-            return sql_completed_years(date_sql, "p.birth_date")
+            return sql_completed_years(date_sql, born_sql)
         if name == "age_days":
-            return sql_age_days(date_sql, "p.birth_date")
+            return sql_age_days(date_sql, born_sql)
         if name == "lost_after_days":
             return str(int(settings.lost_after_days))
         return f":{name}"  # start, end: bound parameters
@@ -170,10 +178,10 @@ def _month_visits(table: str, date_sql: str, columns: str) -> str:
 
 def events_sql(indicator: Indicator, definitions: Definitions, settings: ReportSettings) -> str:
     """The records behind an indicator: one row per visit, or per patient (their first event)."""
-    date_sql = expand(indicator.date, definitions, settings, "v.visit_date")
-    where = expand(indicator.where, definitions, settings, date_sql)
-    columns = (f"v.id AS visit_id, v.patient_id AS patient_id, p.sex AS sex, p.birth_date AS birth_date, "
-               f"{date_sql} AS event_date")
+    date_sql = expand(indicator.date, definitions, settings, "v.visit_date", indicator.born)
+    where = expand(indicator.where, definitions, settings, date_sql, indicator.born)
+    columns = (f"v.id AS visit_id, v.patient_id AS patient_id, {indicator.sex} AS sex, "
+               f"{indicator.born} AS birth_date, {date_sql} AS event_date")
     visits = f"{_month_visits(indicator.table, date_sql, columns)} AND ({where})"
     if not indicator.counts_patients:
         return visits
@@ -226,36 +234,60 @@ def _register_functions() -> None:
 def count_indicator(indicator: Indicator, month: Month, settings: ReportSettings, *, today: dt.date,
                     definitions: Definitions | None = None, bands: AgeBands | None = None) -> dict[str, int]:
     """``{disaggregation code: count}`` of one indicator, non-zero cells only."""
-    definitions = definitions or load_definitions()
-    bands = bands or AgeBands.from_bounds(settings.age_bands)
+    return _count_one(indicator, month, settings, today=today, definitions=definitions or load_definitions(),
+                      bands=bands or AgeBands.from_bounds(settings.age_bands))[0]
+
+
+def _count_one(indicator: Indicator, month: Month, settings: ReportSettings, *, today: dt.date,
+               definitions: Definitions, bands: AgeBands) -> tuple[dict[str, int], int]:
+    """The cells of one indicator, and how many records it selects whose sex is unknown."""
     _register_functions()
     sql = (f"SELECT sex, band, COUNT(*) FROM ({_banded_sql(events_sql(indicator, definitions, settings), bands)}) "
            "GROUP BY sex, band")
-    return {
-        disaggregation_code(sex, band): count
-        for sex, band, count in database.execute_sql(sql, _params(month, today)).fetchall()
-    }
+    cells: dict[str, int] = {}
+    unsexed = 0
+    for sex, band, count in database.execute_sql(sql, _params(month, today)).fetchall():
+        if sex in SEXES:
+            cells[disaggregation_code(sex, band)] = count
+        else:
+            unsexed += count
+    return cells, unsexed
 
 
 def count_visit_indicators(indicators: list[Indicator], month: Month, settings: ReportSettings, *,
                            today: dt.date, definitions: Definitions, bands: AgeBands) -> dict[str, dict[str, int]]:
-    """Several visit-counting indicators of one table and date in ONE pass over the month's visits:
-    each rule becomes a 0/1 column (``CASE WHEN rule``: exactly WHERE's truth) summed per sex and band."""
-    date_sql = expand(indicators[0].date, definitions, settings, "v.visit_date")
-    flags = ", ".join(f"CASE WHEN ({expand(item.where, definitions, settings, date_sql)}) THEN 1 ELSE 0 END "
-                      f"AS rule_{number}" for number, item in enumerate(indicators))
-    visits = _month_visits(indicators[0].table, date_sql,
-                           f"p.sex AS sex, p.birth_date AS birth_date, {date_sql} AS event_date, {flags}")
+    """Several visit-counting indicators of one ``scan_key`` (table, date, sex and birth-date columns)
+    in ONE pass over the month's visits: each rule becomes a 0/1 column (``CASE WHEN rule``: exactly
+    WHERE's truth) summed per sex and band."""
+    return _count_scan(indicators, month, settings, today=today, definitions=definitions, bands=bands)[0]
+
+
+def _count_scan(indicators: list[Indicator], month: Month, settings: ReportSettings, *, today: dt.date,
+                definitions: Definitions, bands: AgeBands) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """``count_visit_indicators``, and per indicator the records selected whose sex is unknown."""
+    first = indicators[0]
+    if any(item.scan_key != first.scan_key for item in indicators):
+        raise ValueError("one scan counts indicators of the same table, date, sex and birth date only")
+    date_sql = expand(first.date, definitions, settings, "v.visit_date", first.born)
+    flags = ", ".join(f"CASE WHEN ({expand(item.where, definitions, settings, date_sql, first.born)}) "
+                      f"THEN 1 ELSE 0 END AS rule_{number}" for number, item in enumerate(indicators))
+    visits = _month_visits(first.table, date_sql,
+                           f"{first.sex} AS sex, {first.born} AS birth_date, {date_sql} AS event_date, {flags}")
     sums = ", ".join(f"SUM(rule_{number})" for number in range(len(indicators)))
     years = sql_completed_years("event_date", "birth_date")
     sql = f"SELECT sex, {bands.sql_case(years)} AS band, {sums} FROM ({visits}) GROUP BY sex, band"
     _register_functions()
     counts: dict[str, dict[str, int]] = {item.code: {} for item in indicators}
+    unsexed: dict[str, int] = {}
     for sex, band, *totals in database.execute_sql(sql, _params(month, today)).fetchall():
         for item, total in zip(indicators, totals, strict=True):
-            if total:
+            if not total:
+                continue
+            if sex in SEXES:
                 counts[item.code][disaggregation_code(sex, band)] = total
-    return counts
+            else:
+                unsexed[item.code] = unsexed.get(item.code, 0) + total
+    return counts, unsexed
 
 
 def build_report(period: str, settings: ReportSettings, *, today: dt.date | None = None,
@@ -268,22 +300,29 @@ def build_report(period: str, settings: ReportSettings, *, today: dt.date | None
     today = today or dt.date.today()
     definitions = definitions or load_definitions()
     bands = AgeBands.from_bounds(settings.age_bands)
-    by_scan: dict[tuple[str, str], list[Indicator]] = {}
+    by_scan: dict[tuple[str, str, str, str], list[Indicator]] = {}
     for indicator in definitions.indicators.values():
         if not indicator.counts_patients:
-            by_scan.setdefault((indicator.table, indicator.date), []).append(indicator)
+            by_scan.setdefault(indicator.scan_key, []).append(indicator)
     counts: dict[str, dict[str, int]] = {}
+    unsexed: dict[str, int] = {}
     with database.atomic():  # one consistent snapshot for every query of the report
         for group in by_scan.values():
-            counts |= count_visit_indicators(group, month, settings, today=today, definitions=definitions, bands=bands)
+            scanned, missing_sex = _count_scan(group, month, settings, today=today, definitions=definitions,
+                                               bands=bands)
+            counts |= scanned
+            unsexed |= missing_sex
         for indicator in definitions.indicators.values():
             if indicator.counts_patients:
-                counts[indicator.code] = count_indicator(indicator, month, settings, today=today,
-                                                         definitions=definitions, bands=bands)
+                counts[indicator.code], missing = _count_one(indicator, month, settings, today=today,
+                                                             definitions=definitions, bands=bands)
+                if missing:
+                    unsexed[indicator.code] = missing
     cells = bands.disaggregations()
     values = {(code, cell): counts[code].get(cell, 0) for code in definitions.indicators for cell in cells}
     return MonthlyReport(month, ReportFigures(period=period, values=values), bands, definitions,
-                         provisional=not month.is_over(today), lost_after_days=settings.lost_after_days)
+                         provisional=not month.is_over(today), lost_after_days=settings.lost_after_days,
+                         unsexed={code: unsexed[code] for code in definitions.indicators if code in unsexed})
 
 
 def note_of(indicator: Indicator, lost_after_days: int) -> str:
@@ -300,10 +339,10 @@ class RecordRow:
 
     visit_id: int
     table: str
-    patient_id: int
+    patient_id: int  # for a birth: the mother
     local_number: str
     name: str
-    sex: str
+    sex: str | None  # the cell's sex; None when not recorded (a baby's is optional)
     birth_date: dt.date
     event_date: dt.date
     band: str
@@ -361,6 +400,8 @@ def records_behind(period: str, indicator_code: str, settings: ReportSettings, *
 
 def visit_details(table: str, visit_ids: list[int]) -> dict[int, str]:
     """A short French description of each visit: what made it count."""
+    if table == "birth":
+        return _birth_details(visit_ids)
     model = next(model for model in VISIT_MODELS if model._meta.table_name == table)
     describe = _DESCRIBERS[table]
     result: dict[int, str] = {}
@@ -370,6 +411,26 @@ def visit_details(table: str, visit_ids: list[int]) -> dict[int, str]:
                  .where(model.id.in_(visit_ids[start:start + 500])))
         for visit in query:
             result[visit.id] = describe(visit)
+    return result
+
+
+_PLACES = {"ici": "au centre", "domicile": "à domicile", "autre_formation": "autre formation", "en_route": "en route"}
+_OUTCOMES = {"vivant": "né vivant", "mort_frais": "mort-né frais", "mort_macere": "mort-né macéré"}
+_BABY_SEXES = {"F": "fille", "M": "garçon"}
+
+
+def _birth_details(birth_ids: list[int]) -> dict[int, str]:
+    """« Bébé 2 sur 2 · né vivant · 2450 g · garçon · au centre », from the birth view."""
+    result: dict[int, str] = {}
+    for start in range(0, len(birth_ids), 500):
+        chunk = birth_ids[start:start + 500]
+        rows = database.execute_sql(
+            "SELECT id, position, babies, outcome, birth_weight_g, sex, place FROM birth "
+            f"WHERE id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
+        for birth_id, position, babies, outcome, weight, sex, place in rows:
+            result[birth_id] = _join(f"bébé {position} sur {babies}" if (babies or 1) > 1 else "",
+                                     _OUTCOMES.get(outcome, outcome), _number(weight, "g"),
+                                     _BABY_SEXES.get(sex, "sexe non noté"), _PLACES.get(place, place))
     return result
 
 
@@ -398,10 +459,7 @@ _DESCRIBERS = {
     "consultation": lambda v: _join(codes.label("diagnoses", v.diagnosis_code), v.diagnosis_code),
     "antenatal_visit": lambda v: _join(f"CPN{v.contact_number}" if v.contact_number else "contact sans numéro",
                                        f"{v.gestational_age_weeks} SA" if v.gestational_age_weeks else ""),
-    "delivery": lambda v: _join({"ici": "au centre", "domicile": "à domicile", "autre_formation": "autre formation",
-                                 "en_route": "en route"}.get(v.place, v.place),
-                                {"vivant": "né vivant", "mort_frais": "mort-né frais",
-                                 "mort_macere": "mort-né macéré"}.get(v.outcome, v.outcome)),
+    "delivery": lambda v: _join(_PLACES.get(v.place, v.place), _OUTCOMES.get(v.outcome, v.outcome)),
     "postnatal_visit": lambda v: _join("mère" if v.subject == "mere" else "nouveau-né",
                                        f"contact {v.contact_number}" if v.contact_number else ""),
     "immunisation": lambda v: _join(codes.label("antigens", v.antigen), f"dose {v.dose_number}",

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from appliance.dhis2.figures import INDICATOR
+from appliance.patients.models import VISIT_MODELS, Patient
 
 DATA_FILE = Path(__file__).with_name("data") / "indicators.toml"
 
@@ -27,12 +28,19 @@ VISIT_TABLES = (
     "growth_measurement",
     "family_planning_visit",
     "chronic_visit",
+    "birth",
 )
+# The columns of the ``birth`` view (migration m0037): one row per baby, patient_id = the mother.
+BIRTH_COLUMNS = ("id", "delivery_id", "position", "patient_id", "visit_date", "voided", "place", "babies",
+                 "outcome", "sex", "birth_weight_g", "newborn_id")
 COUNT_UNITS = {"visites": "visits", "patients": "patients"}
 DEFAULT_DATE = "v.visit_date"
+DEFAULT_SEX = "p.sex"
+DEFAULT_BORN = "p.birth_date"
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z_,]+))?\}")
 KNOWN_PLACEHOLDERS = {"diagnoses", "age_years", "age_days", "lost_after_days", "start", "end"}
-_KEYS = {"section", "label", "table", "date", "where", "count", "note"}
+COLUMN = re.compile(r"([vp])\.([a-z_][a-z0-9_]*)")
+_KEYS = {"section", "label", "table", "date", "where", "count", "note", "sex", "born"}
 _REQUIRED = ("section", "label", "table", "where", "count")
 
 
@@ -50,6 +58,13 @@ class Indicator:
     count: str  # "visits" or "patients"
     date: str = DEFAULT_DATE
     note: str = ""
+    sex: str = DEFAULT_SEX  # SQL column giving the sex of what is counted (the baby's for births)
+    born: str = DEFAULT_BORN  # SQL column giving its birth date, for the age band
+
+    @property
+    def scan_key(self) -> tuple[str, str, str, str]:
+        """Visit-counting indicators with the same key share one pass over the month's rows."""
+        return (self.table, self.date, self.sex, self.born)
 
     @property
     def counts_patients(self) -> bool:
@@ -113,6 +128,10 @@ def load_definitions(path: Path = DATA_FILE) -> Definitions:
             errors.append(f"{where} : count « {table['count']} » : « visites » ou « patients »")
         for key in ("where", "date"):
             errors += [f"{where} : {key} : {problem}" for problem in _placeholder_problems(table.get(key, ""), groups)]
+        for key in ("sex", "born"):
+            if key in table:
+                problem = _column_problem(table[key], table["table"])
+                errors += [f"{where} : {key} : {problem}"] if problem else []
         indicators[code] = Indicator(
             code=code,
             section=table["section"],
@@ -122,6 +141,8 @@ def load_definitions(path: Path = DATA_FILE) -> Definitions:
             count=COUNT_UNITS.get(table["count"], table["count"]),
             date=table.get("date", DEFAULT_DATE),
             note=" ".join(table.get("note", "").split()),
+            sex=table.get("sex", DEFAULT_SEX).strip() if isinstance(table.get("sex"), str) else DEFAULT_SEX,
+            born=table.get("born", DEFAULT_BORN).strip() if isinstance(table.get("born"), str) else DEFAULT_BORN,
         )
     if not indicators:
         errors.append(f"{name} : aucun indicateur ([indicators.<code>])")
@@ -146,3 +167,23 @@ def _placeholder_problems(text: str, groups: dict[str, tuple[str, ...]]) -> list
             if not argument or unknown:
                 problems.append(f"{match.group(0)} : groupe(s) absent(s) de [diagnosis_groups] : {', '.join(unknown)}")
     return problems
+
+
+def _columns_of(table: str) -> tuple[str, ...]:
+    if table == "birth":
+        return BIRTH_COLUMNS
+    model = next((model for model in VISIT_MODELS if model._meta.table_name == table), None)
+    return tuple(field.column_name for field in model._meta.sorted_fields) if model else ()
+
+
+def _column_problem(value: object, table: str) -> str:
+    """``sex`` and ``born`` name one column, of the visit source « v » or of the patient « p »: the
+    builder groups and bands by them, so anything else (an expression, a typo) is refused here."""
+    if not isinstance(value, str) or not COLUMN.fullmatch(value.strip()):
+        return f"{value!r} : une colonne « v.<colonne> » ou « p.<colonne> » attendue (ex. « v.sex »)"
+    alias, column = COLUMN.fullmatch(value.strip()).groups()
+    known = tuple(field.column_name for field in Patient._meta.sorted_fields) if alias == "p" else _columns_of(table)
+    if known and column not in known:
+        owner = "patient" if alias == "p" else table
+        return f"« {value.strip()} » : colonne « {column} » inconnue de {owner} ({', '.join(known)})"
+    return ""

@@ -19,6 +19,7 @@ from appliance.patients.models import (
     ChronicVisit,
     Consultation,
     Delivery,
+    DeliveryBaby,
     FamilyPlanningVisit,
     GrowthMeasurement,
     Immunisation,
@@ -33,11 +34,37 @@ from appliance.reports.settings import ReportSettings
 
 
 @dataclass(frozen=True)
+class Birth:
+    """One baby, read from the delivery (baby 1) or its delivery_baby row (babies 2-4)."""
+
+    patient_id: int  # the mother
+    visit_date: dt.date
+    place: str
+    outcome: str
+    sex: str | None
+    birth_weight_g: int | None
+
+
+@dataclass(frozen=True)
 class Rule:
-    model: type[Visit]
+    model: type[Visit] | str  # a visit model, or "birth"
     keep: Callable[[Visit, Patient], bool]
     per_patient: bool = False
     event_date: Callable[[Visit], dt.date | None] = lambda visit: visit.visit_date
+    sex: Callable[[Visit, Patient], str | None] = lambda visit, patient: patient.sex
+    born: Callable[[Visit, Patient], dt.date] = lambda visit, patient: patient.birth_date
+
+
+def births(deliveries: list[Delivery]) -> list[Birth]:
+    """Every baby of the live deliveries, straight from the two tables."""
+    by_id = {delivery.id: delivery for delivery in deliveries}
+    result = [Birth(d.patient_id, d.visit_date, d.place, d.outcome, d.baby_sex, d.birth_weight_g) for d in deliveries]
+    for baby in DeliveryBaby.select():
+        delivery = by_id.get(baby.delivery_id)
+        if delivery is not None and not baby.voided:
+            result.append(Birth(delivery.patient_id, delivery.visit_date, delivery.place, baby.outcome, baby.sex,
+                                baby.birth_weight_g))
+    return result
 
 
 def _diagnoses(*groups: str) -> set[str]:
@@ -72,6 +99,13 @@ def rules(month: Month, settings: ReportSettings, visits: dict[type[Visit], list
     result["cpn1"] = Rule(AntenatalVisit, lambda v, p: v.contact_number == 1)
     result["cpn4"] = Rule(AntenatalVisit, lambda v, p: v.contact_number is not None and v.contact_number >= 4)
     result["accouchements"] = Rule(Delivery, lambda v, p: v.place == "ici")
+    for code, keep in (("naissances_vivantes", lambda b: b.outcome == "vivant"),
+                       ("mort_nes_frais", lambda b: b.outcome == "mort_frais"),
+                       ("mort_nes_maceres", lambda b: b.outcome == "mort_macere"),
+                       ("petits_poids_naissance", lambda b: b.outcome == "vivant" and b.birth_weight_g is not None
+                        and b.birth_weight_g < 2500)):
+        result[code] = Rule("birth", lambda b, p, keep=keep: b.place == "ici" and keep(b),
+                            sex=lambda b, p: b.sex, born=lambda b, p: b.visit_date)
     result["cpon"] = Rule(PostnatalVisit, lambda v, p: v.subject == "mere")
     result["cpon_nouveau_ne"] = Rule(PostnatalVisit, lambda v, p: v.subject == "nouveau_ne")
     doses = {"bcg": ("BCG", 1), "vaa": ("VAA", 1), "mena": ("MENA", 1)}
@@ -138,7 +172,8 @@ def recount(period: str, settings: ReportSettings, today: dt.date) -> dict[tuple
     patients = {patient.id: patient for patient in Patient.select()}
     models = (Consultation, AntenatalVisit, Delivery, PostnatalVisit, Immunisation, GrowthMeasurement,
               FamilyPlanningVisit, ChronicVisit)
-    visits = {model: [visit for visit in model.select() if not visit.voided] for model in models}
+    visits: dict = {model: [visit for visit in model.select() if not visit.voided] for model in models}
+    visits["birth"] = births(visits[Delivery])
     counts: Counter[tuple[str, str]] = Counter()
     defined = load_definitions().indicators
     every_rule = rules(month, settings, visits, patients)
@@ -154,10 +189,13 @@ def recount(period: str, settings: ReportSettings, today: dt.date) -> dict[tuple
                 continue
             if not rule.keep(visit, patient):
                 continue
+            sex = rule.sex(visit, patient)
+            if sex not in ("F", "M"):  # an unknown sex is in no cell (reported apart)
+                continue
             if rule.per_patient:
                 first_event[patient.id] = min(first_event.get(patient.id, when), when)
             else:
-                counts[(code, f"{patient.sex}_{bands.band_of(completed_years(patient.birth_date, when)).code}")] += 1
+                counts[(code, f"{sex}_{bands.band_of(completed_years(rule.born(visit, patient), when)).code}")] += 1
         for patient_id, when in first_event.items():
             patient = patients[patient_id]
             counts[(code, f"{patient.sex}_{bands.band_of(completed_years(patient.birth_date, when)).code}")] += 1

@@ -13,6 +13,7 @@ from appliance.patients.models import (
     ChronicVisit,
     Consultation,
     Delivery,
+    DeliveryBaby,
     FamilyPlanningVisit,
     GrowthMeasurement,
     Immunisation,
@@ -39,7 +40,14 @@ VISITS = st.one_of(
     st.fixed_dictionaries({"model": st.just(Consultation),
                            "diagnosis_code": st.sampled_from([*codes.code_list("diagnoses"), "XX99"])}),
     st.fixed_dictionaries({"model": st.just(AntenatalVisit), "contact_number": maybe(st.integers(1, 6))}),
-    st.fixed_dictionaries({"model": st.just(Delivery), "place": st.sampled_from(["ici", "domicile"])}),
+    st.fixed_dictionaries({"model": st.just(Delivery), "place": st.sampled_from(["ici", "domicile"]),
+                           "outcome": st.sampled_from(["vivant", "vivant", "mort_frais", "mort_macere"]),
+                           "baby_sex": st.sampled_from([None, "F", "M"]),
+                           "birth_weight_g": maybe(st.integers(1200, 4200)),
+                           # baby 2 of twins: (outcome, sex, weight, row voided by a correction)
+                           "second": maybe(st.tuples(st.sampled_from(["vivant", "mort_frais"]),
+                                                     st.sampled_from([None, "F", "M"]),
+                                                     maybe(st.integers(1200, 4200)), st.booleans()))}),
     st.fixed_dictionaries({"model": st.just(PostnatalVisit), "subject": st.sampled_from(["mere", "nouveau_ne"])}),
     st.fixed_dictionaries({"model": st.just(Immunisation),
                            "antigen": st.sampled_from(list(codes.code_list("antigens"))),
@@ -86,7 +94,14 @@ def test_sql_builder_equals_a_recount_from_the_visits(store, people, today_offse
             for fields, when, voided_roll in person["visits"]:
                 values = dict(fields)
                 model = values.pop("model")
-                make_visit(model, patient, max(when, person["birth"]), voided=voided_roll == 0, **values)
+                second = values.pop("second", None)
+                twins = {"babies": 2} if second else {}
+                visit = make_visit(model, patient, max(when, person["birth"]), voided=voided_roll == 0,
+                                   **twins, **values)
+                if second:
+                    outcome, sex, weight, row_voided = second
+                    DeliveryBaby.create(delivery=visit.id, position=2, outcome=outcome, sex=sex,
+                                        birth_weight_g=weight, voided=row_voided)
         report = build_report(MONTH.period, report_settings, today=today)
         built = {cell: value for cell, value in report.figures.values.items() if value}
         assert built == recount(MONTH.period, report_settings, today)
