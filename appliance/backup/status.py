@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from appliance.backup import offsite
 from appliance.backup.local import backups_folder, list_backups
 from appliance.backup.log import BackupRun
 from appliance.backup.snapshot import space_needed
+from appliance.backup.summary import alarms, read_facts
 from appliance.backup.usb import UsbMedia
 from appliance.config import Config
 from appliance.outbox.models import ItemState, OutboxItem
 from appliance.store.db import database
 
-STALE_AFTER = timedelta(hours=48)
 RECENT_RUNS = 10
 
 # Recorded message fragment → cause, first match wins. The fragments are the backup code's own
@@ -159,23 +159,21 @@ def collect(cfg: Config, sticks: UsbMedia, *, now: datetime | None = None) -> Ba
 def needs_attention(now: datetime | None = None) -> bool:
     """The home badge's question: is there no recent verified copy, or did the last one fail?
     One indexed read in plain SQL (the home page is opened all day; the ORM costs 30× more)."""
-    row = database.execute_sql(
-        "SELECT status, COALESCE(finished_at, started_at) FROM backup_run WHERE target = 'local' "
-        "ORDER BY started_at DESC LIMIT 1").fetchone()
-    if row is None or row[0] != "ok":
-        return True
-    return (now or datetime.now(UTC)) - _aware(row[1]) > STALE_AFTER
+    facts = read_facts(database.execute_sql, local_only=True)
+    return bool(alarms(last_verified_at=facts.last_verified_at, last_failed=facts.last_local_failed,
+                       now=(now or datetime.now(UTC)).timestamp()))
 
 
 def _problems(status: BackupStatus) -> list[Problem]:
     found = []
     verified, last = status.last_verified, status.last_local
-    if verified is None:
-        found.append(Problem("never", "error"))
-    elif status.now - verified.at > STALE_AFTER:
-        found.append(Problem("stale", "error", verified, hours=int((status.now - verified.at).total_seconds() // 3600)))
-    if last is not None and last.status != "ok":
-        found.append(Problem("local_failed", "error", last))
+    for code in alarms(last_verified_at=verified.at.timestamp() if verified else None,
+                       last_failed=last is not None and last.status != "ok", now=status.now.timestamp()):
+        if code == "stale":
+            found.append(Problem(code, "error", verified,
+                                 hours=int((status.now - verified.at).total_seconds() // 3600)))
+        else:
+            found.append(Problem(code, "error", last if code == "local_failed" else None))
     if verified is not None and not status.kept:
         found.append(Problem("no_copy_kept", "error"))
     if status.free_bytes < status.needed_bytes:
@@ -222,9 +220,7 @@ def _latest(condition) -> Run | None:
     return Run.of(row) if row is not None else None
 
 
-def _aware(moment: datetime | str) -> datetime:
-    if isinstance(moment, str):  # read with plain SQL: the text record_run wrote
-        moment = datetime.fromisoformat(moment)
+def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 

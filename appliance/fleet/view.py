@@ -38,8 +38,10 @@ FLAG_WEIGHTS = {
     "bad_status": 50,
     "dead_letters": 40,
     "disk_low": 40,
+    "backup_stale": 40,  # records in one place only: a dying SD card would take them all
     "battery_low": 30,
     "backlog": 30,
+    "backup_failed": 30,  # an older verified copy may still be there; the cause needs a look
     "alert": 20,
     "clock": 10,
     "data": 10,
@@ -140,7 +142,7 @@ def _row(clinic: ClinicView, now: float, silent_after_s: float) -> FleetRow:
         state=clinic.state or "?",
         last_seen=clinic.last_seen,
         silent_s=silent_s,
-        flags=tuple(flags),
+        flags=tuple(sorted(flags, key=lambda flag: -FLAG_WEIGHTS[flag])),  # worst first
         trouble=sum(FLAG_WEIGHTS[flag] for flag in flags),
         status=clinic.status,
         last_event=clinic.last_event,
@@ -170,6 +172,7 @@ def _flags(clinic: ClinicView, silent_s: float | None, silent_after_s: float) ->
         flags.append("backlog")
     if "disk_low" in status.attention_reasons():
         flags.append("disk_low")
+    flags += status.backup_reasons()  # the Backups page's red alarm, "no backup yet" included
     if status.clock_synced is False:
         flags.append("clock")
     if status.telemetry_bytes_today is not None and status.telemetry_bytes_today > TELEMETRY_BUDGET_BYTES:
@@ -183,8 +186,10 @@ CSV_COLUMNS = (
     "site_id", "state", "last_seen_utc", "silent_h", "trouble", "flags", "battery_v", "battery_soc_pct",
     "battery_state", "charging", "modem_signal_pct", "modem_registration", "modem_mb_month",
     "telemetry_kb_today", "outbox_depth", "outbox_oldest_h", "outbox_dead_letters", "last_dhis2_utc",
+    "backup_age_h", "backup_failed", "last_backup_utc", "last_stick_utc", "last_offsite_utc",
     "version", "uptime_h", "last_event",
 )
+NEVER = "never"  # CSV: the clinic says it has none yet (an empty cell: it does not say)
 
 
 def _utc(moment: float | int | None) -> str:
@@ -195,6 +200,18 @@ def _utc(moment: float | int | None) -> str:
 
 def _hours(seconds: float | int | None) -> str:
     return "" if seconds is None else f"{seconds / 3600:.1f}"
+
+
+def backup_age_s(status: StatusSnapshot) -> int | None:
+    """Age of the newest verified backup when the status was taken (both times on the device's clock,
+    so a clock that is off does not matter); None when the status does not say or there is none."""
+    if not status.last_backup:
+        return None
+    return max(0, status.taken_at - status.last_backup)
+
+
+def _utc_or_never(moment: int | None) -> str:
+    return NEVER if moment == 0 else _utc(moment)
 
 
 def _blank(value: Any) -> Any:
@@ -221,7 +238,11 @@ def csv_record(row: FleetRow) -> dict[str, Any]:
             else f"{status.telemetry_bytes_today / 1024:.1f}",
             "outbox_depth": _blank(status.outbox_depth), "outbox_oldest_h": _hours(status.outbox_oldest_age_s),
             "outbox_dead_letters": _blank(status.outbox_dead_letters),
-            "last_dhis2_utc": _utc(status.last_dhis2_success), "version": status.version,
+            "last_dhis2_utc": _utc(status.last_dhis2_success),
+            "backup_age_h": NEVER if status.last_backup == 0 else _hours(backup_age_s(status)),
+            "backup_failed": _blank(status.backup_failed), "last_backup_utc": _utc_or_never(status.last_backup),
+            "last_stick_utc": _utc_or_never(status.last_stick_backup),
+            "last_offsite_utc": _utc_or_never(status.last_offsite_backup), "version": status.version,
             "uptime_h": _hours(status.uptime_s),
         })
     return {column: record.get(column, "") for column in CSV_COLUMNS}
@@ -246,12 +267,13 @@ def render_table(rows: list[FleetRow], *, now: float, broker: str) -> Any:
     table = Table(title=f"{columns['title']} — {broker} — {_utc(now)} — "
                         f"{len(rows)} {columns['clinics']}, {flagged} {columns['flagged']}",
                   expand=False)
-    for key in ("site_id", "state", "last_seen", "battery", "data", "outbox", "flags"):
+    for key in ("site_id", "state", "last_seen", "battery", "data", "outbox", "backup", "flags"):
         table.add_column(columns[key], no_wrap=key != "flags")
     for row in rows:
         status = row.status
-        battery = data = outbox = ""
+        battery = data = outbox = backup = ""
         if status is not None:
+            backup = _backup_cell(status)
             battery = " ".join(part for part in (
                 f"{status.battery_v:.2f} V" if status.battery_v is not None else "",
                 f"{status.battery_soc_pct} %" if status.battery_soc_pct is not None else "",
@@ -269,11 +291,20 @@ def render_table(rows: list[FleetRow], *, now: float, broker: str) -> Any:
         seen = "—" if row.silent_s is None else _ago(row.silent_s)
         style = _STATE_STYLES.get(row.state, "")
         table.add_row(
-            row.site_id, f"[{style}]{row.state}[/]" if style else row.state, seen, battery, data, outbox,
+            row.site_id, f"[{style}]{row.state}[/]" if style else row.state, seen, battery, data, outbox, backup,
             ", ".join(LABELS["flags"][flag] for flag in row.flags),
             style="on grey15" if "silent" in row.flags else None,
         )
     return table
+
+
+def _backup_cell(status: StatusSnapshot) -> str:
+    """``12 h``, ``jamais``, with ``✗`` when the last run failed; empty when the status does not say."""
+    if status.last_backup is None:
+        return ""
+    age = backup_age_s(status)
+    text = LABELS["columns"]["never"] if age is None else _ago(age)
+    return f"{text} ✗" if status.backup_failed else text
 
 
 def _ago(seconds: float) -> str:

@@ -54,3 +54,25 @@ def figures_from_outbox_status(status: Any) -> dict[str, Any]:
         "outbox_dead_letters": status.dead_letters,
         "last_dhis2_success": max(dhis2) if dhis2 else None,
     }
+
+
+def backup_figures() -> dict[str, Any]:
+    """The backup log's facts as status fields, read when a status is built (never polled).
+
+    0 says "none yet" (a known fact, unlike a left-out key); the off-site time is left out for a
+    clinic whose log has never tried an off-site copy (none configured).
+    """
+    from appliance.backup.summary import read_facts
+    from appliance.store.db import database
+
+    try:
+        facts = read_facts(database.execute_sql)
+    except Exception as exc:  # no database or no log table yet: the rest of the status still goes
+        log.warning("journal des sauvegardes illisible pour la télémétrie : %s", exc)
+        return {}
+    return {
+        "last_backup": facts.last_verified_at or 0,
+        "backup_failed": facts.last_local_failed,
+        "last_stick_backup": facts.last_stick_at or 0,
+        "last_offsite_backup": (facts.last_offsite_at or 0) if facts.offsite_tried else None,
+    }

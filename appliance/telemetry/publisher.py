@@ -288,7 +288,7 @@ class TelemetryPublisher:
         clock_synced, and any outbox figure the caller prefers to give).
         """
         now = self._clock()
-        figures: dict[str, Any] = probes.outbox_figures()
+        figures: dict[str, Any] = probes.outbox_figures() | probes.backup_figures()
         if self._data_dir is not None:
             figures["disk_free_mb"] = probes.disk_free_mb(self._data_dir)
         written = sd_written_today(

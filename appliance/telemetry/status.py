@@ -12,9 +12,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from appliance.backup.summary import alarms as backup_alarms
+
 BATTERY_STATES = ("ok", "low", "critical")
 REGISTRATIONS = ("home", "roaming", "searching", "denied", "idle", "unknown")
 LOW_DISK_MB = 200
+_BOOLEANS = ("charging", "clock_synced", "backup_failed")
 
 
 def _key(short: str) -> Any:
@@ -43,6 +46,11 @@ class StatusSnapshot:
     sd_written_today_kb: int | None = _key("sdw")
     clock_synced: bool | None = _key("clk")
     telemetry_bytes_today: int | None = _key("tb")  # on the wire, both directions, MQTT+TLS+TCP/IP
+    # From the backup log (appliance.backup.summary); 0 = none yet, left out = log unreadable.
+    last_backup: int | None = _key("bk")  # newest verified local copy, Unix seconds
+    backup_failed: bool | None = _key("bf")  # the newest local run did not end ok
+    last_stick_backup: int | None = _key("bu")  # newest copy read back from a stick, Unix seconds
+    last_offsite_backup: int | None = _key("bo")  # newest off-site send; left out when none was ever tried
 
     def to_payload(self) -> bytes:
         document: dict[str, Any] = {}
@@ -65,17 +73,25 @@ class StatusSnapshot:
         values = {}
         for item in dataclasses.fields(cls):
             value = document.get(item.metadata["key"])
-            if item.name in ("charging", "clock_synced") and value is not None:
+            if item.name in _BOOLEANS and value is not None:
                 value = bool(value)
             values[item.name] = value
         if not isinstance(values["version"], str) or not isinstance(values["taken_at"], int):
             raise ValueError("status lacks its version (v) or time (t)")
         if not isinstance(values["uptime_s"], int):
             raise ValueError("status lacks its uptime (up)")
+        for item in dataclasses.fields(cls):  # the fleet view computes with them: refuse, don't crash
+            value = values[item.name]
+            if item.type == "int | None" and value is not None and (type(value) is not int or value < 0):
+                raise ValueError(f"status field {item.metadata['key']} is not a whole number")
         return cls(**values)
 
     def attention_reasons(self) -> list[str]:
-        """Why the clinic needs a person (Homie's ``alert`` state); empty when all is well."""
+        """Why the clinic needs a person (Homie's ``alert`` state); empty when all is well.
+
+        A clinic that has no backup *yet* is not in alert: a new installation has none until its
+        first night (the fleet view still flags it, see backup_reasons).
+        """
         reasons = []
         if self.battery_state == "critical":
             reasons.append("battery_critical")
@@ -83,6 +99,21 @@ class StatusSnapshot:
             reasons.append("dead_letters")
         if self.disk_free_mb is not None and self.disk_free_mb < LOW_DISK_MB:
             reasons.append("disk_low")
+        return reasons + self.backup_reasons(include_never=False)
+
+    def backup_reasons(self, *, include_never: bool = True) -> list[str]:
+        """The Backups page's red alarm, judged at ``t`` on the device's own clock:
+        ``backup_stale`` (no verified copy within 48 h; with ``include_never``, none at all) and
+        ``backup_failed`` (the last run failed). Nothing when the status does not say."""
+        if self.last_backup is None and self.backup_failed is None:
+            return []
+        found = backup_alarms(last_verified_at=self.last_backup or None, last_failed=bool(self.backup_failed),
+                              now=self.taken_at)
+        reasons = []
+        if "stale" in found or (include_never and "never" in found and self.last_backup is not None):
+            reasons.append("backup_stale")
+        if "local_failed" in found:
+            reasons.append("backup_failed")
         return reasons
 
 
@@ -106,6 +137,10 @@ def build_status(
     sd_written_today_kb: int | None = None,
     clock_synced: bool | None = None,
     telemetry_bytes_today: int | None = None,
+    last_backup: float | None = None,
+    backup_failed: bool | None = None,
+    last_stick_backup: float | None = None,
+    last_offsite_backup: float | None = None,
 ) -> StatusSnapshot:
     """Assemble a snapshot from the agent's pieces, rounding to what ops need.
 
@@ -137,6 +172,10 @@ def build_status(
         sd_written_today_kb=_whole(sd_written_today_kb),
         clock_synced=clock_synced,
         telemetry_bytes_today=_whole(telemetry_bytes_today),
+        last_backup=_whole(last_backup),
+        backup_failed=backup_failed,
+        last_stick_backup=_whole(last_stick_backup),
+        last_offsite_backup=_whole(last_offsite_backup),
     )
 
 

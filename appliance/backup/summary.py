@@ -1,0 +1,70 @@
+"""The backup log in a few facts, and the one rule for its red alarm, for readers that must stay light.
+
+The EMR's home badge, the clinic's telemetry status (built in each upload window) and the ops fleet
+view all ask the Backups page's question — is there a recent verified copy, did the last one fail? —
+and must answer it exactly as the page does (``appliance/backup/status.py`` uses the same rule).
+Nothing here imports the backup machinery: the agent and the fleet view pay for two small modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+STALE_AFTER_S = 48 * 3600  # the Backups page's red alarm, the clinic's alert and the fleet's flag
+
+# Newest rows first, as the page orders them; the index on started_at finds them in a few steps.
+_NEWEST = "FROM backup_run WHERE {} ORDER BY started_at DESC, id DESC LIMIT 1"
+_LOCAL_SQL = ("SELECT (SELECT status " + _NEWEST.format("target = 'local'") + "), "
+              "(SELECT COALESCE(finished_at, started_at) " + _NEWEST.format("target = 'local' AND status = 'ok'")
+              + ")")
+_ALL_SQL = (_LOCAL_SQL + ", (SELECT COALESCE(finished_at, started_at) "
+            + _NEWEST.format("target = 'usb' AND status = 'ok'") + "), "
+            "(SELECT COALESCE(finished_at, started_at) " + _NEWEST.format("target = 'offsite' AND status = 'ok'")
+            + "), EXISTS (SELECT 1 FROM backup_run WHERE target = 'offsite')")
+
+
+@dataclass(frozen=True)
+class LogFacts:
+    """What the ``backup_run`` log says now; times in Unix seconds (the device clock that wrote them)."""
+
+    last_verified_at: float | None  # newest local copy that ended ``ok`` (written only once verified)
+    last_local_failed: bool  # the newest local run did not end ``ok``
+    last_stick_at: float | None = None  # newest copy read back from a stick and found identical
+    last_offsite_at: float | None = None  # newest off-site send restic confirmed
+    offsite_tried: bool = False  # the log has any off-site row: the clinic sends copies off-site
+
+
+def alarms(*, last_verified_at: float | None, last_failed: bool, now: float) -> list[str]:
+    """The red alarm's causes: ``never`` (no verified copy), ``stale`` (the newest is older than
+    STALE_AFTER_S), ``local_failed`` (the last run failed: its cause needs a look). Same clock for both times."""
+    found = []
+    if last_verified_at is None:
+        found.append("never")
+    elif now - last_verified_at > STALE_AFTER_S:
+        found.append("stale")
+    if last_failed:
+        found.append("local_failed")
+    return found
+
+
+def read_facts(execute_sql: Callable[[str], Any], *, local_only: bool = False) -> LogFacts:
+    """One SQL statement on the log (``execute_sql`` is a peewee database's); ``local_only`` for the
+    home badge, which needs nothing about sticks or off-site copies."""
+    row = execute_sql(_LOCAL_SQL if local_only else _ALL_SQL).fetchone()
+    last_status, verified = row[0], row[1]
+    facts = LogFacts(_unix(verified), last_status is not None and last_status != "ok")
+    if local_only:
+        return facts
+    return LogFacts(facts.last_verified_at, facts.last_local_failed, _unix(row[2]), _unix(row[3]), bool(row[4]))
+
+
+def _unix(moment: str | datetime | None) -> float | None:
+    """The naive UTC text ``record_run`` writes → Unix seconds."""
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).timestamp()
