@@ -61,6 +61,8 @@ def _clinic_day(settings: TelemetrySettings) -> tuple[int, int]:
                 modem_bytes_month=3_456_789, outbox_depth=0, outbox_oldest_age_s=None, outbox_dead_letters=0,
                 last_dhis2_success=clock[0] - 60, disk_free_mb=11_234, sd_written_today_kb=18_432,
                 clock_synced=True, telemetry_bytes_today=publisher.meter.today(),
+                last_backup=clock[0] - 3 * 3600, backup_failed=False, last_stick_backup=clock[0] - 3 * 3600,
+                last_offsite_backup=clock[0] - 2 * 3600,
             )
             payload_size = len(status.to_payload())
             if not publisher.publish_status(status):
