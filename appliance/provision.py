@@ -30,9 +30,13 @@ import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import tomli_w
+
+if TYPE_CHECKING:
+    from appliance.backup.sftp import PublicKey
 
 PROVISION_FILE = "appliance-provision.toml"
 SHEET_FILE = "fiche-installation.html"
@@ -88,6 +92,7 @@ class Provisioning:
     modem_apn_password: str = ""
     offsite_repository: str = ""  # empty: no off-site copy
     offsite_key: str = ""  # secret: restic's repository password, kept by the central team too
+    offsite_host_key: str = ""  # sftp: the backup server's public host key, pinned (empty: first contact)
 
     SECRET_FIELDS = ("wifi_passphrase", "mqtt_password", "dhis2_token", "modem_apn_password", "offsite_key")
 
@@ -156,13 +161,34 @@ class Provisioning:
             elif re.search(r"://[^/@]*:[^/@]*@", repository):
                 errors.append("Dépôt de la sauvegarde hors site : pas de mot de passe dans l'adresse "
                               "(il serait lisible dans la configuration) ; utilisez sftp avec une clé")
+            else:
+                errors.extend(self._sftp_problems())
             if not self.offsite_key:
                 errors.append("Clé de la sauvegarde hors site : obligatoire avec un dépôt (--offsite-key-file)")
+        elif self.offsite_host_key:
+            errors.append("Clé d'hôte du serveur de sauvegarde : seulement avec un dépôt sftp: (--offsite-repository)")
         key = self.offsite_key
         if key and (not 16 <= len(key) <= 256 or not _printable_ascii(key) or key != key.strip()):
             errors.append("Clé de la sauvegarde hors site : 16 à 256 caractères sans accent, sans espace au "
                           f"début ni à la fin ({len(key)} caractère(s) reçu(s))")
         return errors
+
+    def _sftp_problems(self) -> list[str]:
+        from appliance.backup import sftp
+
+        try:
+            target = sftp.parse_repository(self.offsite_repository)
+        except sftp.SftpError as exc:
+            return [f"Dépôt de la sauvegarde hors site : {exc}"]
+        if not self.offsite_host_key:
+            return []
+        if target is None:
+            return ["Clé d'hôte du serveur de sauvegarde : seulement avec un dépôt sftp: (--offsite-repository)"]
+        try:
+            sftp.parse_host_key(self.offsite_host_key)
+        except sftp.SftpError as exc:
+            return [f"Clé d'hôte du serveur de sauvegarde : {exc}"]
+        return []
 
     def check(self) -> Provisioning:
         errors = self.problems()
@@ -311,6 +337,7 @@ def apply(targets: Targets) -> Applied:
 
         # restic reads it through RESTIC_PASSWORD_FILE (surrounding white space trimmed).
         _write_private(targets.secrets_dir / KEY_FILE_NAME, provisioning.offsite_key + "\n")
+    ssh_key = _ensure_offsite_ssh_key(targets, provisioning)
     # hostapd reads the derived key (64 hex digits): the passphrase itself is not kept on the Pi.
     psk = wpa_psk(provisioning.wifi_passphrase, provisioning.ssid)
     _write_private(targets.secrets_dir / "wifi.psk", f"00:00:00:00:00:00 {psk}\n", service_owned=False)
@@ -321,7 +348,7 @@ def apply(targets: Targets) -> Applied:
     if provisioning.ssh_public_key:
         _authorize_key(targets.ssh_dir, provisioning.ssh_public_key.strip())
 
-    admin_password = _ensure_admin(cfg, provisioning)
+    admin_password = _ensure_admin(cfg, provisioning, ssh_key)
     sheet = None
     if admin_password:
         sheet = targets.data_dir / SHEET_FILE
@@ -349,6 +376,10 @@ def config_document(provisioning: Provisioning, targets: Targets) -> str:
         document["modem"]["apn_password"] = provisioning.modem_apn_password
     if provisioning.offsite_repository:
         document["backup"] = {"offsite_repository": provisioning.offsite_repository}
+    if provisioning.offsite_host_key:
+        from appliance.backup.sftp import parse_host_key
+
+        document["backup"]["offsite_host_key"] = parse_host_key(provisioning.offsite_host_key)
     return "# Écrit à la mise en service (appliance provision apply). Modifiable par le technicien.\n" + \
         tomli_w.dumps(document)
 
@@ -358,7 +389,23 @@ def wpa_psk(passphrase: str, ssid: str) -> str:
     return hashlib.pbkdf2_hmac("sha1", passphrase.encode(), ssid.encode("utf-8"), 4096, 32).hex()
 
 
-def _ensure_admin(cfg, provisioning: Provisioning) -> str | None:
+def _ensure_offsite_ssh_key(targets: Targets, provisioning: Provisioning) -> PublicKey:
+    """The key this appliance logs in to an sftp backup server with, made here at every first boot that
+    finds none (always, not only with an sftp repository: the server is often set up after the visit,
+    and the central team then authorizes the key read off the sheet). Kept when provisioning again."""
+    from appliance.backup import sftp
+
+    try:
+        key = sftp.ensure_key_pair(targets.secrets_dir, comment=f"appliance@{provisioning.site_id}")
+        target = sftp.parse_repository(provisioning.offsite_repository)
+        if target is not None:
+            sftp.prepare_known_hosts(targets.secrets_dir, target, provisioning.offsite_host_key)
+    except sftp.SftpError as exc:
+        raise ProvisionError(f"clé SSH de la sauvegarde hors site : {exc}") from exc
+    return key
+
+
+def _ensure_admin(cfg, provisioning: Provisioning, ssh_key: PublicKey | None = None) -> str | None:
     """The first admin, with a generated password shown once; none if an admin already exists."""
     from appliance import accounts
     from appliance.store import open_and_migrate
@@ -373,7 +420,8 @@ def _ensure_admin(cfg, provisioning: Provisioning) -> str | None:
             return None
         password = accounts.generate_password(12)
         # The sheet first: a power cut after it leaves no admin, and the next boot starts over.
-        write_sheet(cfg.paths.data_dir / SHEET_FILE, provisioning, username="admin", password=password)
+        write_sheet(cfg.paths.data_dir / SHEET_FILE, provisioning, username="admin", password=password,
+                    ssh_key=ssh_key)
         actor = system_actor("provision")
         existing = User.get_or_none(User.username == "admin")
         with database.atomic():
@@ -390,8 +438,10 @@ def _ensure_admin(cfg, provisioning: Provisioning) -> str | None:
         db.close()
 
 
-def write_sheet(path: Path, provisioning: Provisioning, *, username: str, password: str) -> None:
-    """The one-time installation sheet (printable HTML): how to join the WiFi and log in first."""
+def write_sheet(path: Path, provisioning: Provisioning, *, username: str, password: str,
+                ssh_key: PublicKey | None = None) -> None:
+    """The one-time installation sheet (printable HTML): how to join the WiFi and log in first, and the
+    line the central team adds to the backup server (``ssh_key``: appliance.backup.sftp.PublicKey)."""
     rows = [
         ("Établissement", provisioning.facility_name.strip()),
         ("Identifiant du site", provisioning.site_id),
@@ -400,6 +450,7 @@ def write_sheet(path: Path, provisioning: Provisioning, *, username: str, passwo
         ("Adresse du dossier médical", f"{EMR_ADDRESS}  (ou {EMR_FALLBACK_ADDRESS})"),
         ("Identifiant administrateur", username),
         ("Mot de passe provisoire", password),
+        *offsite_rows(provisioning.offsite_repository, provisioning.offsite_host_key, ssh_key),
     ]
     table = "\n".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(v)}</code></td></tr>" for k, v in rows)
     page = f"""<!doctype html>
@@ -410,9 +461,31 @@ th{{text-align:left;padding:.4em 1em .4em 0;vertical-align:top}}code{{font-size:
 <p>Imprimez cette fiche et rangez-la sous clé. Elle ne s'affiche <strong>qu'une seule fois</strong>.</p>
 <table>{table}</table>
 <p>À la première connexion, l'administrateur doit choisir un nouveau mot de passe.</p>
+{SSH_KEY_NOTE if ssh_key else ""}
 </body></html>
 """
     _write_private(path, page)
+
+
+SSH_KEY_NOTE = ("<p>La ligne « authorized_keys » est à transmettre à l'équipe centrale : ajoutée au compte de "
+                "sauvegarde du serveur, elle permet à l'appareil (et à lui seul, en sftp seulement) d'y déposer "
+                "la copie hors site chiffrée. Elle n'est pas secrète ; comparez l'empreinte au téléphone.</p>")
+
+
+def offsite_rows(repository: str, host_key: str, ssh_key: PublicKey | None) -> list[tuple[str, str]]:
+    """The sheet's lines for the off-site copy: the appliance's public key, and which server it trusts."""
+    from appliance.backup import sftp
+
+    rows = []
+    if ssh_key is not None:
+        rows += [("Clé SSH de l'appareil", ssh_key.line), ("Empreinte de la clé SSH", ssh_key.fingerprint),
+                 ("Ligne pour authorized_keys", ssh_key.authorized_keys_line)]
+    target = sftp.parse_repository(repository) if repository else None
+    if target is not None:
+        trusted = (f"épinglée : {sftp.fingerprint(sftp.parse_host_key(host_key))}" if host_key
+                   else "non épinglée : acceptée au premier contact")
+        rows += [("Dépôt hors site", repository), ("Clé d'hôte du serveur", trusted)]
+    return rows
 
 
 def take_sheet(data_dir: Path) -> str | None:
@@ -570,9 +643,13 @@ def provision() -> None:
               help="Dépôt restic de la sauvegarde hors site (ex. sftp:sauvegarde@serveur:/srv/restic/site).")
 @click.option("--offsite-key-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Fichier de la clé de la sauvegarde hors site (donné par l'équipe centrale).")
+@click.option("--offsite-host-key", default="",
+              help="Clé d'hôte publique du serveur sftp (« ssh-ed25519 AAAA… ») : épinglée. "
+                   "Sans elle : acceptée au premier contact.")
 def write_command(target: Path, site_id, facility_name, dhis2_org_unit, wifi_passphrase, mqtt_username,
                   mqtt_password, modem_apn, mqtt_broker, wifi_ssid, dhis2_url, dhis2_token, ssh_key_file,
-                  modem_apn_user, modem_apn_password, offsite_repository, offsite_key_file) -> None:
+                  modem_apn_user, modem_apn_password, offsite_repository, offsite_key_file,
+                  offsite_host_key) -> None:
     """Écrit les paramètres du site sur la partition de démarrage (dossier) ou dans l'image .img."""
     site = _ask(site_id, "Identifiant du site")
     offsite_key = ""
@@ -598,6 +675,7 @@ def write_command(target: Path, site_id, facility_name, dhis2_org_unit, wifi_pas
         modem_apn_password=modem_apn_password,
         offsite_repository=offsite_repository,
         offsite_key=offsite_key,
+        offsite_host_key=offsite_host_key.strip(),
     )
     try:
         where = write_to_target(values, target)

@@ -72,6 +72,26 @@ def offsite_fetch(config_path: str | None, folder: Path, snapshot: str) -> None:
     click.echo(f"Pour la mettre en place : appliance restore {data_file}")
 
 
+@backup.command("offsite-ssh-key")
+@config_option
+def offsite_ssh_key(config_path: str | None) -> None:
+    """Affiche la clé SSH publique de l'appareil pour le serveur sftp (la crée si elle manque)."""
+    from appliance.backup import sftp
+    from appliance.provision import offsite_rows
+
+    cfg = load_config_or_exit(config_path)
+    try:
+        key = sftp.read_public_key(cfg.paths.secrets_dir) or sftp.ensure_key_pair(
+            cfg.paths.secrets_dir, comment=f"appliance@{cfg.site.id}")
+    except (sftp.SftpError, OSError) as exc:
+        click.echo(f"Clé SSH indisponible : {exc}", err=True)
+        sys.exit(1)
+    for label, value in offsite_rows(cfg.backup.offsite_repository, cfg.backup.offsite_host_key, key):
+        click.echo(f"{label:<28} {value}")
+    click.echo("À ajouter sur le serveur, dans le fichier authorized_keys du compte de sauvegarde : "
+               "la ligne « authorized_keys » ci-dessus.")
+
+
 @click.command()
 @config_option
 @click.argument("file", type=click.Path(exists=True, path_type=Path))

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from appliance.backup import sftp
 from appliance.backup.canonical import database_digests, open_readonly
 from appliance.backup.dump import derived_tables, rebuild, write_dump
 from appliance.backup.log import RunRecord, record_run
@@ -115,7 +116,12 @@ def restic(cfg: Config, *args: str, cwd: Path | None = None, timeout: float = RE
     }
     env.pop("RESTIC_PASSWORD", None)
     limit = ["--limit-upload", str(cfg.backup.offsite_upload_limit_kib)] if cfg.backup.offsite_upload_limit_kib else []
-    return subprocess.run([cfg.backup.restic_binary, *limit, *args], env=env, cwd=cwd, capture_output=True,
+    # sftp: ssh with the appliance's own key and the server's known host key (appliance/backup/sftp.py).
+    try:
+        ssh = sftp.restic_options(cfg.backup.offsite_repository, cfg.paths.secrets_dir, cfg.backup.offsite_host_key)
+    except sftp.SftpError as exc:
+        raise BackupError(str(exc)) from exc
+    return subprocess.run([cfg.backup.restic_binary, *limit, *ssh, *args], env=env, cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, check=False)
 
 
@@ -144,6 +150,10 @@ class OffsiteSender:
         if not (stage_folder(cfg) / "manifest.json").exists():
             return Outcome(OutcomeKind.NEEDS_ACTION, "aucune copie préparée : la sauvegarde de nuit n'a pas tourné")
         try:
+            sftp.restic_options(cfg.backup.offsite_repository, cfg.paths.secrets_dir, cfg.backup.offsite_host_key)
+        except sftp.SftpError as exc:
+            return Outcome(OutcomeKind.NEEDS_ACTION, str(exc))
+        try:
             with stage_lock(cfg, wait_s=60) as held:
                 if not held:
                     return Outcome(OutcomeKind.RETRY_LATER, "copie hors site en cours de préparation")
@@ -167,23 +177,49 @@ class OffsiteSender:
         probe = restic(self.cfg, "cat", "config", timeout=600)
         if probe.returncode == 0:
             return None
+        said = _with_ssh_words(self.cfg, probe.stderr)
+        refusal = _ssh_refusal(said)
+        if refusal:
+            return (OutcomeKind.NEEDS_ACTION, refusal, False)
         if any(marker in probe.stderr for marker in _NO_REPOSITORY):
             created = restic(self.cfg, "init", timeout=600)
             if created.returncode == 0:
                 return None
-            probe = created
-        if any(marker in probe.stderr.lower() for marker in _WRONG_KEY):
+            said = created.stderr
+        if any(marker in said.lower() for marker in _WRONG_KEY):
             return (OutcomeKind.NEEDS_ACTION, "le dépôt de sauvegarde refuse la clé provisionnée", False)
-        link_down = any(marker in probe.stderr.lower() for marker in _LINK_DOWN)
-        return (OutcomeKind.RETRY_LATER, f"dépôt de sauvegarde injoignable : {_last_line(probe.stderr)}", link_down)
+        link_down = any(marker in said.lower() for marker in _LINK_DOWN)
+        return (OutcomeKind.RETRY_LATER, f"dépôt de sauvegarde injoignable : {_last_line(said)}", link_down)
 
-    @staticmethod
-    def _failure(done: subprocess.CompletedProcess[str]) -> Outcome:
-        text = done.stderr.lower()
+    def _failure(self, done: subprocess.CompletedProcess[str]) -> Outcome:
+        said = _with_ssh_words(self.cfg, done.stderr)
+        refusal = _ssh_refusal(said)
+        if refusal:
+            return Outcome(OutcomeKind.NEEDS_ACTION, refusal)
+        text = said.lower()
         if any(marker in text for marker in _WRONG_KEY):
             return Outcome(OutcomeKind.NEEDS_ACTION, "le dépôt de sauvegarde refuse la clé provisionnée")
-        return Outcome(OutcomeKind.RETRY_LATER, f"envoi interrompu : {_last_line(done.stderr)}",
+        return Outcome(OutcomeKind.RETRY_LATER, f"envoi interrompu : {_last_line(said)}",
                        link_down=any(marker in text for marker in _LINK_DOWN))
+
+
+def _with_ssh_words(cfg: Config, stderr: str) -> str:
+    if "unable to start the sftp session" not in stderr or _ssh_refusal(stderr):
+        return stderr
+    return stderr + "\n" + sftp.ssh_words(cfg.backup.offsite_repository, cfg.paths.secrets_dir,
+                                           cfg.backup.offsite_host_key)
+
+
+def _ssh_refusal(stderr: str) -> str | None:
+    """What only a person can fix on an sftp repository, from ssh's own words (restic passes them on)."""
+    text = stderr.lower()
+    if "host key verification failed" in text:
+        return ("le serveur de sauvegarde ne présente pas la clé d'hôte attendue (offsite_known_hosts) : "
+                "vérifiez avec l'équipe centrale avant de la remplacer")
+    if "permission denied (publickey" in text:
+        return ("le serveur de sauvegarde refuse la clé SSH de l'appareil : ajoutez-la au serveur "
+                "(« appliance backup offsite-ssh-key » affiche la ligne)")
+    return None
 
 
 def _summary(stdout: str) -> dict:

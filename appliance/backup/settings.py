@@ -27,6 +27,9 @@ class BackupSettings:
     # from provisioning (offsite_key_file, default <secrets_dir>/offsite_backup_key), never the image.
     offsite_repository: str = ""
     offsite_key_file: Path | None = None
+    # sftp: the server's public host key ("ssh-ed25519 AAAA…"), pinned at provisioning. Empty: the key
+    # seen on first contact is kept and required from then on (trust on first use).
+    offsite_host_key: str = ""
     offsite_upload_limit_kib: int = 0  # 0 = no limit; else restic's --limit-upload in KiB/s
     restic_binary: str = "restic"
 
@@ -48,6 +51,20 @@ class BackupSettings:
             errors.append("backup.usb_marker : un nom de dossier, sans « / »")
         if any(not root.startswith("/") for root in self.usb_mount_roots):
             errors.append("backup.usb_mount_roots : des chemins absolus")
+        errors.extend(self._sftp_problems())
         if self.offsite_upload_limit_kib < 0:
             errors.append("backup.offsite_upload_limit_kib : 0 (sans limite) ou plus")
+        return errors
+
+    def _sftp_problems(self) -> list[str]:
+        from appliance.backup.sftp import SftpError, parse_host_key, parse_repository
+
+        errors = []
+        for name, check in (("offsite_repository", parse_repository), ("offsite_host_key", parse_host_key)):
+            value = getattr(self, name)
+            try:
+                if value:
+                    check(value)
+            except SftpError as exc:
+                errors.append(f"backup.{name} : {exc}")
         return errors

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from appliance.backup.sftp import fingerprint
 from tests.image.conftest import REPO, BuiltImage
 from tests.image.netcheck import (
     BOX_HOTSPOT,
@@ -418,7 +419,8 @@ def test_provisioning_round_trip_on_the_built_image(built: BuiltImage, scratch: 
         assert not (merged / "boot/firmware" / PROVISION_FILE).exists()
         secrets = merged / "etc/appliance/secrets"
         assert {item.name for item in secrets.iterdir()} == {"mqtt_password", "wifi.psk", "flask_secret_key",
-                                                             "offsite_backup_key"}
+                                                             "offsite_backup_key", "offsite_ssh_key",
+                                                             "offsite_ssh_key.pub"}
         uid, gid = int(tree_user(merged, "appliance")[2]), tree_group_id(merged, "appliance")
         for item in secrets.iterdir():
             info = item.stat()
@@ -440,8 +442,26 @@ def test_provisioning_round_trip_on_the_built_image(built: BuiltImage, scratch: 
                            "assert cfg.modem.apn_user == 'orange' and cfg.modem.apn_password == 'orange-web'; "
                            "done = offsite.restic(cfg, 'init'); print(done.returncode, done.stdout, done.stderr)")
         assert restic.stdout.startswith("0 ") and "created restic repository" in restic.stdout, restic.stdout
+        # The box's own SSH key for an sftp repository, made at first boot by the image's ssh-keygen: the
+        # service user reads it, and the image's ssh accepts every option of the command restic is given.
+        public = (secrets / "offsite_ssh_key.pub").read_text().strip()
+        listed = in_chroot(merged, "runuser", "-u", "appliance", "--", "ssh-keygen", "-l", "-f",
+                           "/etc/appliance/secrets/offsite_ssh_key")
+        assert listed.stdout.split()[1] == fingerprint(public)
+        parsed = in_chroot(merged, "runuser", "-u", "appliance", "--", "/opt/appliance/venv/bin/python", "-c",
+                           "import subprocess; from pathlib import Path; from appliance.backup import sftp; "
+                           "command = sftp.command_for('sftp://sauvegarde@serveur.sante.gov.ml:2222//srv/kati', "
+                           "Path('/etc/appliance/secrets'), ''); "
+                           "print(subprocess.run([command[0], '-G', *command[1:]], capture_output=True, text=True, "
+                           "check=True).stdout)")
+        for setting in ("user sauvegarde", "hostname serveur.sante.gov.ml", "port 2222", "batchmode yes",
+                        "identitiesonly yes", "stricthostkeychecking accept-new", "serveraliveinterval 30",
+                        "identityfile /etc/appliance/secrets/offsite_ssh_key",
+                        "userknownhostsfile /etc/appliance/secrets/offsite_known_hosts"):
+            assert setting in parsed.stdout.splitlines(), (setting, parsed.stdout)
         sheet = in_chroot(merged, "/usr/local/bin/appliance", "provision", "sheet")
         assert "Mot de passe provisoire" in sheet.stdout and WIFI in sheet.stdout
+        assert f'restrict,command="internal-sftp" {public}' in sheet.stdout
         again = in_chroot(merged, "/usr/local/bin/appliance", "provision", "sheet", check=False)
         assert again.returncode == 1
 

@@ -305,3 +305,79 @@ def test_cli_takes_the_offsite_key_from_a_file_or_asks_for_it(tmp_path: Path) ->
                                input=f"{OFFSITE_KEY}\n{OFFSITE_KEY}\n")
     assert typed.exit_code == 0, typed.output
     assert f'offsite_key = "{OFFSITE_KEY}"' in (boot / PROVISION_FILE).read_text()
+
+
+# ---------------------------------------------------------------------------------------------- sftp key
+
+
+def server_host_key(tmp_path: Path) -> str:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "hote")], check=True)
+    return (tmp_path / "hote.pub").read_text().strip()
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="openssh-client is required")
+def test_first_boot_makes_the_box_s_ssh_key_and_the_sheet_gives_its_public_half(tmp_path: Path) -> None:
+    from appliance.backup import offsite, sftp
+
+    host_key = server_host_key(tmp_path)
+    provisioning = dataclasses.replace(WITH_BACKUP, offsite_host_key=host_key)
+    targets, boot = first_boot(tmp_path, provisioning)
+    private = targets.secrets_dir / "offsite_ssh_key"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert private.read_text().startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    key = sftp.read_public_key(targets.secrets_dir)
+    assert key.line.endswith(" appliance@cscom-kati-01")
+    cfg = config_module.load(targets.config_file)
+    assert cfg.backup.offsite_host_key == " ".join(host_key.split()[:2])
+    assert (targets.secrets_dir / "offsite_known_hosts").read_text() == \
+        f"sauvegarde.sante.gov.ml {cfg.backup.offsite_host_key}\n"
+    assert "StrictHostKeyChecking=yes" in offsite.sftp.restic_options(
+        cfg.backup.offsite_repository, cfg.paths.secrets_dir, cfg.backup.offsite_host_key)[1]
+
+    sheet = CliRunner().invoke(main, ["provision", "sheet", "--data-dir", str(targets.data_dir)])
+    assert sheet.exit_code == 0, sheet.output
+    lines = dict(line.split(None, 1) for line in sheet.output.replace("Ligne pour authorized_keys", "ligne")
+                 .replace("Empreinte de la clé SSH", "empreinte").replace("Clé d'hôte du serveur", "hote")
+                 .splitlines() if line.split(None, 1)[0] in ("ligne", "empreinte", "hote"))
+    assert lines["ligne"].strip() == f'restrict,command="internal-sftp" {key.line}'
+    assert lines["empreinte"].strip() == key.fingerprint
+    assert lines["hote"].strip() == f"épinglée : {sftp.fingerprint(host_key)}"
+    shown = CliRunner().invoke(main, ["backup", "offsite-ssh-key", "--config", str(targets.config_file)])
+    assert shown.exit_code == 0 and key.authorized_keys_line in shown.output, shown.output
+
+    # Provisioning again keeps the key the server trusts; without a pinned key, first contact decides.
+    write_to_target(WITH_BACKUP, boot)
+    apply(targets)
+    assert sftp.read_public_key(targets.secrets_dir) == key
+    assert not config_module.load(targets.config_file).backup.offsite_host_key
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="openssh-client is required")
+def test_the_key_is_made_even_without_an_off_site_repository(tmp_path: Path) -> None:
+    targets, _ = first_boot(tmp_path)
+    assert (targets.secrets_dir / "offsite_ssh_key").is_file()
+    assert not (targets.secrets_dir / "offsite_known_hosts").exists()
+    sheet = take_sheet(targets.data_dir)
+    assert "Ligne pour authorized_keys" in sheet and "Clé d'hôte du serveur" not in sheet
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="openssh-client is required")
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"offsite_repository": "sftp://sauvegarde@serveur:99999//srv/kati"}, "Dépôt de la sauvegarde hors site"),
+        ({"offsite_repository": "sftp:-oProxyCommand=x:/srv"}, "Dépôt de la sauvegarde hors site"),
+        ({"offsite_host_key": "ssh-ed25519 AAAAtronquée"}, "Clé d'hôte du serveur de sauvegarde"),
+        ({"offsite_repository": "rest:https://serveur/kati/", "offsite_host_key": "HOST"},
+         "Clé d'hôte du serveur de sauvegarde"),
+        ({"offsite_repository": "", "offsite_key": "", "offsite_host_key": "HOST"},
+         "Clé d'hôte du serveur de sauvegarde"),
+    ],
+)
+def test_bad_sftp_repository_or_host_key_is_refused_naming_the_field(tmp_path: Path, changes: dict,
+                                                                     named: str) -> None:
+    host_key = server_host_key(tmp_path)
+    changes = {name: host_key if value == "HOST" else value for name, value in changes.items()}
+    problems = dataclasses.replace(WITH_BACKUP, **changes).problems()
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(named)
