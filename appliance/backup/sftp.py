@@ -147,7 +147,7 @@ def parse_host_key(text: str) -> str:
     while fields and fields[0] not in HOST_KEY_TYPES:
         fields = fields[1:] if len(fields) > 2 else []
     if len(fields) < 2:
-        raise SftpError("clé d'hôte du serveur : une ligne « ssh-ed25519 AAAA… » (fichier "
+        raise SftpError("une ligne « ssh-ed25519 AAAA… » (fichier "
                         "/etc/ssh/ssh_host_ed25519_key.pub du serveur, ou sortie de ssh-keyscan)")
     kind, encoded = fields[0], fields[1]
     try:
@@ -157,7 +157,7 @@ def parse_host_key(text: str) -> str:
     except (binascii.Error, struct.error, UnicodeDecodeError, ValueError):
         named = ""
     if named != kind or len(blob) < 4 + length + 32:
-        raise SftpError(f"clé d'hôte du serveur : le contenu n'est pas une clé {kind} (ligne tronquée ou altérée ?)")
+        raise SftpError(f"le contenu n'est pas une clé {kind} (ligne tronquée ou altérée ?)")
     return f"{kind} {encoded}"
 
 

@@ -100,7 +100,7 @@ def test_host_keys_are_taken_from_a_pub_or_keyscan_line_and_checked(tmp_path: Pa
     assert sftp.parse_host_key(f"serveur,10.0.0.5 {kind} {encoded}") == f"{kind} {encoded}"
     for bad in ("", "ssh-ed25519", f"ssh-rsa {encoded}", f"{kind} {encoded[:-12]}", f"{kind} pas-du-base64!",
                 "AAAAC3NzaC1lZDI1NTE5 ssh-ed25519"):
-        with pytest.raises(sftp.SftpError, match="clé d'hôte du serveur"):
+        with pytest.raises(sftp.SftpError, match=r"ssh-ed25519 AAAA|n'est pas une clé"):
             sftp.parse_host_key(bad)
     assert BackupSettings(offsite_host_key=f"ssh-rsa {encoded}").validate()[0].startswith("backup.offsite_host_key")
 
