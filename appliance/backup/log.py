@@ -26,6 +26,7 @@ class BackupRun(BaseModel):
 
     class Meta:
         table_name = "backup_run"
+        indexes = ((("target", "status", "started_at"), False),)  # m0062: newest copy of each kind
 
 
 @dataclass(frozen=True)
