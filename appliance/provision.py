@@ -10,7 +10,8 @@ Two halves of one contract, so they can never disagree on the file between them:
   moves the settings into /etc/appliance (secrets 0600), generates the secret key and the first
   admin password, writes the one-time installation sheet, then erases the file from the boot
   partition. Every step can be re-run after a power cut; the file is erased last.
-- ``appliance provision sheet`` shows that sheet once (over SSH, keys only) and deletes it.
+- ``appliance provision sheet`` shows that sheet once (over SSH as the technician, keys only, through
+  sudo) and deletes it.
 
 The image itself holds no secret.
 """
@@ -42,8 +43,11 @@ PROVISION_FILE = "appliance-provision.toml"
 SHEET_FILE = "fiche-installation.html"
 FORMAT_VERSION = 1
 SERVICE_USER = "appliance"
+# The one account sshd lets in (ansible/roles/base, group_vars technician_user): root never logs in over SSH.
+TECHNICIAN_USER = "technicien"
 EMR_ADDRESS = "http://dossier.clinique"
 EMR_FALLBACK_ADDRESS = "http://10.42.0.1"
+SHEET_COMMAND = f"ssh {TECHNICIAN_USER}@10.42.0.1 sudo appliance provision sheet"
 
 
 class ProvisionError(ValueError):
@@ -297,7 +301,7 @@ class Targets:
     secrets_dir: Path = Path("/etc/appliance/secrets")
     data_dir: Path = Path("/var/lib/appliance")
     hostapd_conf: Path = Path("/etc/hostapd/hostapd.conf")
-    ssh_dir: Path = Path("/root/.ssh")
+    ssh_dir: Path = Path(f"/home/{TECHNICIAN_USER}/.ssh")
 
     def under(self, root: Path) -> Targets:
         return Targets(**{item.name: root / str(getattr(self, item.name)).lstrip("/")
@@ -514,17 +518,23 @@ def _set_ssid(hostapd_conf: Path, ssid: str) -> None:
 
 
 def _authorize_key(ssh_dir: Path, key: str) -> None:
+    """The key goes to the technician's own account: sshd reads it as him and, with StrictModes, refuses a
+    folder or file that is not his (first boot runs as root, so both are handed over)."""
+    owner = _user_ids(TECHNICIAN_USER)
     _make_dir(ssh_dir, 0o700, service_owned=False)
+    if owner:
+        os.chown(ssh_dir, *owner)
     keys = ssh_dir / "authorized_keys"
     present = keys.read_text(encoding="utf-8").splitlines() if keys.exists() else []
     if key not in present:
-        _write_file(keys, "\n".join([*present, key]) + "\n", 0o600)
+        _write_file(keys, "\n".join([*present, key]) + "\n", 0o600, owner=owner)
 
 
 # ---------------------------------------------------------------------------------------------- files
 
 
-def _write_file(path: Path, text: str, mode: int, *, group_service: bool = False) -> None:
+def _write_file(path: Path, text: str, mode: int, *, group_service: bool = False,
+                owner: tuple[int, int] | None = None) -> None:
     """Atomic write (temp file, fsync, rename, fsync dir): a power cut leaves the old or the new file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -536,6 +546,8 @@ def _write_file(path: Path, text: str, mode: int, *, group_service: bool = False
             os.fsync(handle.fileno())
         if group_service:
             _chown_service(Path(temporary), group_only=True)
+        if owner:
+            os.chown(temporary, *owner)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -556,28 +568,28 @@ def _make_dir(path: Path, mode: int, *, service_owned: bool = True) -> None:
         _chown_service(path)
 
 
-def _service_ids() -> tuple[int, int] | None:
-    """The service user's ids when running as root on the Pi; None elsewhere (laptop, tests)."""
+def _user_ids(name: str) -> tuple[int, int] | None:
+    """A user's ids when running as root on the Pi; None elsewhere (laptop, tests)."""
     if os.geteuid() != 0:
         return None
     import pwd
 
     try:
-        entry = pwd.getpwnam(SERVICE_USER)
+        entry = pwd.getpwnam(name)
     except KeyError:
         return None
     return entry.pw_uid, entry.pw_gid
 
 
 def _chown_service(path: Path, *, group_only: bool = False) -> None:
-    ids = _service_ids()
+    ids = _user_ids(SERVICE_USER)
     if ids:
         os.chown(path, -1 if group_only else ids[0], ids[1])
 
 
 def _chown_service_tree(path: Path) -> None:
     """The database and sheet were made by root at first boot: hand them to the service user."""
-    if _service_ids() is None:
+    if _user_ids(SERVICE_USER) is None:
         return
     _chown_service(path)
     for item in path.rglob("*"):
@@ -684,7 +696,7 @@ def write_command(target: Path, site_id, facility_name, dhis2_org_unit, wifi_pas
         sys.exit(2)
     click.echo(f"Paramètres écrits : {where}")
     click.echo(f"Réseau WiFi : {values.ssid}. Au premier démarrage, les secrets quittent la partition de "
-               "démarrage et la fiche d'installation est préparée (« appliance provision sheet »).")
+               f"démarrage et la fiche d'installation est préparée (« {SHEET_COMMAND} »).")
 
 
 @provision.command("apply")
@@ -704,16 +716,22 @@ def apply_command(boot_dir: Path, root: Path | None) -> None:
         sys.exit(2)
     click.echo(f"Mise en service du site {result.site_id} terminée.")
     if result.sheet:
-        click.echo(f"Fiche d'installation prête : « appliance provision sheet » l'affiche une fois ({result.sheet}).")
+        click.echo(f"Fiche d'installation prête : « sudo appliance provision sheet » l'affiche une fois "
+                   f"({result.sheet}).")
 
 
 @provision.command("sheet")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Targets.data_dir,
-              show_default=True)
+# Not readable=True: the technician without sudo gets the French hint below, not click's English refusal.
+@click.option("--data-dir", type=click.Path(file_okay=False, readable=False, path_type=Path),
+              default=Targets.data_dir, show_default=True)
 @click.option("--html", "as_html", is_flag=True, help="La page HTML imprimable plutôt que du texte.")
 def sheet_command(data_dir: Path, as_html: bool) -> None:
     """Affiche la fiche d'installation (mot de passe administrateur provisoire) une seule fois."""
-    page = take_sheet(data_dir)
+    try:
+        page = take_sheet(data_dir)
+    except PermissionError:
+        click.echo("Accès refusé à la fiche : lancez « sudo appliance provision sheet ».", err=True)
+        sys.exit(1)
     if page is None:
         click.echo("Fiche déjà affichée (ou appareil pas encore mis en service). Pour un nouveau mot de passe "
                    "administrateur, un autre administrateur le réinitialise.", err=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import stat
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -13,9 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 from appliance import config as config_module
+from appliance import provision
 from appliance.cli import main
 from appliance.provision import (
     PROVISION_FILE,
+    TECHNICIAN_USER,
     ProvisionError,
     Provisioning,
     Targets,
@@ -111,6 +115,7 @@ def test_cli_prompts_for_what_is_missing(tmp_path: Path) -> None:
     assert 'modem_apn = "internet"' in written
     assert 'mqtt_username = "cscom-kati-01"' in written
     assert stat.S_IMODE((boot / PROVISION_FILE).stat().st_mode) == 0o600
+    assert "ssh technicien@10.42.0.1 sudo appliance provision sheet" in result.output
 
 
 def test_a_folder_that_is_not_a_boot_partition_is_refused(tmp_path: Path) -> None:
@@ -186,6 +191,46 @@ def test_provisioning_again_changes_the_wifi_but_keeps_the_admin(tmp_path: Path)
     assert not result.admin_created and result.sheet is None
     assert "ssid=CSCom Kati\n" in targets.hostapd_conf.read_text()
     assert wpa_psk("nouveau-mot-2025", "CSCom Kati") in (targets.secrets_dir / "wifi.psk").read_text()
+
+
+TECHNICIAN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq1bq6pcbZ0Yq2o7v1XWm0dA4sJrS3xk0p0nWb8Zr2F technicien@portable"
+SPARE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFh2c2B2n7m0l1z9pQ3aR6yT4uV8wX5cD2eF1gH0iJ9k technicien@secours"
+
+
+def test_the_technician_s_key_goes_to_his_own_account_never_to_root(tmp_path: Path, monkeypatch) -> None:
+    # Handing the files to another user needs root (CI runs as root); elsewhere only paths and modes are checked.
+    technician_ids = (4242, 4343) if os.geteuid() == 0 else None
+    monkeypatch.setattr(provision, "_user_ids", lambda name: technician_ids if name == TECHNICIAN_USER else None)
+    targets, boot = first_boot(tmp_path, dataclasses.replace(GOOD, ssh_public_key=TECHNICIAN_KEY + "\n"))
+    assert targets.ssh_dir == tmp_path / "root/home/technicien/.ssh"
+    keys = targets.ssh_dir / "authorized_keys"
+    assert keys.read_text() == TECHNICIAN_KEY + "\n"
+    assert not (tmp_path / "root/root").exists()
+    # sshd's StrictModes: the folder and the file are the technician's and nobody else's.
+    for path, mode in ((targets.ssh_dir, 0o700), (keys, 0o600)):
+        info = path.stat()
+        assert stat.S_IMODE(info.st_mode) == mode
+        if technician_ids:
+            assert (info.st_uid, info.st_gid) == technician_ids
+    # Provisioning again with a spare key adds it; the same key twice is kept once.
+    for key in (SPARE_KEY, TECHNICIAN_KEY):
+        write_to_target(dataclasses.replace(GOOD, ssh_public_key=key), boot)
+        apply(targets)
+    assert keys.read_text() == f"{TECHNICIAN_KEY}\n{SPARE_KEY}\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="running as another user needs root and util-linux's setpriv")
+def test_the_sheet_without_sudo_says_to_use_sudo(tmp_path: Path) -> None:
+    targets, _ = first_boot(tmp_path)
+    targets.data_dir.chmod(0o750)  # as on the Pi: the service user's folder, closed to the technician
+    nobody = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                             str(Path(sys.executable).parent / "appliance"),
+                             "provision", "sheet", "--data-dir", str(targets.data_dir)],
+                            capture_output=True, text=True)
+    assert nobody.returncode == 1
+    assert "sudo appliance provision sheet" in nobody.stderr
+    assert take_sheet(targets.data_dir) is not None, "a refused reading must not erase the sheet"
 
 
 def test_a_damaged_boot_file_is_refused_and_kept(tmp_path: Path) -> None:
