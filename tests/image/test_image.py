@@ -16,9 +16,11 @@ import hashlib
 import json
 import os
 import re
+import socket
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,20 +82,26 @@ def observed_state(root: Path) -> dict:
         for wants in sorted(system.glob("*.wants"))
     }
     masked = sorted(item.name for item in system.iterdir() if item.is_symlink() and os.readlink(item) == "/dev/null")
-    user = tree_user(root, "appliance")
-    member_of = sorted(line.split(":")[0] for line in (root / "etc/group").read_text().splitlines()
-                       if "appliance" in line.split(":")[3].split(","))
     paths = ["/etc/appliance", "/etc/appliance/secrets", "/var/lib/appliance", "/opt/appliance/venv",
-             "/root/.ssh", "/etc/nftables.conf", "/etc/hostapd/hostapd.conf", "/etc/dnsmasq.d/appliance.conf",
+             "/home/technicien/.ssh", "/etc/sudoers.d/technicien", "/etc/ssh/sshd_config.d/appliance.conf",
+             "/etc/nftables.conf", "/etc/hostapd/hostapd.conf", "/etc/dnsmasq.d/appliance.conf",
              "/etc/machine-id", "/etc/fstab", "/usr/local/sbin/appliance-grow-data", "/media",
              "/etc/udev/rules.d/80-appliance-usb-backup.rules"]
     return {
         "roles": roles,
         "enabled_units": enabled,
         "masked_units": masked,
-        "service_user": {"name": user[0], "home": user[5], "shell": user[6], "groups": member_of},
+        "service_user": account(root, "appliance"),
+        "technician_user": account(root, "technicien"),
         "modes": {path: owner_mode(root, path) for path in paths},
     }
+
+
+def account(root: Path, name: str) -> dict:
+    user = tree_user(root, name)
+    member_of = sorted(line.split(":")[0] for line in (root / "etc/group").read_text().splitlines()
+                       if name in line.split(":")[3].split(","))
+    return {"name": user[0], "home": user[5], "shell": user[6], "groups": member_of}
 
 
 @contextlib.contextmanager
@@ -194,11 +202,29 @@ def test_service_user_and_modes(built: BuiltImage) -> None:
     assert owner_mode(root, "/etc/appliance/secrets") == "appliance:appliance 0700"
     assert list((root / "etc/appliance/secrets").iterdir()) == []
     assert owner_mode(root, "/var/lib/appliance") == "appliance:appliance 0750"
+    # The technician's account: a regular user, locked password (keys only), sudo; no key until first boot.
+    technician = tree_user(root, "technicien")
+    assert int(technician[2]) >= 1000 and technician[6] == "/bin/bash"
+    assert shadow["technicien"].startswith("!")
+    assert "sudo" in account(root, "technicien")["groups"]
+    assert owner_mode(root, "/home/technicien/.ssh") == "technicien:technicien 0700"
+    assert not (root / "home/technicien/.ssh/authorized_keys").exists()
     assert not (root / "root/.ssh/authorized_keys").exists()
     assert not list((root / "etc/ssh").glob("ssh_host_*"))
     assert (root / "etc/machine-id").read_text() == ""
-    assert "PasswordAuthentication no" in (root / "etc/ssh/sshd_config.d/appliance.conf").read_text()
+    sshd_settings = (root / "etc/ssh/sshd_config.d/appliance.conf").read_text().splitlines()
+    for setting in ("PasswordAuthentication no", "PermitRootLogin no", "AllowUsers technicien"):
+        assert setting in sshd_settings
     assert tree_group_id(root, "gpio") and tree_group_id(root, "spi")
+
+
+def test_first_boot_may_write_everywhere_it_must(built: BuiltImage) -> None:
+    """ProtectSystem=strict: a ReadWritePaths entry missing from the tree fails the unit at boot."""
+    from appliance.provision import Targets
+
+    writable = unit_settings(REPO / "systemd/appliance-firstboot.service")["Service"]["ReadWritePaths"].split()
+    assert str(Targets.ssh_dir) in writable
+    assert [path for path in writable if not (built.rootfs / path.lstrip("/")).is_dir()] == []
 
 
 def test_boot_configuration_points_at_the_root_label(built: BuiltImage) -> None:
@@ -387,17 +413,85 @@ OFFSITE_KEY = "kati-offsite-key-0123456789abcdef"
 OFFSITE_REPOSITORY = "/var/lib/appliance/depot-essai"
 
 
+def loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def image_sshd(root: Path, log: Path) -> Iterator[int]:
+    """The image's own sshd in the provisioned tree, on a loopback port: what the technician's laptop meets."""
+    (root / "run/sshd").mkdir(mode=0o755, exist_ok=True)  # Debian's ssh.service: RuntimeDirectory=sshd
+    port = loopback_port()
+    with log.open("w") as output:
+        server = subprocess.Popen(["chroot", str(root), "/usr/sbin/sshd", "-D", "-e", "-p", str(port),
+                                   "-o", "ListenAddress=127.0.0.1"], stdout=output, stderr=subprocess.STDOUT,
+                                  env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"})
+        try:
+            for _ in range(300):  # bounded: sshd starts in about a second under qemu
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                assert server.poll() is None, log.read_text()
+                time.sleep(0.2)
+            yield port
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def ssh_as(user: str, port: int, key: Path, command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["ssh", "-F", "none", "-i", str(key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                           "-o", "ConnectTimeout=60", "-p", str(port), f"{user}@127.0.0.1", command],
+                          capture_output=True, text=True, timeout=180)
+
+
+def assert_only_the_technician_logs_in(root: Path, key: Path, log: Path) -> None:
+    """After first boot: the provisioned key opens the technician's account, root stays closed even with a key
+    (as cards provisioned before the technicien account had), and sudo gives him root."""
+    public = key.with_suffix(".pub").read_text().strip()
+    assert (root / "home/technicien/.ssh/authorized_keys").read_text() == public + "\n"
+    assert owner_mode(root, "/home/technicien/.ssh/authorized_keys") == "technicien:technicien 0600"
+    assert owner_mode(root, "/home/technicien/.ssh") == "technicien:technicien 0700"
+    assert not (root / "root/.ssh/authorized_keys").exists()
+    (root / "root/.ssh").mkdir(mode=0o700, exist_ok=True)
+    (root / "root/.ssh/authorized_keys").write_text(public + "\n")
+    in_chroot(root, "/usr/bin/ssh-keygen", "-A")  # what the ssh unit's drop-in does at the card's first start
+    effective = in_chroot(root, "/usr/sbin/sshd", "-T", "-C", "user=root,host=tablette,addr=10.42.0.20")
+    for setting in ("permitrootlogin no", "allowusers technicien", "passwordauthentication no",
+                    "kbdinteractiveauthentication no", "pubkeyauthentication yes"):
+        assert setting in effective.stdout.splitlines(), setting
+    with image_sshd(root, log) as port:
+        technician = ssh_as("technicien", port, key, "id -un")
+        as_root = ssh_as("root", port, key, "id -un")
+    assert technician.returncode == 0 and technician.stdout.strip() == "technicien", technician.stderr + log.read_text()
+    assert as_root.returncode == 255 and "Permission denied" in as_root.stderr, as_root.stdout
+    assert "User root from 127.0.0.1 not allowed because not listed in AllowUsers" in log.read_text()
+    # sudo itself cannot run here (qemu-user drops its setuid bit): its rule and path are read as root instead.
+    in_chroot(root, "/usr/sbin/visudo", "-c")
+    rights = in_chroot(root, "/usr/bin/sudo", "-l", "-U", "technicien").stdout
+    assert "NOPASSWD: ALL" in rights, rights
+    secure_path = re.search(r"secure_path=(\S+)", rights).group(1).replace("\\:", ":").split(":")
+    assert "/usr/local/bin" in secure_path and (root / "usr/local/bin/appliance").exists()
+
+
 def test_provisioning_round_trip_on_the_built_image(built: BuiltImage, scratch: Path) -> None:
     card = scratch / "card.img"
     subprocess.run(["cp", "--sparse=always", str(built.image), str(card)], check=True)
     key_file = scratch / "cle-hors-site.txt"
     key_file.write_text(OFFSITE_KEY + "\n")
+    technician_key = scratch / "technicien"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "technicien@portable",
+                    "-f", str(technician_key)], check=True)
     write = subprocess.run(
         [str(Path(sys.executable).parent / "appliance"), "provision", "write", str(card), "--site-id", "cscom-kati-01",
          "--facility-name", "CSCom de Kati", "--dhis2-org-unit", "DiszpKrYNg8", "--wifi-passphrase", WIFI,
          "--mqtt-username", "cscom-kati-01", "--mqtt-password", MQTT, "--modem-apn", "internet",
          "--modem-apn-user", "orange", "--modem-apn-password", "orange-web",
-         "--offsite-repository", OFFSITE_REPOSITORY, "--offsite-key-file", str(key_file)],
+         "--offsite-repository", OFFSITE_REPOSITORY, "--offsite-key-file", str(key_file),
+         "--ssh-key", str(technician_key.with_suffix(".pub"))],
         capture_output=True, text=True)
     assert write.returncode == 0, write.stderr
     from appliance.provision import PROVISION_FILE, read_from_image
@@ -459,6 +553,10 @@ def test_provisioning_round_trip_on_the_built_image(built: BuiltImage, scratch: 
                         "identityfile /etc/appliance/secrets/offsite_ssh_key",
                         "userknownhostsfile /etc/appliance/secrets/offsite_known_hosts"):
             assert setting in parsed.stdout.splitlines(), (setting, parsed.stdout)
+        assert_only_the_technician_logs_in(merged, technician_key, scratch / "sshd.log")
+        without_sudo = in_chroot(merged, "runuser", "-u", "technicien", "--", "/usr/local/bin/appliance", "provision",
+                                 "sheet", check=False)
+        assert without_sudo.returncode == 1 and "sudo appliance provision sheet" in without_sudo.stderr
         sheet = in_chroot(merged, "/usr/local/bin/appliance", "provision", "sheet")
         assert "Mot de passe provisoire" in sheet.stdout and WIFI in sheet.stdout
         assert f'restrict,command="internal-sftp" {public}' in sheet.stdout
