@@ -19,7 +19,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tests.bench.bench_reports import cached_demo_db
+from tests.bench.bench_patients import patients_100k_database
+from tests.bench.bench_reports import copy_database
 from tests.bench.support import BUILD, write_config
 
 WORK = BUILD / "backup-bench"
@@ -38,7 +39,7 @@ def run() -> dict:
     shutil.rmtree(WORK, ignore_errors=True)
     cfg = config_module.load(write_config(WORK / "clinique"))
     cfg.paths.data_dir.mkdir(parents=True)
-    shutil.copyfile(cached_demo_db(), cfg.paths.database)
+    copy_database(patients_100k_database()[0], cfg.paths.database)
     open_and_migrate(cfg.paths.database).close()
     figures: dict[str, object] = {}
 

@@ -20,7 +20,7 @@ VISIT_TABLES = ("consultation", "antenatal_visit", "delivery", "postnatal_visit"
                 "growth_measurement", "family_planning_visit", "chronic_visit")
 
 
-def _copy(cached: Path, target: Path) -> Path:
+def copy_database(cached: Path, target: Path) -> Path:
     """A consistent copy through SQLite's backup API (the cache may have a WAL beside it)."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
@@ -40,7 +40,7 @@ def run() -> dict:
     from appliance.store import open_and_migrate
 
     cached, _meta = patients_100k_database()
-    db = open_and_migrate(_copy(cached, BUILD / "reports-bench.db"))
+    db = open_and_migrate(copy_database(cached, BUILD / "reports-bench.db"))
     try:
         last_visit = dt.date.fromisoformat(db.execute_sql("SELECT MAX(visit_date) FROM consultation").fetchone()[0])
         month = Month.of(last_visit).previous()  # the last full month of the record
