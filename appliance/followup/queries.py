@@ -21,6 +21,7 @@ from appliance.followup.models import FollowupPatient
 from appliance.patients import normalize
 from appliance.patients.models import GrowthMeasurement, Household
 from appliance.patients.registry import known_villages
+from appliance.patients.search import HIT_COLUMNS, PatientHit
 from appliance.store.db import database
 
 HORIZON_DAYS = 7  # "due this week": what falls due within the next seven days
@@ -54,33 +55,16 @@ class DueView:
         return (self.today - self.due_on).days
 
 
-@dataclass(frozen=True)
-class Person:
-    """The identity a list shows (the chart has the rest)."""
-
-    id: int
-    local_number: str
-    family_name: str
-    first_names: str
-    sex: str
-    birth_date: dt.date
-    birth_date_estimated: bool
-    village: str
-    phone: str
-    mother_id: int | None
-    household_id: int | None
-
-
-_PERSON_SQL = ('SELECT id, local_number, family_name, first_names, sex, birth_date, birth_date_estimated, village, '
-               'phone, mother_id, household_id FROM patient WHERE id IN ({})')
+# The identity a list shows (the chart has the rest): the same plain line as a search result.
+_PERSON_SQL = f"SELECT {', '.join(HIT_COLUMNS)} FROM patient WHERE id IN ({{}})"
 
 
 @dataclass
 class PatientLine:
     """One patient on a list, with what the community health worker needs to find them."""
 
-    patient: Person
-    mother: Person | None = None
+    patient: PatientHit
+    mother: PatientHit | None = None
     household: str = ""
     items: list[DueView] = field(default_factory=list)
     alerts: list[AlertView] = field(default_factory=list)
@@ -269,12 +253,12 @@ def _date(value: str | dt.date) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
-def _people(ids: Iterable[int]) -> dict[int, Person]:
+def _people(ids: Iterable[int]) -> dict[int, PatientHit]:
     wanted = list(ids)
     if not wanted:
         return {}
     rows = database.execute_sql(_PERSON_SQL.format(", ".join("?" for _ in wanted)), wanted).fetchall()
-    return {row[0]: Person(*row[:5], _date(row[5]), bool(row[6]), *row[7:]) for row in rows}
+    return {row[0]: PatientHit.from_row(row) for row in rows}
 
 
 def _patients(ids: Iterable[int]) -> dict[int, PatientLine]:

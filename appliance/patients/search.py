@@ -44,13 +44,13 @@ class PatientHit:
                    phone, mother, household)
 
 
-_NAMES = tuple(field.name for field in fields(PatientHit))  # the SELECT lists them in this order
+HIT_COLUMNS = tuple(field.name for field in fields(PatientHit))  # a SELECT lists them in this order
 SEARCH_SQL = (
-    f"SELECT {', '.join('p.' + name for name in _NAMES)} "
+    f"SELECT {', '.join('p.' + name for name in HIT_COLUMNS)} "
     "FROM patient_fts JOIN patient AS p ON p.id = patient_fts.rowid "
     "WHERE patient_fts MATCH ? AND p.voided = 0 ORDER BY patient_fts.rowid DESC LIMIT ? OFFSET ?"
 )
-EXACT_SQL = f"SELECT {', '.join(_NAMES)} FROM patient WHERE (local_number = ? OR national_id = ?) AND voided = 0"
+EXACT_SQL = f"SELECT {', '.join(HIT_COLUMNS)} FROM patient WHERE (local_number = ? OR national_id = ?) AND voided = 0"
 
 
 @dataclass
