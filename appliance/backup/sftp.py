@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from appliance.backup.manifest import fsync_directory
+
 KEY_FILE_NAME = "offsite_ssh_key"
 KNOWN_HOSTS_FILE_NAME = "offsite_known_hosts"
 # What the central team puts before the key in the backup account's authorized_keys: no shell, no
@@ -200,7 +202,7 @@ def ensure_key_pair(secrets_dir: Path, comment: str) -> PublicKey:
             _give_to_folder_owner(path, secrets_dir)
         os.replace(made.with_suffix(".pub"), public)
         os.replace(made, private)
-        _fsync_folder(secrets_dir)
+        fsync_directory(secrets_dir)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     key = read_public_key(secrets_dir)
@@ -304,7 +306,7 @@ def _replace_in_folder(path: Path, text: str, mode: int) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    _fsync_folder(path.parent)
+    fsync_directory(path.parent)
 
 
 def _give_to_folder_owner(path: Path, folder: Path) -> None:
@@ -322,6 +324,3 @@ def _fsync_file(path: Path) -> None:
     finally:
         os.close(fd)
 
-
-def _fsync_folder(path: Path) -> None:
-    _fsync_file(path)
