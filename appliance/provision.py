@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING
 import click
 import tomli_w
 
+from appliance.files import write_atomically
+
 if TYPE_CHECKING:
     from appliance.backup.sftp import PublicKey
 
@@ -535,24 +537,10 @@ def _authorize_key(ssh_dir: Path, key: str) -> None:
 
 def _write_file(path: Path, text: str, mode: int, *, group_service: bool = False,
                 owner: tuple[int, int] | None = None) -> None:
-    """Atomic write (temp file, fsync, rename, fsync dir): a power cut leaves the old or the new file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if group_service:
-            _chown_service(Path(temporary), group_only=True)
-        if owner:
-            os.chown(temporary, *owner)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    if group_service and (ids := _user_ids(SERVICE_USER)):
+        owner = (-1, ids[1])
+    write_atomically(path, text, mode, owner=owner)
 
 
 def _write_private(path: Path, text: str, *, service_owned: bool = True) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from appliance.backup.manifest import fsync_directory
+from appliance.files import write_atomically
 
 KEY_FILE_NAME = "offsite_ssh_key"
 KNOWN_HOSTS_FILE_NAME = "offsite_known_hosts"
@@ -294,19 +295,8 @@ def ssh_words(repository: str, secrets_dir: Path, pinned_host_key: str) -> str:
 
 
 def _replace_in_folder(path: Path, text: str, mode: int) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        _give_to_folder_owner(Path(temporary), path.parent)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    fsync_directory(path.parent)
+    owner = path.parent.stat() if os.geteuid() == 0 else None
+    write_atomically(path, text, mode, owner=(owner.st_uid, owner.st_gid) if owner else None, encoding="ascii")
 
 
 def _give_to_folder_owner(path: Path, folder: Path) -> None:
