@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from appliance import config as config_module
+from appliance import hooks
 from appliance.accounts import create_user
 from appliance.store import open_and_migrate
 from appliance.store.audit import system_actor
@@ -49,7 +50,17 @@ def make_user(store) -> Callable[..., User]:
 def app(cfg, store):
     from appliance.emr import create_app
 
-    return create_app(cfg, testing=True)
+    with hooks.installed_for(hooks.installed()):  # create_app installs the web's registry; put back the previous
+        yield create_app(cfg, testing=True)
+
+
+@pytest.fixture
+def record_hooks() -> Iterator[hooks.Hooks]:
+    """The record's hooks as the web composes them (a visit recomputes the follow-up lists)."""
+    from appliance.wiring import record_hooks
+
+    with hooks.installed_for(record_hooks()) as registry:
+        yield registry
 
 
 class WebClient:

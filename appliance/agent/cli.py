@@ -60,9 +60,10 @@ def agent_command(config_path: str | None, simulate: bool | None, verbose: bool)
         sys.exit(3)
     from appliance.agent.service import Agent
     from appliance.power.monitor import SensorError
+    from appliance.wiring import agent_partners
 
     try:
-        agent = Agent(cfg, simulate=simulate)
+        agent = Agent(cfg, simulate=simulate, partners=agent_partners(cfg))
     except SensorError as exc:
         click.echo(f"Erreur matérielle : {exc}", err=True)
         sys.exit(4)

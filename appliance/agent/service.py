@@ -25,7 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from appliance.agent.clock import Clock, ClockWatch, ManualClock, ScaledClock, SystemClock, kernel_clock_synced
-from appliance.agent.hooks import load_flush, load_telemetry_hooks
+from appliance.agent.hooks import AgentPartners
 from appliance.agent.sdnotify import Notifier
 from appliance.agent.settings import parse_window_time
 from appliance.agent.state import StateStore
@@ -67,9 +67,10 @@ class Agent:
         notifier: Notifier | None = None,
         watch_udev: bool | None = None,
         watch_sticks: bool = True,
-        flush: Callable[..., Any] | None = None,
-        publish_telemetry: Callable[..., Any] | None = None,
+        partners: AgentPartners | None = None,
     ) -> None:
+        """``partners`` (the outbox's flush, telemetry) come from the process's composition,
+        ``appliance.wiring.agent_partners``; without them the agent runs alone."""
         self.cfg = cfg
         self.simulation = cfg.simulation if simulate is None else simulate
         self.clock = clock or SystemClock()
@@ -108,12 +109,13 @@ class Agent:
                                     on_event=self.events.emit)
         self.clock_watch = ClockWatch(self.clock)
         self.triggers = window_triggers(cfg.uploads, self.tz)
-        publish, self._attach_telemetry = load_telemetry_hooks()
+        partners = partners or AgentPartners()
+        self._attach_telemetry = partners.attach_agent
         self.windows = WindowRunner(
             uploads=cfg.uploads, modem_settings=cfg.modem, power=self.power, modem=self.modem,
             presence=self.presence, usage=self.usage, state=self.state, events=self.events, clock=self.clock,
-            shutdown=self.shutdown, flush_loader=(lambda: flush) if flush else (lambda: load_flush(cfg)),
-            publish_telemetry=publish_telemetry or publish, on_link=self._set_link,
+            shutdown=self.shutdown, flush_loader=partners.flush_loader,
+            publish_telemetry=partners.publish_telemetry, on_link=self._set_link,
         )
         self.events.subscribe(self._on_event)
         self._watch_udev = (not self.simulation) if watch_udev is None else watch_udev

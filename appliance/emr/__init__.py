@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from types import ModuleType
 
 from flask import Flask, g, redirect, request, session, url_for
 from flask_babel import Babel, get_locale
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
+from appliance import hooks
 from appliance.config import Config
 from appliance.emr import errors, i18n
 from appliance.emr.security import PUBLIC_ENDPOINTS, check_every_view_is_guarded, load_session_user
@@ -51,8 +53,12 @@ def create_app(cfg: Config, *, testing: bool = False) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    for blueprint in _blueprints():
-        app.register_blueprint(blueprint)
+    areas = _areas()
+    for area in areas:
+        app.register_blueprint(area.bp)
+    registry = _compose_hooks(areas)
+    app.extensions["hooks"] = registry
+    hooks.install(registry)  # the record's write path (appliance.patients) runs its patient_written hooks
     errors.register(app)
     app.before_request(_guard_request)
     app.context_processor(_template_globals)
@@ -60,12 +66,26 @@ def create_app(cfg: Config, *, testing: bool = False) -> Flask:
     return app
 
 
-def _blueprints() -> list:
-    """Every area of the EMR. A new area adds its module here."""
+def _areas() -> list[ModuleType]:
+    """Every area of the EMR: its blueprint ``bp`` and, optionally, its home ``TILES``. A new area
+    adds its module here."""
     from appliance.emr import account, admin, auth, backup, bulk_users, followup, home, patients, power, reports, visits
 
-    return [auth.bp, home.bp, account.bp, admin.bp, bulk_users.bp, patients.bp, visits.bp, power.bp, followup.bp,
-            reports.bp, backup.bp]
+    return [auth, home, account, admin, bulk_users, patients, visits, power, followup, reports, backup]
+
+
+def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:
+    """The web process's hook registry: the record's hooks (a visit recomputes the follow-up),
+    each area's home tiles, and the follow-up's part of the patient chart."""
+    from appliance.emr import followup
+    from appliance.wiring import record_hooks
+
+    registry = record_hooks()
+    for area in areas:
+        for tile in getattr(area, "TILES", ()):
+            registry.add(hooks.HOME_TILE, tile)
+    registry.add(hooks.CHART_EXTRAS, followup.chart_extras)
+    return registry
 
 
 def _select_locale() -> str:

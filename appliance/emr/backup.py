@@ -10,14 +10,16 @@ from flask import Blueprint, current_app, render_template
 
 from appliance.backup import status as backup_status
 from appliance.backup.local import backups_folder, usb_media_for
-from appliance.emr.home import add_tile
+from appliance.emr.home import Tile
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.security import requires
 
 bp = Blueprint("backup", __name__, url_prefix="/admin/sauvegardes")
-add_tile(_l("Sauvegardes"), "backup.status", "backup.read", order=86,
-         badge=lambda: _("à vérifier") if backup_status.needs_attention() else None)
+TILES = (
+    Tile(_l("Sauvegardes"), "backup.status", "backup.read", order=86,
+         badge=lambda: _("à vérifier") if backup_status.needs_attention() else None),
+)  # on the home page (composed in create_app)
 
 CAUSES = {
     "disk_full": _l("carte SD pleine : plus assez de place pour la copie"),

@@ -21,7 +21,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from appliance.emr.forms import role_choices
-from appliance.emr.home import add_tile
+from appliance.emr.home import Tile
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.security import requires
@@ -39,7 +39,9 @@ from appliance.users.importer import (
 from appliance.users.models import BatchStatus, UserImportBatch, UserImportRow
 
 bp = Blueprint("bulk_users", __name__, url_prefix="/admin/comptes")
-add_tile(_l("Comptes : import CSV, remplacements"), "bulk_users.index", "users.bulk", order=80)
+TILES = (
+    Tile(_l("Comptes : import CSV, remplacements"), "bulk_users.index", "users.bulk", order=80),
+)  # on the home page (composed in create_app)
 
 
 class UploadForm(FlaskForm):

@@ -18,14 +18,13 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from appliance.clinical import growth, preload
 from appliance.clinical.growth_chart import render_growth_chart
-from appliance.emr.home import add_tile
+from appliance.emr.home import Tile
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import CheckboxListField, FrenchDateField
-from appliance.emr.patients import CHART_EXTRAS, label_colon
+from appliance.emr.patients import label_colon
 from appliance.emr.security import can, requires
 from appliance.followup import contacts, queries
-from appliance.followup import service as _service  # noqa: F401 - registers the recompute hook
 from appliance.followup.models import FollowupContact
 from appliance.followup.records import ONE
 from appliance.patients.models import Household, Patient
@@ -63,9 +62,11 @@ SINCE = _l("Depuis la visite du %(date)s")
 PRINT_LIMIT = 400
 MAX_PAGE = 200
 
-add_tile(_l("À revoir"), "followup.worklist", "followup.read", order=20)
-add_tile(_l("Alertes"), "followup.alerts", "followup.read", order=21)
-add_tile(_l("Familles visitées ce mois"), "followup.villages", "followup.read", order=22)
+TILES = (
+    Tile(_l("À revoir"), "followup.worklist", "followup.read", order=20),
+    Tile(_l("Alertes"), "followup.alerts", "followup.read", order=21),
+    Tile(_l("Familles visitées ce mois"), "followup.villages", "followup.read", order=22),
+)  # on the home page (composed in create_app)
 
 
 def _page() -> int:
@@ -208,7 +209,7 @@ def household(household_id: int):
 
 
 def chart_extras(patient: Patient) -> dict:
-    """For the patient chart (``appliance.emr.patients.CHART_EXTRAS``): the alerts banner in the
+    """For the patient chart (the ``chart_extras`` hook, composed in ``create_app``): the alerts banner in the
     chart's format, the overdue and soon-due items, and which growth charts to show."""
     today = dt.date.today()
     # The label says the severity ("Urgence : référer", "Malnutrition aiguë sévère (MAS)").
@@ -252,9 +253,6 @@ def _departure(patient: Patient, history: list[contacts.ContactView]) -> dict | 
         return {"severity": "danger", "title": _("Décédé(e) le %(date)s", date=view.death_on.strftime("%d/%m/%Y")),
                 "reason": reported}
     return {"severity": "warning", "title": _("A déménagé"), "reason": reported}
-
-
-CHART_EXTRAS.append(chart_extras)
 
 GROWTH_CHARTS = {"wfa": _l("Courbe de poids pour l'âge"), "lhfa": _l("Courbe de taille pour l'âge")}
 

@@ -1,7 +1,7 @@
 """The home page: what each role can open, in one tap.
 
-Areas add their entry with ``add_tile`` when their blueprint module is imported, so the
-home page grows with the app without knowing every area.
+Each area declares its ``TILES``; ``create_app`` adds them to the app's hook registry
+(``home_tile``), so the home page grows with the app without knowing every area.
 """
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
 from appliance.emr.security import requires
+from appliance.hooks import HOME_TILE
 
 bp = Blueprint("home", __name__)
 
@@ -21,21 +22,14 @@ class Tile:
     label: object  # a lazy_gettext string
     endpoint: str
     permission: str
-    order: int
+    order: int = 50
     badge: Callable[[], str | None] | None = None  # a short alert beside the label, or None
 
 
-TILES: list[Tile] = []
-
-
-def add_tile(label: object, endpoint: str, permission: str, order: int = 50,
-             badge: Callable[[], str | None] | None = None) -> None:
-    if all(tile.endpoint != endpoint for tile in TILES):
-        TILES.append(Tile(label, endpoint, permission, order, badge))
-        TILES.sort(key=lambda tile: tile.order)
 
 
 @bp.route("/")
 @requires("home")
 def index():
-    return render_template("home.html", home_tiles=TILES)
+    tiles = sorted(current_app.extensions["hooks"].each(HOME_TILE), key=lambda tile: tile.order)
+    return render_template("home.html", home_tiles=tiles)

@@ -1,7 +1,7 @@
 """Patients: search, registration with duplicate check, the chart, referral letter, card, merge.
 
-The chart has one extension point for other areas: functions appended to ``CHART_EXTRAS``
-receive the patient and return extra template variables (the clinical rules give ``alerts``,
+The chart has one extension point for other areas, the ``chart_extras`` hook (composed in
+``create_app``): each receives the patient and returns extra template variables (the clinical rules give ``alerts``,
 shown by ``patients/_alerts.html``).
 """
 
@@ -10,14 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Callable
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
 from appliance.emr.forms import role_label
-from appliance.emr.home import add_tile
+from appliance.emr.home import Tile
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.i18n import ngettext
@@ -25,6 +24,7 @@ from appliance.emr.measure_fields import number_text
 from appliance.emr.patient_forms import MergeForm, PatientForm
 from appliance.emr.security import requires
 from appliance.followup.contacts import deaths_among
+from appliance.hooks import CHART_EXTRAS
 from appliance.patients import codes
 from appliance.patients.models import Household, Patient
 from appliance.patients.registry import (
@@ -47,7 +47,6 @@ from appliance.store.models import AuditEntry, User
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 
 TIMELINE_LIMIT = 30  # newest visits on the chart; the rest one tap away (a phone, a Pi)
-CHART_EXTRAS: list[Callable[[Patient], dict]] = []
 
 PROGRAMME_LABELS = {
     "consultation": _l("Consultation"),
@@ -60,8 +59,10 @@ PROGRAMME_LABELS = {
     "chronique": _l("Maladie chronique"),
 }
 
-add_tile(_l("Patients"), "patients.search_page", "patients.read", order=10)
-add_tile(_l("Nouveau patient"), "patients.register", "patients.register", order=11)
+TILES = (
+    Tile(_l("Patients"), "patients.search_page", "patients.read", order=10),
+    Tile(_l("Nouveau patient"), "patients.register", "patients.register", order=11),
+)  # on the home page (composed in create_app)
 
 
 def age_text(birth_date: dt.date, on: dt.date | None = None) -> str:
@@ -288,8 +289,8 @@ def chart(patient_id: int):
         "programmes": applicable_programmes(patient),
         "alerts": [],
     }
-    for extra in CHART_EXTRAS:
-        context.update(extra(patient))
+    for extras in current_app.extensions["hooks"].call(CHART_EXTRAS, patient):
+        context.update(extras)
     return render_template("patients/chart.html", **context)
 
 

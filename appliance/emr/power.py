@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, render_template
 from markupsafe import Markup
 
 from appliance.agent.state import recent_windows
-from appliance.emr.home import add_tile
+from appliance.emr.home import Tile
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.security import requires
 from appliance.modem.usage import DataUsage
@@ -19,7 +19,9 @@ from appliance.power.history import last_days, latest_reading
 from appliance.power.readonly import read_only_state
 
 bp = Blueprint("power", __name__, url_prefix="/admin/batterie")
-add_tile(_l("Batterie et envois"), "power.battery", "power.read", order=85)
+TILES = (
+    Tile(_l("Batterie et envois"), "power.battery", "power.read", order=85),
+)  # on the home page (composed in create_app)
 
 STALE_AFTER = timedelta(minutes=30)
 

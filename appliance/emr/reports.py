@@ -18,7 +18,7 @@ from appliance.config import Config
 from appliance.dhis2.figures import SEXES
 from appliance.dhis2.mapping import MappingError
 from appliance.dhis2.sender import KIND, ReportDelivery, report_deliveries, site_mapping
-from appliance.emr.home import add_tile
+from appliance.emr.home import Tile
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.i18n import ngettext
@@ -45,8 +45,10 @@ from appliance.reports.settings import ReportSettings
 
 bp = Blueprint("reports", __name__)
 
-add_tile(_l("Rapports mensuels"), "reports.index", "reports.read", order=60)
-add_tile(_l("Envois vers DHIS2"), "reports.outbox", "outbox.read", order=61)
+TILES = (
+    Tile(_l("Rapports mensuels"), "reports.index", "reports.read", order=60),
+    Tile(_l("Envois vers DHIS2"), "reports.outbox", "outbox.read", order=61),
+)  # on the home page (composed in create_app)
 
 MONTHS_LISTED = 12
 DRILL_PAGE = 200

@@ -1,8 +1,8 @@
 """Keeping the stored follow-up rows equal to what the rules say about the record.
 
-``recompute_patient`` replaces one patient's due items, alerts and last-visit row. It is
-registered as a patient hook of ``appliance.patients.visits`` when this module is imported, so
-it runs inside the transaction that writes, corrects or voids a visit (or merges, registers or
+``recompute_patient`` replaces one patient's due items, alerts and last-visit row. The web
+wires it as a ``patient_written`` hook (``appliance.wiring.add_record_hooks``), so it runs inside
+the transaction that writes, corrects or voids a visit (or merges, registers or
 corrects a patient): the visit and its follow-up commit together or not at all, an item closed
 by the visit disappears in that same commit, and a stable id can never be stored twice.
 
@@ -25,7 +25,6 @@ from appliance.followup.facts import PatientRecord, evaluate
 from appliance.followup.models import FollowupAlert, FollowupItem, FollowupPatient
 from appliance.followup.records import ONE, RANGE, load_one, load_range
 from appliance.patients.models import Patient, Visit
-from appliance.patients.visits import on_patient_write
 from appliance.store.audit import Actor
 from appliance.store.db import database
 
@@ -121,10 +120,10 @@ def _write(records: Iterable[PatientRecord], today: dt.date, schedules=None,
     return len(item_rows), len(alert_rows)
 
 
-@on_patient_write
-def _recompute_on_write(actor: Actor, patient: Patient, visit: Visit | None) -> None:
-    """Patient hook: the visit's patient, and after a merge the records folded into it (whose
-    contact attempts follow their visits to the kept record)."""
+def recompute_after_write(actor: Actor, patient: Patient, visit: Visit | None) -> None:
+    """The ``patient_written`` hook (composed by ``appliance.wiring.add_record_hooks``): the
+    visit's patient, and after a merge the records folded into it (whose contact attempts follow
+    their visits to the kept record)."""
     merged = [] if visit is not None else [row[0] for row in database.execute_sql(
         "SELECT id FROM patient WHERE merged_into_id = ?", (patient.id,))]
     for folded in merged:

@@ -35,11 +35,11 @@ def outbox() -> None:
 def flush(config_path: str | None, deadline: float | None, urgent_only: bool, byte_budget: int | None) -> None:
     """Envoie maintenant ce qui est dû (le même chemin que les fenêtres d'envoi de l'agent)."""
     from appliance.outbox import queue
-    from appliance.outbox.registry import install_senders
+    from appliance.wiring import install_outbox
 
     cfg = load_config_or_exit(config_path)
     open_store_or_exit(cfg)
-    kinds = install_senders(cfg)
+    kinds = install_outbox(cfg)
     if not kinds:
         click.echo("Aucun expéditeur configuré (DHIS2 : renseignez [dhis2] base_url) : rien n'est envoyé.")
     report = queue.flush(deadline_s=deadline, only_urgent=urgent_only, byte_budget=byte_budget)

@@ -1,24 +1,22 @@
-"""Which packages give the outbox a sender. Each listed module defines
-``outbox_senders(cfg) -> dict[kind, sender]``; a package adds its module here with one line."""
+"""Who delivers each kind of item: the senders the composing process put in its hook registry
+(``appliance.wiring.add_outbox_senders``). Each implementation of the ``outbox_senders`` point is
+``factory(cfg) -> dict[kind, sender]``; the outbox itself names no sender."""
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from appliance.hooks import OUTBOX_SENDERS, Hooks
 from appliance.outbox import queue
 
 if TYPE_CHECKING:
     from appliance.config import Config
 
-SENDER_MODULES = ("appliance.dhis2.sender", "appliance.backup.offsite", "appliance.telemetry.sender")
 
-
-def install_senders(cfg: Config) -> list[str]:
-    """Configure the outbox from [outbox] and register every package's senders; return their kinds."""
+def install_senders(cfg: Config, hooks: Hooks) -> list[str]:
+    """Configure the outbox from [outbox] and register the senders of ``hooks``; return their kinds."""
     queue.configure(cfg.outbox)
-    for module_name in SENDER_MODULES:
-        module = importlib.import_module(module_name)
-        for kind, sender in module.outbox_senders(cfg).items():
+    for factory in hooks.each(OUTBOX_SENDERS):
+        for kind, sender in factory(cfg).items():
             queue.register_sender(kind, sender)
     return queue.registered_kinds()

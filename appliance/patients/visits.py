@@ -1,10 +1,10 @@
 """Writing and reading visits: the one path every programme's visit goes through.
 
 ``record_visit`` writes a visit (and a consultation's prescription lines) with its audit
-entries in ONE transaction, then runs the patient hooks inside that same transaction: the
-clinical rules register one with ``on_patient_write`` to recompute the patient's due items and
-alerts, so a visit and what it changes are committed together or not at all. A hook that
-raises cancels the whole write.
+entries in ONE transaction, then runs the ``patient_written`` hooks of the process's registry
+(``appliance.hooks``) inside that same transaction: the process wires the follow-up's one there
+to recompute the patient's due items and alerts, so a visit and what it changes are committed
+together or not at all. A hook that raises cancels the whole write.
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from appliance import hooks
+from appliance.hooks import PATIENT_WRITTEN
 from appliance.patients.models import PROGRAMMES, Consultation, Delivery, DeliveryBaby, Patient, Prescription, Visit
 from appliance.store.audit import Actor, audited_save, audited_void
 from appliance.store.db import database
 from appliance.store.models import AuditEntry, User
-
-# hook(actor, patient, visit): visit is None when the record itself changed (registration, identity, merge).
-PatientHook = Callable[[Actor, Patient, Visit | None], None]
-_PATIENT_HOOKS: list[PatientHook] = []
 
 
 class VisitError(ValueError):
@@ -32,22 +30,10 @@ class VisitError(ValueError):
         self.message = message
 
 
-def on_patient_write(hook: PatientHook) -> PatientHook:
-    """Run ``hook`` after every visit written, corrected or voided, and after a merge, inside
-    the same transaction. Usable as a decorator."""
-    if hook not in _PATIENT_HOOKS:
-        _PATIENT_HOOKS.append(hook)
-    return hook
-
-
-def remove_patient_hook(hook: PatientHook) -> None:
-    if hook in _PATIENT_HOOKS:
-        _PATIENT_HOOKS.remove(hook)
-
-
 def run_patient_hooks(actor: Actor, patient: Patient, visit: Visit | None) -> None:
-    for hook in list(_PATIENT_HOOKS):
-        hook(actor, patient, visit)
+    """Every ``patient_written`` hook, in the caller's transaction (visit None: the record itself
+    changed, by registration, identity or merge)."""
+    hooks.installed().call(PATIENT_WRITTEN, actor, patient, visit)
 
 
 @dataclass(frozen=True)

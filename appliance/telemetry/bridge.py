@@ -1,6 +1,6 @@
 """The agent's side of telemetry: its events into the outbox, its status onto the broker.
 
-The agent (appliance.agent.hooks) calls ``attach_agent(agent)`` once at start and
+The agent (its partners composed by appliance.wiring) calls ``attach_agent(agent)`` once at start and
 ``publish_telemetry(deadline_s)`` in each upload window after flushing the outbox. Events reach
 the outbox at once (durable before the power can go); the ``mqtt_event`` sender then opens the
 clinic's one MQTT connection during the flush and leaves it open for ``publish_telemetry``, which

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from appliance.agent.clock import ManualClock
+from appliance.agent.hooks import AgentPartners
 from appliance.agent.sdnotify import Notifier
 from appliance.agent.service import Agent
 
@@ -95,8 +96,8 @@ def make_agent(cfg, store):
             config.uploads, **{"catch_up_delay_s": 0, **(uploads or {})}))
         clock = ManualClock(start)
         outbox = outbox or FakeOutbox()
-        agent = Agent(config, simulate=True, clock=clock, notifier=Notifier({}), flush=outbox.flush,
-                      publish_telemetry=publish or (lambda deadline_s: None))
+        agent = Agent(config, simulate=True, clock=clock, notifier=Notifier({}), partners=AgentPartners(
+            flush_loader=lambda: outbox.flush, publish_telemetry=publish or (lambda deadline_s: None)))
         outbox.agent = agent
         made.append(agent)
         if start_agent:

@@ -141,8 +141,10 @@ def test_the_real_outbox_is_flushed_through_its_own_code_path(cfg, store):
     from appliance.agent.clock import ManualClock
     from appliance.agent.sdnotify import Notifier
     from appliance.agent.service import Agent
+    from appliance.wiring import agent_partners
 
-    agent = Agent(cfg, simulate=True, clock=ManualClock(SIX), notifier=Notifier({}))
+    agent = Agent(cfg, simulate=True, clock=ManualClock(SIX), notifier=Notifier({}),
+                    partners=agent_partners(cfg))
     try:
         agent.run_window()
         row = recent_windows()[0]

@@ -123,6 +123,7 @@ def _web(work: Path, path: Path, password: str, rng: random.Random) -> dict:
 
 
 def _writes(path: Path, rng: random.Random) -> dict:
+    from appliance import hooks
     from appliance.clinical import preload
     from appliance.followup import service
     from appliance.patients.models import AntenatalVisit, GrowthMeasurement, Immunisation, Patient
@@ -130,10 +131,12 @@ def _writes(path: Path, rng: random.Random) -> dict:
     from appliance.store import open_and_migrate
     from appliance.store.audit import Actor
     from appliance.store.models import User
+    from appliance.wiring import record_hooks
 
     db = open_and_migrate(path)
     preload()
     today = dt.date.today()
+    previous = hooks.install(record_hooks())  # a visit write runs the follow-up hook, as in the web
     try:
         nurse = User.get(User.username == "infirmier")
         actor = Actor(nurse.id, nurse.username, nurse.role)
@@ -164,6 +167,7 @@ def _writes(path: Path, rng: random.Random) -> dict:
                 recomputes.append((time.perf_counter() - started) * 1000)
                 transaction.rollback()
     finally:
+        hooks.install(previous)
         db.close()
     return {"visit_write_p95_ms": p95(writes), "followup_recompute_patient_p95_ms": p95(recomputes)}
 

@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import pytest
 
-from appliance.followup import service  # noqa: F401 - registers the recompute hook
 from appliance.followup.models import FollowupAlert, FollowupItem
 from appliance.patients.models import Household, Patient, Visit
 from appliance.patients.registry import Identity, register_patient
@@ -21,6 +20,11 @@ TODAY = dt.date.today()
 
 def days_ago(days: int) -> dt.date:
     return TODAY - dt.timedelta(days=days)
+
+
+@pytest.fixture(autouse=True)
+def followup_hooks(record_hooks) -> None:
+    """Every visit written here runs the follow-up's recompute, as in the web."""
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,6 @@ from html.parser import HTMLParser
 
 import pytest
 
-from appliance.followup import service  # noqa: F401 - registers the hook that computes worklists and alerts
 from appliance.patients.models import (
     AntenatalVisit,
     ChronicVisit,
@@ -155,6 +154,11 @@ def visible_text(html: str) -> str:
 
 def days_ago(days: int) -> dt.date:
     return TODAY - dt.timedelta(days=days)
+
+
+@pytest.fixture(autouse=True)
+def followup_hooks(record_hooks) -> None:
+    """The visits written here fill the worklists and alerts, as in the web."""
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Crawl every registered route: none opens without login, none accepts a POST without CSRF."""
 
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -47,17 +48,17 @@ def test_every_view_declares_a_permission(app):
 def test_a_view_without_permission_stops_the_app(cfg, store):
     from flask import Blueprint
 
-    from appliance import emr
+    from appliance import emr, hooks
 
     rogue = Blueprint("rogue", __name__)
     rogue.add_url_rule("/rogue", "page", lambda: "secret")
-    original = emr._blueprints
-    emr._blueprints = lambda: [*original(), rogue]
+    original = emr._areas
+    emr._areas = lambda: [*original(), SimpleNamespace(bp=rogue)]
     try:
-        with pytest.raises(RuntimeError, match=r"rogue\.page"):
+        with hooks.installed_for(hooks.installed()), pytest.raises(RuntimeError, match=r"rogue\.page"):
             emr.create_app(cfg, testing=True)
     finally:
-        emr._blueprints = original
+        emr._areas = original
 
 
 def test_static_and_login_are_public(client):

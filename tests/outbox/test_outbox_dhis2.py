@@ -17,10 +17,10 @@ from appliance.dhis2.figures import ReportFigures
 from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
 from appliance.dhis2.sender import enqueue_report, report_conflicts, report_deliveries
 from appliance.outbox.models import ItemState, OutboxItem
-from appliance.outbox.registry import install_senders
 from appliance.store import open_and_migrate
 from appliance.store.audit import Actor
 from appliance.store.db import database
+from appliance.wiring import install_outbox
 from tests.fakes.dhis2_fixtures import write_config
 from tests.fakes.fake_dhis2 import FakeDhis2
 
@@ -38,7 +38,7 @@ def site(dhis2_config: Path) -> Iterator[config_module.Config]:
     """A configured site whose database is open and whose outbox senders are installed."""
     cfg = config_module.load(dhis2_config)
     db = open_and_migrate(cfg.paths.database)
-    install_senders(cfg)
+    install_outbox(cfg)
     yield cfg
     db.close()
 
@@ -81,7 +81,7 @@ def test_a_correction_overwrites_with_zeros(site, fake_dhis2: FakeDhis2) -> None
 def test_the_changes_policy_still_zeroes_what_an_unsent_version_had(tmp_path: Path, fake_dhis2: FakeDhis2) -> None:
     cfg = config_module.load(write_config(tmp_path, fake_dhis2.url, extra_dhis2='zeros = "changes"'))
     db = open_and_migrate(cfg.paths.database)
-    install_senders(cfg)
+    install_outbox(cfg)
     v1 = ReportFigures("2024-03", {("cpn1", "F_15_24"): 12})
     seal(v1, 1)
     outbox.flush()
@@ -116,7 +116,7 @@ def test_refused_values_are_shown_on_their_rows_in_french(site, fake_dhis2: Fake
 def test_an_unknown_org_unit_is_a_dead_letter_with_its_reason(tmp_path: Path, fake_dhis2: FakeDhis2) -> None:
     cfg = config_module.load(write_config(tmp_path, fake_dhis2.url, extra_dhis2='org_unit = "Ou000000404"'))
     db = open_and_migrate(cfg.paths.database)
-    install_senders(cfg)
+    install_outbox(cfg)
     seal(ReportFigures("2024-03", {("cpn1", "F_15_24"): 12}), 1)
     assert outbox.flush().dead == 1
     (letter,) = outbox.list_dead_letters()
@@ -149,7 +149,7 @@ def test_figures_the_mapping_cannot_place_need_action(site, fake_dhis2: FakeDhis
 def test_without_dhis2_configured_reports_wait(tmp_path: Path) -> None:
     cfg = config_module.load(write_config(tmp_path, ""))
     db = open_and_migrate(cfg.paths.database)
-    assert install_senders(cfg) == []
+    assert install_outbox(cfg) == []
     item = seal(ReportFigures("2024-03", {("cpn1", "F_15_24"): 12}), 1)
     assert outbox.flush().attempted == 0
     assert OutboxItem.get_by_id(item.id).state == ItemState.PENDING

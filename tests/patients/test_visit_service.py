@@ -6,15 +6,14 @@ import json
 
 import pytest
 
+from appliance.hooks import PATIENT_WRITTEN, Hooks, installed_for
 from appliance.patients.models import AntenatalVisit, Consultation, Delivery, Patient, Prescription
 from appliance.patients.registry import Identity, record_delivery
 from appliance.patients.visits import (
     PrescriptionLine,
     VisitError,
     correct_visit,
-    on_patient_write,
     record_visit,
-    remove_patient_hook,
     timeline,
     void_visit,
 )
@@ -37,9 +36,10 @@ def hook():
         if visit is not None:  # None: the record itself changed (registration, identity, merge)
             calls.append((actor.username, patient.id, type(visit).__name__, Consultation.select().count()))
 
-    on_patient_write(remember)
-    yield calls
-    remove_patient_hook(remember)
+    registry = Hooks()
+    registry.add(PATIENT_WRITTEN, remember)
+    with installed_for(registry):
+        yield calls
 
 
 def test_a_visit_and_its_prescriptions_are_written_with_author_role_and_audit(new_patient, actor, hook):
@@ -60,12 +60,10 @@ def test_a_failing_hook_cancels_the_whole_visit(new_patient, actor):
     def broken(actor, patient, visit):
         raise RuntimeError("rules crashed")
 
-    on_patient_write(broken)
-    try:
-        with pytest.raises(RuntimeError):
-            record_visit(actor, patient, _consultation(), prescriptions=LINES)
-    finally:
-        remove_patient_hook(broken)
+    registry = Hooks()
+    registry.add(PATIENT_WRITTEN, broken)
+    with installed_for(registry), pytest.raises(RuntimeError):
+        record_visit(actor, patient, _consultation(), prescriptions=LINES)
     assert stored_counts() == before
 
 

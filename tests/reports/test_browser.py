@@ -10,10 +10,10 @@ import pytest
 from appliance import config as config_module
 from appliance.dhis2.mapping import DEMO_MAPPING
 from appliance.outbox import queue
-from appliance.outbox.registry import install_senders
 from appliance.outbox.settings import OutboxSettings
 from appliance.patients.models import AntenatalVisit, Consultation, GrowthMeasurement
 from appliance.reports.builder import Month
+from appliance.wiring import install_outbox
 from tests.conftest import PASSWORD, screenshot
 from tests.fakes.dhis2_fixtures import fake_dhis2, write_config  # noqa: F401 (fixture)
 from tests.reports.factories import make_patient, make_visit
@@ -70,7 +70,7 @@ def test_seal_queue_send_and_a_conflict_in_french(live_server, phone_page, make_
     assert "En file d'attente" in page.inner_text(".journey")
     screenshot(page, "report-queued-360")
 
-    install_senders(cfg)
+    install_outbox(cfg)
     assert queue.flush().delivered == 1  # what the agent's upload window does
     page.reload()
     assert "Reçu par DHIS2" in page.inner_text(".journey")

@@ -12,11 +12,11 @@ from appliance import config as config_module
 from appliance.dhis2.mapping import DEMO_MAPPING
 from appliance.outbox import queue
 from appliance.outbox.models import ItemState, OutboxItem
-from appliance.outbox.registry import install_senders
 from appliance.outbox.settings import OutboxSettings
 from appliance.patients.models import AntenatalVisit, Consultation
 from appliance.reports.builder import Month
 from appliance.reports.models import ReportVersion
+from appliance.wiring import install_outbox
 from tests.conftest import text_of
 from tests.fakes.dhis2_fixtures import fake_dhis2, write_config  # noqa: F401 (fixture)
 from tests.reports.factories import make_patient, make_visit
@@ -89,7 +89,7 @@ def test_sealing_then_delivery_then_a_conflict_in_french(login_as, month_data, c
     assert "Version 1 scellée : elle attend l'envoi vers DHIS2." in journey
     assert "En file d'attente" in journey and "En attente de la prochaine fenêtre d'envoi" in journey
 
-    install_senders(cfg)
+    install_outbox(cfg)
     assert queue.flush().delivered == 1
     journey = text_of(head.get(f"/rapports/{LAST_MONTH.period}/envois"))
     assert "Reçu par DHIS2 le" in journey and "1 tentative(s)" in journey
@@ -126,7 +126,7 @@ def test_a_dead_letter_is_shown_and_requeued_by_the_admin(login_as, month_data, 
     head = login_as("medecin")
     head.post(f"/rapports/{LAST_MONTH.period}/sceller", {"motif": ""})
     cfg.dhis2.token_path(cfg.paths.secrets_dir).write_text("d2pat_wrong\n", encoding="utf-8")
-    install_senders(cfg)
+    install_outbox(cfg)
     assert queue.flush().dead == 1
     journey = text_of(head.get(f"/rapports/{LAST_MONTH.period}/envois"))
     assert "Action nécessaire" in journey and "L'administrateur doit corriger la cause" in journey

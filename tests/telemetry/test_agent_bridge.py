@@ -15,6 +15,7 @@ from appliance.outbox.models import OutboxItem
 from appliance.telemetry import attach_agent, publish_telemetry
 from appliance.telemetry.bridge import telemetry_event
 from appliance.telemetry.sender import shared_publisher
+from appliance.wiring import agent_partners
 from tests.telemetry.conftest import assert_valid
 from tests.telemetry.test_outbox_events import clinic_config
 
@@ -25,8 +26,9 @@ STATE = "clinic/ml-kati/$state"
 @pytest.fixture
 def agent(tmp_path, broker, store):
     cfg = clinic_config(tmp_path, broker.port)
-    running = Agent(cfg, simulate=True, clock=ManualClock(SIX), notifier=Notifier({}))
-    running.start()  # attaches telemetry through appliance.agent.hooks, as under systemd
+    running = Agent(cfg, simulate=True, clock=ManualClock(SIX), notifier=Notifier({}),
+                    partners=agent_partners(cfg))
+    running.start()  # attaches telemetry through the partners appliance.wiring composes, as under systemd
     yield running
     running.close()
 
@@ -58,7 +60,8 @@ def test_always_connected_stays_up_after_the_window_and_says_sleeping_when_stopp
     tmp_path, broker, store, recorder
 ):
     cfg = clinic_config(tmp_path, broker.port, extra="always_connected = true\n")
-    running = Agent(cfg, simulate=True, clock=ManualClock(SIX), notifier=Notifier({}))
+    running = Agent(cfg, simulate=True, clock=ManualClock(SIX), notifier=Notifier({}),
+                    partners=agent_partners(cfg))
     try:
         running.start()
         recorder.wait_for_payload(STATE, b"init")  # connected at start, no window needed
@@ -81,7 +84,8 @@ def test_without_a_window_nothing_connects(agent, recorder):
 
 def test_publish_telemetry_needs_an_attached_enabled_agent(tmp_path, broker, store, recorder):
     cfg = clinic_config(tmp_path, broker.port, enabled=False)
-    disabled = Agent(cfg, simulate=True, clock=ManualClock(SIX), notifier=Notifier({}))
+    disabled = Agent(cfg, simulate=True, clock=ManualClock(SIX), notifier=Notifier({}),
+                    partners=agent_partners(cfg))
     try:
         attach_agent(disabled)
         assert publish_telemetry(60) is False
