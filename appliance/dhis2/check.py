@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from appliance.dhis2.client import Dhis2Client, HttpExchange, TransportError
-from appliance.dhis2.figures import disaggregation_label
 from appliance.dhis2.mapping import Dhis2Mapping
+from appliance.reports.figures import disaggregation_label
 
 DATA_SET_FIELDS = (
     "id,name,periodType,categoryCombo[id,name,categoryOptionCombos[id,name]],"

@@ -72,10 +72,10 @@ def check(config_path: str | None) -> None:
 def payload(config_path: str | None, period: str, figures_file: Path, previous_files: tuple[Path, ...],
             complete_date: dt.datetime | None, pretty: bool) -> None:
     """Affiche exactement ce qui serait envoyé à DHIS2 pour ce mois (rien n'est envoyé)."""
-    from appliance.dhis2.figures import FiguresError, ReportFigures
     from appliance.dhis2.mapping import MappingError
     from appliance.dhis2.payload import PayloadError, payload_for
     from appliance.dhis2.sender import payload_of_item, site_mapping
+    from appliance.reports.figures import FiguresError, ReportFigures
     from appliance.reports.sealing import SealError, latest_outbox_item
 
     cfg = load_config_or_exit(config_path)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from appliance.dhis2.figures import DISAGGREGATION, INDICATOR, disaggregation_label
+from appliance.reports.figures import DISAGGREGATION, INDICATOR, disaggregation_label
 from appliance.toml_lines import TomlLines
 
 UID = re.compile(r"[a-zA-Z][a-zA-Z0-9]{10}")

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from appliance.dhis2.figures import Cell, ReportFigures, disaggregation_label, nonzero_union
 from appliance.dhis2.mapping import Dhis2Mapping, MappedCell
+from appliance.reports.figures import Cell, ReportFigures, disaggregation_label, nonzero_union
 
 
 class PayloadError(ValueError):

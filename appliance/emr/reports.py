@@ -15,9 +15,8 @@ from flask_babel import format_date
 from flask_login import current_user
 
 from appliance.config import Config
-from appliance.dhis2.figures import SEXES
 from appliance.dhis2.mapping import MappingError
-from appliance.dhis2.sender import KIND, ReportDelivery, report_deliveries, site_mapping
+from appliance.dhis2.sender import site_mapping
 from appliance.emr.home import Tile
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
@@ -37,9 +36,10 @@ from appliance.reports.builder import (
     records_behind,
 )
 from appliance.reports.definitions import load_definitions
+from appliance.reports.delivery import KIND, ReportDelivery, report_deliveries
 from appliance.reports.export import report_csv
-from appliance.reports.models import MonthlyReport as ReportRecord
-from appliance.reports.models import ReportVersion
+from appliance.reports.figures import SEXES
+from appliance.reports.models import ReportRecord, ReportVersion
 from appliance.reports.sealing import SealError, report_record, seal, sealed_report, versions_of
 from appliance.reports.settings import ReportSettings
 
@@ -56,15 +56,6 @@ RECENT_SENT = 20
 DRAFT = "brouillon"
 # The words of appliance.dhis2 and appliance.reports (French, for the files sent and kept), as staff read them.
 SEX_LABELS = {"M": _l("Masculin"), "F": _l("Féminin")}
-DELIVERY_LABELS = {
-    ItemState.PENDING: _l("En attente d'envoi"),
-    ItemState.SENDING: _l("Envoi en cours"),
-    ItemState.DELIVERED: _l("Reçu par DHIS2"),
-    ItemState.DEAD: _l("À traiter par l'administrateur"),
-    ItemState.SUPERSEDED: _l("Remplacé par une version plus récente"),
-    ItemState.ABANDONED: _l("Abandonné"),
-}
-DELIVERED_WITH_CONFLICTS = _l("Reçu par DHIS2, avec des valeurs refusées")
 
 
 def _cfg() -> Config:
@@ -89,7 +80,7 @@ def month_label(month: Month) -> str:
 
 
 def band_label(band: str) -> str:
-    """« moins de 1 an », « 1–4 ans », « 50 ans et plus » (codes of appliance.dhis2.figures.band_code)."""
+    """« moins de 1 an », « 1–4 ans », « 50 ans et plus » (codes of appliance.reports.figures.band_code)."""
     if band.startswith("lt"):
         return ngettext("moins de %(num)s an", "moins de %(num)s ans", int(band[2:]))
     if band.endswith("p"):
@@ -108,10 +99,8 @@ def disaggregation_label(code: str) -> str:
 
 @bp.app_template_global("delivery_label")
 def delivery_label(delivery: ReportDelivery) -> str:
-    """Where a sealed version is on its way to DHIS2."""
-    if delivery.with_conflicts and delivery.state == ItemState.DELIVERED:
-        return str(DELIVERED_WITH_CONFLICTS)
-    return str(DELIVERY_LABELS.get(delivery.state, delivery.state))
+    """Where a sealed version is on its way to DHIS2 (the label of appliance.reports.delivery, translated)."""
+    return _(delivery.state_label)
 
 
 def _month(period: str) -> Month:

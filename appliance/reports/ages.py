@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from appliance.dhis2.figures import SEXES, band_code, band_label, disaggregation_code
+from appliance.reports.figures import SEXES, band_code, band_label, disaggregation_code
 
 
 def completed_years(birth: dt.date, on: dt.date) -> int:
@@ -31,7 +31,7 @@ def sql_age_days(event_date: str, birth_date: str) -> str:
 
 @dataclass(frozen=True)
 class Band:
-    code: str  # "lt1", "1_4", "50p" (appliance.dhis2.figures.band_code)
+    code: str  # "lt1", "1_4", "50p" (appliance.reports.figures.band_code)
     lower: int  # completed years, inclusive
     upper: int | None  # exclusive; None for the last band
 

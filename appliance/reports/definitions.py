@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from appliance.dhis2.figures import INDICATOR
 from appliance.patients.models import VISIT_MODELS, Patient
+from appliance.reports.figures import INDICATOR
 
 DATA_FILE = Path(__file__).with_name("data") / "indicators.toml"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 import io
 
-from appliance.dhis2.figures import SEXES
 from appliance.reports.builder import MonthlyReport
+from appliance.reports.figures import SEXES
 
 
 def report_csv(report: MonthlyReport) -> str:

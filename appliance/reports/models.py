@@ -11,13 +11,16 @@ import json
 
 import peewee
 
-from appliance.dhis2.figures import ReportFigures
 from appliance.outbox.models import OutboxItem
+from appliance.reports.figures import ReportFigures
 from appliance.store.db import BaseModel
 from appliance.store.models import User, utcnow
 
 
-class MonthlyReport(BaseModel):
+class ReportRecord(BaseModel):
+    """One month's report (its sealed versions hang from it); the figures computed now are
+    ``appliance.reports.builder.MonthlyReport``."""
+
     period = peewee.TextField(unique=True)  # "2024-03"
     created_at = peewee.DateTimeField(default=utcnow)
 
@@ -31,7 +34,7 @@ class MonthlyReport(BaseModel):
 
 
 class ReportVersion(BaseModel):
-    report = peewee.ForeignKeyField(MonthlyReport, backref="versions", column_name="report_id", index=False,
+    report = peewee.ForeignKeyField(ReportRecord, backref="versions", column_name="report_id", index=False,
                                 lazy_load=False)
     number = peewee.IntegerField()  # 1, 2… per report
     figures_json = peewee.TextField()

@@ -17,12 +17,11 @@ import json
 
 import peewee
 
-from appliance.dhis2.sender import enqueue_report
 from appliance.outbox.models import OutboxItem
 from appliance.reports.builder import Month, MonthlyReport, build_report
 from appliance.reports.definitions import load_definitions
-from appliance.reports.models import MonthlyReport as ReportRecord
-from appliance.reports.models import ReportVersion
+from appliance.reports.delivery import enqueue_report
+from appliance.reports.models import ReportRecord, ReportVersion
 from appliance.reports.settings import ReportSettings
 from appliance.store.audit import Actor, audited_save
 from appliance.store.db import database

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.dhis2.figures import (
+from appliance.dhis2.mapping import DEMO_MAPPING, MappingError, is_uid, load_mapping, parse_mapping
+from appliance.reports.figures import (
     FiguresError,
     ReportFigures,
     band_code,
     disaggregation_code,
     disaggregation_label,
 )
-from appliance.dhis2.mapping import DEMO_MAPPING, MappingError, is_uid, load_mapping, parse_mapping
 
 GOOD = """format = 1
 data_set = "BfMAe6Itzgt"

@@ -9,9 +9,9 @@ import random
 
 import pytest
 
-from appliance.dhis2.figures import ReportFigures
 from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
 from appliance.dhis2.payload import PayloadError, payload_for
+from appliance.reports.figures import ReportFigures
 
 MAPPING = load_mapping(DEMO_MAPPING)
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from appliance.dhis2.client import HttpExchange, TransportError
-from appliance.dhis2.figures import ReportFigures
 from appliance.dhis2.mapping import parse_mapping
 from appliance.dhis2.payload import payload_for
 from appliance.dhis2.replies import classify_import_reply, classify_transport_error, parse_import_summary
 from appliance.outbox.outcome import OutcomeKind
+from appliance.reports.figures import ReportFigures
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

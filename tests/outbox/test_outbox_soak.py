@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from appliance import config as config_module
-from appliance.dhis2.figures import ReportFigures
 from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
-from appliance.dhis2.sender import enqueue_report
+from appliance.reports.delivery import enqueue_report
+from appliance.reports.figures import ReportFigures
 from appliance.store import open_and_migrate
 from appliance.store.db import database
 from tests.fakes.dhis2_fixtures import write_config

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from appliance.dhis2.sender import KIND, report_deliveries
 from appliance.outbox.models import ItemState, OutboxItem
 from appliance.patients.models import AntenatalVisit, Consultation
 from appliance.reports import sealing
-from appliance.reports.models import MonthlyReport, ReportVersion
+from appliance.reports.delivery import KIND, report_deliveries
+from appliance.reports.models import ReportRecord, ReportVersion
 from appliance.reports.sealing import SealError, latest_version, seal, sealed_report, versions_of
 from appliance.reports.settings import ReportSettings
 from appliance.store.audit import Actor
@@ -58,7 +58,7 @@ def test_sealing_stores_the_figures_and_queues_them_in_one_go(head, march):
 def test_a_month_cannot_be_sealed_before_it_is_over(head, march):
     with pytest.raises(SealError, match=r"mars 2024 n'est pas terminé.*01/04/2024"):
         seal(head, "2024-03", SETTINGS, today=dt.date(2024, 3, 31))
-    assert not MonthlyReport.select().exists() and not OutboxItem.select().exists()
+    assert not ReportRecord.select().exists() and not OutboxItem.select().exists()
 
 
 def test_a_late_correction_is_a_new_version_and_the_old_one_stays_readable(head, march):
@@ -95,7 +95,7 @@ def test_a_failure_after_sealing_rolls_back_the_version_and_its_outbox_item(head
         raise RuntimeError("coupure pendant la suite de la requête")
     assert not ReportVersion.select().exists()
     assert not OutboxItem.select().exists()
-    assert not MonthlyReport.select().exists()
+    assert not ReportRecord.select().exists()
 
 
 def test_a_failure_while_writing_the_version_takes_the_queued_item_with_it(head, march, monkeypatch):
