@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomically(path: Path, text: str, mode: int, *, owner: tuple[int, int] | None = None,
+def write_atomically(path: Path, data: str | bytes, mode: int = 0o644, *, owner: tuple[int, int] | None = None,
                      encoding: str = "utf-8") -> None:
     """Temp file in the same folder (mode set before any byte), fsync, owner, rename, fsync the folder.
 
@@ -16,8 +16,8 @@ def write_atomically(path: Path, text: str, mode: int, *, owner: tuple[int, int]
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding=encoding) as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode(encoding) if isinstance(data, str) else data)
             handle.flush()
             os.fsync(handle.fileno())
         if owner:
@@ -26,8 +26,16 @@ def write_atomically(path: Path, text: str, mode: int, *, owner: tuple[int, int]
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    folder = os.open(path.parent, os.O_RDONLY)
+    fsync_folder(path.parent)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename or an unlink in ``folder`` durable. Some filesystems (vfat on a USB stick)
+    refuse fsync on a folder: that refusal is ignored, there is nothing more to do there."""
+    fd = os.open(folder, os.O_RDONLY)
     try:
-        os.fsync(folder)
+        os.fsync(fd)
+    except OSError:
+        pass
     finally:
-        os.close(folder)
+        os.close(fd)

@@ -37,10 +37,10 @@ from appliance.config import Config
 from appliance.modem.base import Link, Modem
 from appliance.modem.hotplug import ModemPresence
 from appliance.modem.usage import DataUsageMeter, InterfaceCounters, SysfsCounters
-from appliance.power import readonly
 from appliance.power.history import HistoryRecorder
 from appliance.power.monitor import BatterySensor, BatteryState, PowerMonitor
 from appliance.power.shutdown import CommandPowerOff, PowerOff, ShutdownController, SimulatedPowerOff
+from appliance.store import readonly
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from appliance.agent.clock import Clock
 from appliance.agent.settings import UploadSettings
-from appliance.agent.state import StateStore, UploadWindowLog, aware_utc, naive_utc
+from appliance.agent.state import StateStore
 from appliance.agent.status import EventBus, WindowSummary
 from appliance.modem.base import Link, Modem, ModemError
 from appliance.modem.hotplug import ModemPresence
@@ -32,6 +32,8 @@ from appliance.modem.usage import DataUsageMeter, UsageLevel
 from appliance.power.monitor import BatteryState, PowerMonitor
 from appliance.power.shutdown import ShutdownController
 from appliance.store.db import database
+from appliance.store.device import UploadWindowLog
+from appliance.store.utc import aware_utc, naive_utc
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from appliance import hooks
 from appliance.config import Config
 from appliance.emr import errors, i18n
 from appliance.emr.security import PUBLIC_ENDPOINTS, check_every_view_is_guarded, load_session_user
+from appliance.store.readonly import flag_path  # written by the agent before a low-battery shutdown
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -25,7 +26,6 @@ login_manager.session_protection = "basic"
 login_manager.user_loader(load_session_user)
 
 LAST_SEEN_GRANULARITY_S = 60
-READ_ONLY_FLAG = "read-only"  # written by the agent before a low-battery shutdown
 
 
 def create_app(cfg: Config, *, testing: bool = False) -> Flask:
@@ -122,7 +122,7 @@ def _guard_request():
         session.permanent = True
     if current_user.must_change_password and endpoint not in ("account.password", "auth.logout"):
         return redirect(url_for("account.password"))
-    if request.method == "POST" and (_config().paths.data_dir / READ_ONLY_FLAG).exists():
+    if request.method == "POST" and flag_path(_config().paths.data_dir).exists():
         g.read_only = True
         return errors.read_only()
     return None

@@ -9,14 +9,12 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, current_app, render_template
 from markupsafe import Markup
 
-from appliance.agent.state import recent_windows
+from appliance.emr.battery_chart import battery_history_svg
 from appliance.emr.home import Tile
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.security import requires
-from appliance.modem.usage import DataUsage
-from appliance.power.chart import battery_history_svg
-from appliance.power.history import last_days, latest_reading
-from appliance.power.readonly import read_only_state
+from appliance.store.device import last_days, latest_reading, month_usage_bytes, recent_windows
+from appliance.store.readonly import read_only_state
 
 bp = Blueprint("power", __name__, url_prefix="/admin/batterie")
 TILES = (
@@ -36,8 +34,7 @@ def battery():
     latest = readings[-1] if readings else latest_reading()
     curve = cfg.power.curve
     month = now.astimezone(zone).strftime("%Y-%m")
-    usage = DataUsage.get_or_none(DataUsage.month == month)
-    used = (usage.bytes_sent + usage.bytes_received) if usage else 0
+    used = month_usage_bytes(month)
     return render_template(
         "power/battery.html",
         chart=Markup(battery_history_svg(readings, now=now, low_v=curve.low_v, critical_v=curve.critical_v, tz=zone)),

@@ -14,31 +14,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-import peewee
-
 from appliance.modem.settings import ModemSettings
-from appliance.store.db import BaseModel, database
+from appliance.store.db import database
+from appliance.store.device import DataUsage
+from appliance.store.utc import naive_utc
 
 log = logging.getLogger(__name__)
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 COUNTERS_KEY = "modem.counters"
 ALERT_KEY = "modem.budget_alert"
-
-
-class DataUsage(BaseModel):
-    month = peewee.TextField(primary_key=True)  # YYYY-MM in the site's zone
-    bytes_sent = peewee.IntegerField(default=0)
-    bytes_received = peewee.IntegerField(default=0)
-    updated_at = peewee.DateTimeField()
-
-    class Meta:
-        table_name = "data_usage"
 
 
 @dataclass(frozen=True)
@@ -167,7 +157,7 @@ class DataUsageMeter:
             tx = reading.tx_bytes - last.get("tx", 0) if same else reading.tx_bytes
             if rx < 0 or tx < 0:  # counters went backwards: they restarted, count all they hold
                 rx, tx = reading.rx_bytes, reading.tx_bytes
-            stamp = now.astimezone(UTC).replace(tzinfo=None)
+            stamp = naive_utc(now)
             fresh = DataUsage.insert(month=month, bytes_sent=0, bytes_received=0, updated_at=stamp)
             fresh.on_conflict_ignore().execute()
             DataUsage.update(

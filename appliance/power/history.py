@@ -1,7 +1,8 @@
 """The battery's history: one row per interval (10 min by default) for the 7-day chart.
 
 Samples are taken every minute but written only once per interval, as mean/min/max, to keep
-SD card writes low (144 small transactions a day). Rows older than the retention are pruned:
+SD card writes low (144 small transactions a day). The table and its readers live in the store
+(``appliance.store.device``), where the web's Battery page reads them. Rows older than the retention are pruned:
 they are sensor readings, not clinical records.
 """
 
@@ -9,36 +10,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-
-import peewee
+from datetime import datetime, timedelta
 
 from appliance.power.filter import Verdict
 from appliance.power.monitor import BatterySnapshot
 from appliance.power.settings import PowerSettings
 from appliance.power.soc import soc_from_voltage
-from appliance.store.db import BaseModel
+from appliance.store.device import BatteryReading
+from appliance.store.utc import naive_utc
 
 log = logging.getLogger(__name__)
-
-
-class BatteryReading(BaseModel):
-    at = peewee.DateTimeField(index=True)  # naive UTC, start of the interval
-    voltage = peewee.FloatField()
-    voltage_min = peewee.FloatField()
-    voltage_max = peewee.FloatField()
-    soc_pct = peewee.FloatField()
-    state = peewee.TextField()
-    charging = peewee.BooleanField()
-    samples = peewee.IntegerField()
-    rejected = peewee.IntegerField()
-
-    class Meta:
-        table_name = "battery_reading"
-
-
-def naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 @dataclass
@@ -106,17 +87,3 @@ class HistoryRecorder:
         if removed:
             log.info("Historique batterie : %d mesures de plus de %d jours supprimées", removed,
                      self.settings.history_retention_days)
-
-
-def readings_since(since: datetime) -> list[BatteryReading]:
-    query = BatteryReading.select().where(BatteryReading.at >= naive_utc(since))
-    return list(query.order_by(BatteryReading.at))
-
-
-def last_days(days: int = 7, *, now: datetime | None = None) -> list[BatteryReading]:
-    """The readings the Battery page charts: the last ``days`` days, oldest first."""
-    return readings_since((now or datetime.now(UTC)) - timedelta(days=days))
-
-
-def latest_reading() -> BatteryReading | None:
-    return BatteryReading.select().order_by(BatteryReading.at.desc()).first()

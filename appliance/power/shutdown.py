@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from appliance.power import readonly
+from appliance.store import readonly
 
 log = logging.getLogger(__name__)
 

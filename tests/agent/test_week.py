@@ -7,9 +7,8 @@ from collections import Counter
 from datetime import timedelta
 
 from appliance.agent.service import drive
-from appliance.agent.state import UploadWindowLog
-from appliance.power import readonly
-from appliance.power.history import BatteryReading
+from appliance.store import readonly
+from appliance.store.device import BatteryReading, UploadWindowLog
 from tests.agent.conftest import MONDAY
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from appliance.agent import windows
 from appliance.agent.settings import UploadSettings
-from appliance.agent.state import recent_windows
 from appliance.agent.windows import latest_window_between, next_window, window_triggers
 from appliance.power.monitor import BatteryState
+from appliance.store.device import recent_windows
 from tests.agent.conftest import MONDAY, FakeOutbox
 
 SIX = MONDAY.replace(hour=6)

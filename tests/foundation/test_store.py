@@ -31,7 +31,7 @@ def _all_models() -> list[type[BaseModel]]:
     import appliance
 
     for info in pkgutil.walk_packages(appliance.__path__, "appliance."):
-        if info.name.endswith(".models"):
+        if info.name.endswith(".models") or info.name == "appliance.store.device":  # the agent's tables
             importlib.import_module(info.name)
     found, stack = [], [BaseModel]
     while stack:  # leaves only: a model with subclasses (VoidableModel, Visit) is an abstract base

@@ -1,7 +1,7 @@
 import peewee
 
-from appliance.emr import READ_ONLY_FLAG
 from appliance.store.models import User
+from appliance.store.readonly import flag_path
 from tests.conftest import text_of
 
 
@@ -55,7 +55,7 @@ def test_a_full_disk_saves_nothing_and_says_so(login_as, store):
 
 def test_read_only_mode_during_a_low_battery_shutdown(login_as, cfg):
     web = login_as("admin")
-    (cfg.paths.data_dir / READ_ONLY_FLAG).write_text("battery critical")
+    flag_path(cfg.paths.data_dir).write_text("battery critical")
     response = web.post("/compte/langue", {"language": "en"})
     assert response.status_code == 503 and "batterie est presque vide" in response.text
     assert web.get("/").status_code == 200  # reading still works

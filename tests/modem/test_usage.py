@@ -11,7 +11,8 @@ import pytest
 
 from appliance.agent.state import StateStore
 from appliance.modem.settings import ModemSettings
-from appliance.modem.usage import DataUsage, DataUsageMeter, SysfsCounters, UsageLevel
+from appliance.modem.usage import DataUsageMeter, SysfsCounters, UsageLevel
+from appliance.store.device import DataUsage
 
 
 class FakeSysfs:

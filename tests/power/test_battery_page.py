@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from appliance.agent.state import UploadWindowLog
-from appliance.modem.usage import DataUsage
-from appliance.power import readonly
-from appliance.power.history import BatteryReading
+from appliance.store import readonly
+from appliance.store.device import BatteryReading, DataUsage, UploadWindowLog
 
 
 def add_readings(hours: int) -> None:

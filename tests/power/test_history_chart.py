@@ -6,12 +6,13 @@ import dataclasses
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
-from appliance.power.chart import battery_history_svg
+from appliance.emr.battery_chart import battery_history_svg
 from appliance.power.filter import Verdict
-from appliance.power.history import BatteryReading, HistoryRecorder, last_days, latest_reading
+from appliance.power.history import HistoryRecorder
 from appliance.power.monitor import BatterySnapshot, BatteryState
 from appliance.power.settings import PowerSettings
 from appliance.power.simulation import SolarBatteryModel
+from appliance.store.device import BatteryReading, last_days, latest_reading
 
 SVG = "{http://www.w3.org/2000/svg}"
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)  # a Monday

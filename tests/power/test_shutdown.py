@@ -8,8 +8,8 @@ import threading
 
 import peewee
 
-from appliance.power import readonly
 from appliance.power.shutdown import CommandPowerOff, PowerOffError, ShutdownController, checkpoint_database
+from appliance.store import readonly
 
 
 class Recorder:

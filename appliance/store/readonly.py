@@ -1,5 +1,8 @@
 """The read-only flag: how the agent tells the web to stop accepting writes before a shutdown.
 
+It sits beside the database it protects and is read by both processes, so it lives with the store
+(the agent's shutdown writes it, the web's request guard and Battery page read it).
+
 Contract (for the web and any other writer): the file ``<data_dir>/read-only`` exists while
 writes must be refused. It holds a small JSON document ``{"reason", "since", "message"}``; a
 reader that cannot parse it must still treat the box as read-only. The web checks it before
@@ -13,10 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from appliance.files import fsync_folder, write_atomically
 
 FLAG_NAME = "read-only"
 DEFAULT_MESSAGE = (
@@ -58,13 +62,7 @@ def set_read_only(data_dir: Path, reason: str, *, message: str = DEFAULT_MESSAGE
     path = flag_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {"reason": reason, "since": (since or datetime.now(UTC)).isoformat(), "message": message}
-    temporary = path.with_name(f".{FLAG_NAME}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, ensure_ascii=False)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    _fsync_dir(path.parent)
+    write_atomically(path, json.dumps(document, ensure_ascii=False))
     return path
 
 
@@ -75,14 +73,6 @@ def clear_read_only(data_dir: Path) -> bool:
         path.unlink()
     except FileNotFoundError:
         return False
-    _fsync_dir(path.parent)
-    return True
-
-
-def _fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_folder(path.parent)
+    return True

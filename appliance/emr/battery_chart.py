@@ -20,6 +20,8 @@ from importlib import resources
 from itertools import pairwise
 from typing import Any
 
+from appliance.store.utc import aware_utc
+
 WIDTH, HEIGHT = 360, 230
 LEFT, RIGHT, TOP, BOTTOM = 36, 8, 12, 40
 MAX_POINTS = 170  # about hourly over 7 days: ~2 px per point at 360 px, ~7 KB
@@ -30,7 +32,7 @@ COLOURS = {"line": "#1d4ed8", "band": "#bfdbfe", "grid": "#e5e7eb", "axis": "#37
 
 @cache
 def labels() -> dict[str, Any]:
-    data = resources.files("appliance.power").joinpath("labels_fr.json").read_text(encoding="utf-8")
+    data = resources.files("appliance.emr").joinpath("battery_chart_fr.json").read_text(encoding="utf-8")
     return json.loads(data)
 
 
@@ -47,7 +49,7 @@ def battery_history_svg(
     """SVG markup for ``readings`` (objects with ``at``, ``voltage`` and optionally
     ``voltage_min``, ``voltage_max``, ``state``; ``at`` naive UTC as stored, or aware)."""
     text = labels()
-    end = _aware(now or datetime.now(UTC))
+    end = aware_utc(now or datetime.now(UTC))
     start = end - timedelta(days=days)
     points = _downsample([p for p in (_point(r) for r in readings) if start <= p[0] <= end])
     title = text["title"].format(days=days)
@@ -120,11 +122,7 @@ def _point(reading: Any) -> Point:
     mean = float(reading.voltage)
     low = float(getattr(reading, "voltage_min", None) or mean)
     high = float(getattr(reading, "voltage_max", None) or mean)
-    return _aware(reading.at), mean, low, high, str(getattr(reading, "state", "unknown"))
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return aware_utc(reading.at), mean, low, high, str(getattr(reading, "state", "unknown"))
 
 
 def _downsample(points: list[Point]) -> list[Point]:
