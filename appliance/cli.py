@@ -3,38 +3,11 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from pathlib import Path
 
 import click
 
-from appliance import config as config_module
-
-
-def load_config_or_exit(path: str | None) -> config_module.Config:
-    """Load the configuration; on error print the one clear message and exit 2."""
-    try:
-        return config_module.load(path)
-    except config_module.ConfigError as exc:
-        click.echo(f"Erreur de configuration :\n{exc}", err=True)
-        sys.exit(2)
-
-
-def open_store_or_exit(cfg: config_module.Config):
-    """Open and upgrade the database, or exit with the store's clear message."""
-    from appliance.store import StoreError, open_and_migrate
-
-    try:
-        return open_and_migrate(cfg.paths.database)
-    except StoreError as exc:
-        click.echo(f"Erreur de base de données : {exc}", err=True)
-        sys.exit(3)
-
-
-config_option = click.option(
-    "--config", "config_path", envvar="APPLIANCE_CONFIG", type=click.Path(dir_okay=False),
-    help="Fichier de configuration TOML (défaut : /etc/appliance/appliance.toml).",
-)
+from appliance.commands import config_option, load_config_or_exit, open_store_or_exit
 
 
 class LazyGroup(click.Group):

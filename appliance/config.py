@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from appliance.agent.settings import UploadSettings
-from appliance.backup.settings import BackupSettings
-from appliance.dhis2.settings import Dhis2Settings
-from appliance.modem.settings import ModemSettings
-from appliance.outbox.settings import OutboxSettings
-from appliance.power.settings import PowerSettings
-from appliance.reports.settings import ReportSettings
-from appliance.telemetry.settings import TelemetrySettings
+from appliance.settings.backup import BackupSettings
+from appliance.settings.dhis2 import Dhis2Settings
+from appliance.settings.modem import ModemSettings
+from appliance.settings.outbox import OutboxSettings
+from appliance.settings.power import PowerSettings
+from appliance.settings.reports import ReportSettings
+from appliance.settings.telemetry import TelemetrySettings
+from appliance.settings.uploads import UploadSettings
 from appliance.toml_lines import TomlLines
 
 DEFAULT_PATH = Path("/etc/appliance/appliance.toml")

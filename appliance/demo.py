@@ -669,7 +669,7 @@ def populate(patients: int, seed: int, *, site_id: str = DEFAULT_SITE, today: dt
               help="Fichier de configuration TOML.")
 def demo_data_command(patients: int, seed: int, config_path: str | None) -> None:
     """Remplit un dossier vide avec des patients fictifs réalistes et crée les comptes de démonstration."""
-    from appliance.cli import load_config_or_exit, open_store_or_exit
+    from appliance.commands import load_config_or_exit, open_store_or_exit
 
     cfg = load_config_or_exit(config_path)
     db = open_store_or_exit(cfg)

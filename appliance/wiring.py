@@ -2,22 +2,18 @@
 
 Each process composes what it runs from these functions at start-up (nothing registers itself
 by being imported): the web's ``create_app`` adds the record hooks, ``appliance outbox flush``
-and the agent's windows install the outbox senders, ``appliance agent`` gets its partners here.
+and the agent's windows (``appliance.agent.hooks.agent_partners``) install the outbox senders.
 Imports stay inside the functions so a process loads only the parts it composes.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from appliance.hooks import OUTBOX_SENDERS, PATIENT_WRITTEN, Hooks
 
 if TYPE_CHECKING:
-    from appliance.agent.hooks import AgentPartners
     from appliance.config import Config
-
-log = logging.getLogger(__name__)
 
 
 def add_record_hooks(hooks: Hooks) -> Hooks:
@@ -48,31 +44,3 @@ def install_outbox(cfg: Config) -> list[str]:
     from appliance.outbox.registry import install_senders
 
     return install_senders(cfg, add_outbox_senders(Hooks()))
-
-
-def load_flush(cfg: Config) -> Any:
-    """The agent's flush, composed at its first window (the outbox's imports stay out of an idle
-    agent); None, logged, when the senders cannot be installed: the agent keeps running."""
-    try:
-        kinds = install_outbox(cfg)
-    except Exception:
-        log.exception("Boîte d'envoi : expéditeurs impossibles à installer (configuration ?)")
-        return None
-    log.info("Boîte d'envoi : expéditeurs %s", ", ".join(kinds) or "aucun (rien ne partira)")
-    from appliance.outbox import flush
-
-    return flush
-
-
-def agent_partners(cfg: Config) -> AgentPartners:
-    """agent → outbox and telemetry: the flush (loaded at the first window), telemetry's publish
-    and attach. Telemetry failing to load is logged and leaves the agent running without it."""
-    from appliance.agent.hooks import AgentPartners
-
-    try:
-        from appliance import telemetry
-    except Exception:
-        log.exception("Télémétrie impossible à charger : fonction désactivée")
-        return AgentPartners(flush_loader=lambda: load_flush(cfg))
-    return AgentPartners(flush_loader=lambda: load_flush(cfg), publish_telemetry=telemetry.publish_telemetry,
-                         attach_agent=telemetry.attach_agent)

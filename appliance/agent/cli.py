@@ -58,9 +58,9 @@ def agent_command(config_path: str | None, simulate: bool | None, verbose: bool)
     except StoreError as exc:
         click.echo(f"Erreur de base de données : {exc}", err=True)
         sys.exit(3)
+    from appliance.agent.hooks import agent_partners
     from appliance.agent.service import Agent
     from appliance.power.monitor import SensorError
-    from appliance.wiring import agent_partners
 
     try:
         agent = Agent(cfg, simulate=simulate, partners=agent_partners(cfg))

@@ -1,4 +1,5 @@
-"""The agent's partners, given to it by whoever composes the process (``appliance.wiring.agent_partners``).
+"""The agent's partners, given to it by whoever composes the process (``agent_partners`` below for
+``appliance agent``; tests give their own).
 
 - ``flush_loader() -> flush | None``: called at the first window; ``flush(*, deadline_s,
   only_urgent, byte_budget) -> FlushReport`` is the same code path as ``appliance outbox flush``,
@@ -12,9 +13,15 @@ A partner left out is simply absent: the agent runs without it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from appliance.config import Config
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -22,3 +29,31 @@ class AgentPartners:
     flush_loader: Callable[[], Callable[..., Any] | None] = lambda: None
     publish_telemetry: Callable[..., Any] | None = None
     attach_agent: Callable[[Any], None] | None = None
+
+
+def load_flush(cfg: Config) -> Any:
+    """The agent's flush, composed at its first window (the outbox's imports stay out of an idle
+    agent); None, logged, when the senders cannot be installed: the agent keeps running."""
+    from appliance.wiring import install_outbox
+
+    try:
+        kinds = install_outbox(cfg)
+    except Exception:
+        log.exception("Boîte d'envoi : expéditeurs impossibles à installer (configuration ?)")
+        return None
+    log.info("Boîte d'envoi : expéditeurs %s", ", ".join(kinds) or "aucun (rien ne partira)")
+    from appliance.outbox import flush
+
+    return flush
+
+
+def agent_partners(cfg: Config) -> AgentPartners:
+    """agent → outbox and telemetry: the flush (loaded at the first window), telemetry's publish
+    and attach. Telemetry failing to load is logged and leaves the agent running without it."""
+    try:
+        from appliance import telemetry
+    except Exception:
+        log.exception("Télémétrie impossible à charger : fonction désactivée")
+        return AgentPartners(flush_loader=lambda: load_flush(cfg))
+    return AgentPartners(flush_loader=lambda: load_flush(cfg), publish_telemetry=telemetry.publish_telemetry,
+                         attach_agent=telemetry.attach_agent)

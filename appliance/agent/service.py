@@ -27,7 +27,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from appliance.agent.clock import Clock, ClockWatch, ManualClock, ScaledClock, SystemClock, kernel_clock_synced
 from appliance.agent.hooks import AgentPartners
 from appliance.agent.sdnotify import Notifier
-from appliance.agent.settings import parse_window_time
 from appliance.agent.state import StateStore
 from appliance.agent.status import AgentStatus, ClockStatus, EventBus
 from appliance.agent.sticks import FolderStickWatcher, MountTableWatcher, StickCopier
@@ -40,6 +39,7 @@ from appliance.modem.usage import DataUsageMeter, InterfaceCounters, SysfsCounte
 from appliance.power.history import HistoryRecorder
 from appliance.power.monitor import BatterySensor, BatteryState, PowerMonitor
 from appliance.power.shutdown import CommandPowerOff, PowerOff, ShutdownController, SimulatedPowerOff
+from appliance.settings.uploads import parse_window_time
 from appliance.store import readonly
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class Agent:
         partners: AgentPartners | None = None,
     ) -> None:
         """``partners`` (the outbox's flush, telemetry) come from the process's composition,
-        ``appliance.wiring.agent_partners``; without them the agent runs alone."""
+        ``appliance.agent.hooks.agent_partners``; without them the agent runs alone."""
         self.cfg = cfg
         self.simulation = cfg.simulation if simulate is None else simulate
         self.clock = clock or SystemClock()

@@ -22,15 +22,15 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 
 from appliance.agent.clock import Clock
-from appliance.agent.settings import UploadSettings
 from appliance.agent.state import StateStore
 from appliance.agent.status import EventBus, WindowSummary
 from appliance.modem.base import Link, Modem, ModemError
 from appliance.modem.hotplug import ModemPresence
-from appliance.modem.settings import ModemSettings
 from appliance.modem.usage import DataUsageMeter, UsageLevel
 from appliance.power.monitor import BatteryState, PowerMonitor
 from appliance.power.shutdown import ShutdownController
+from appliance.settings.modem import ModemSettings
+from appliance.settings.uploads import UploadSettings
 from appliance.store.db import database
 from appliance.store.device import UploadWindowLog
 from appliance.store.utc import aware_utc, naive_utc

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from appliance.cli import config_option, load_config_or_exit, open_store_or_exit
+from appliance.commands import config_option, load_config_or_exit, open_store_or_exit
 
 
 @click.group()

@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from appliance.dhis2.payload import gzip_bytes
-from appliance.dhis2.settings import Dhis2Settings
+from appliance.settings.dhis2 import Dhis2Settings
 
 USER_AGENT = "clinic-in-a-box/0.1 (+https://github.com/; DHIS2 monthly reports)"
 

@@ -16,11 +16,11 @@ from appliance.dhis2.client import CredentialsError, Dhis2Client, TransportError
 from appliance.dhis2.mapping import Dhis2Mapping, MappingError, load_mapping
 from appliance.dhis2.payload import DataValueSetPayload, PayloadError, payload_overwriting
 from appliance.dhis2.replies import classify_import_reply, classify_transport_error
-from appliance.dhis2.settings import Dhis2Settings
 from appliance.outbox.models import OutboxItem
 from appliance.outbox.outcome import Outcome, OutcomeKind
 from appliance.reports.delivery import KIND
 from appliance.reports.figures import FiguresError, ReportFigures
+from appliance.settings.dhis2 import Dhis2Settings
 
 if TYPE_CHECKING:
     from appliance.config import Config

@@ -24,7 +24,7 @@ from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import CheckboxListField, FrenchDateField
 from appliance.emr.patients import label_colon
 from appliance.emr.security import can, requires
-from appliance.followup import contacts, queries
+from appliance.followup import contacts, queries, service
 from appliance.followup.models import FollowupContact
 from appliance.followup.records import ONE
 from appliance.patients.models import Household, Patient
@@ -358,7 +358,7 @@ def contact(patient_id: int):
             form.add_error(error.field, error.message)
         if not errors:
             try:
-                contacts.record_contact(current_user.actor, patient, attempt, today=today)
+                service.record_contact(current_user.actor, patient, attempt, today=today)
             except contacts.ContactError as error:
                 form.add_error(error.field, error.message)
             else:
@@ -385,7 +385,7 @@ def void_contact(patient_id: int, contact_id: int):
         abort(404)
     form = VoidContactForm()
     if form.validate():
-        contacts.void_contact(current_user.actor, row, form.reason.data)
+        service.void_contact(current_user.actor, row, form.reason.data)
         flash(_("Contact annulé."))
     else:
         flash(_("Rien n'a été annulé : indiquez un motif."), "error")

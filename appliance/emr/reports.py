@@ -41,7 +41,7 @@ from appliance.reports.export import report_csv
 from appliance.reports.figures import SEXES
 from appliance.reports.models import ReportRecord, ReportVersion
 from appliance.reports.sealing import SealError, report_record, seal, sealed_report, versions_of
-from appliance.reports.settings import ReportSettings
+from appliance.settings.reports import ReportSettings
 
 bp = Blueprint("reports", __name__)
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from appliance.cli import config_option, load_config_or_exit, open_store_or_exit
+from appliance.commands import config_option, load_config_or_exit, open_store_or_exit
 
 
 @click.group()

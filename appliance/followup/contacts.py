@@ -1,7 +1,7 @@
 """Attempts to reach a patient on a follow-up list: a phone call, or a relay's (ASC) home visit.
 
-Recording an attempt is an audited write followed by the patient's recompute, in one
-transaction, because outcomes change the lists (as in Simple.org, where a call outcome moves the
+Recording an attempt (``service.record_contact``) is an audited write followed by the patient's
+recompute, in one transaction, because outcomes change the lists (as in Simple.org, where a call outcome moves the
 appointment's reminder):
 
 - ``joint`` (reached, agreed to come): the items it was about leave the call lists until the
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from appliance.followup.models import FollowupContact
 from appliance.patients.models import Patient
-from appliance.store.audit import Actor, audited_save, audited_void
+from appliance.store.audit import Actor, audited_save
 from appliance.store.db import database
 
 METHODS = ("telephone", "visite_domicile")
@@ -141,54 +141,6 @@ def check(patient: Patient, contact: NewContact, today: dt.date, phone: str) -> 
             errors.append(ContactError("outcome", f"Patient signalé décédé le {dead.death_on:%d/%m/%Y} : annulez "
                                                   "d'abord ce signalement s'il est erroné."))
     return errors
-
-
-def _item_labels(patient_id: int, item_ids: Sequence[str]) -> str:
-    """The labels of the patient's items, in the order given; an id that is not the patient's
-    current item (closed meanwhile by a visit, or forged) is refused."""
-    if not item_ids:
-        return ""
-    rows = dict(database.execute_sql(
-        f"SELECT id, label FROM followup_item WHERE patient_id = ? AND id IN ({', '.join('?' for _ in item_ids)})",
-        (patient_id, *item_ids)).fetchall())
-    if len(rows) != len(set(item_ids)):
-        raise ContactError("item_ids", "Un des rendez-vous cochés n'est plus à faire (une visite l'a fermé entre-"
-                                       "temps) : rechargez la page.")
-    return ", ".join(rows[item_id] for item_id in dict.fromkeys(item_ids))
-
-
-def record_contact(actor: Actor, patient: Patient, contact: NewContact, *,
-                   today: dt.date | None = None) -> FollowupContact:
-    """Write the attempt and apply its effects to the lists, all or nothing."""
-    from appliance.followup.service import recompute_patient  # the service imports this module
-
-    today = today or dt.date.today()
-    phone = contact_phone(patient)
-    errors = check(patient, contact, today, phone)
-    if errors:
-        raise errors[0]
-    with database.atomic():  # the write lock first: the items read below cannot change meanwhile
-        labels = _item_labels(patient.id, contact.item_ids)
-        row = FollowupContact(
-            patient=patient.id, contacted_on=contact.contacted_on, method=contact.method, outcome=contact.outcome,
-            promised_on=contact.promised_on, death_on=contact.death_on,
-            phone=phone if contact.method == "telephone" else "", item_ids=" ".join(dict.fromkeys(contact.item_ids)),
-            item_labels=labels, note=contact.note.strip(), author=actor.user_id, author_name=actor.username,
-            author_role=actor.role)
-        audited_save(actor, row)
-        recompute_patient(patient.id, today)
-    return row
-
-
-def void_contact(actor: Actor, contact: FollowupContact, reason: str, *, today: dt.date | None = None) -> None:
-    """An attempt entered by mistake: voided with a reason, and its effects on the lists undone."""
-    from appliance.followup.service import recompute_patient
-
-    if not reason or not reason.strip():
-        raise ContactError("reason", "Indiquez pourquoi ce contact est annulé.")
-    with database.atomic():
-        audited_void(actor, contact, reason)
-        recompute_patient(contact.patient_id, today)
 
 
 def move_contacts(actor: Actor, from_patient: int, to_patient: int) -> None:

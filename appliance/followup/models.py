@@ -74,7 +74,7 @@ class FollowupPatient(BaseModel):
 class FollowupContact(VoidableModel):
     """One attempt to reach a patient on a follow-up list: a phone call or a relay's home visit.
 
-    Written only through ``contacts.record_contact`` (audited, with the patient's recompute in the
+    Written only through ``service.record_contact`` (audited, with the patient's recompute in the
     same transaction); voided, never deleted, when entered by mistake. Its effects on the lists
     (a moved reminder, an item taken off, a patient who moved or died) are re-derived from the live
     contacts at every recompute, so voiding one undoes them. Schema: migration m0022.

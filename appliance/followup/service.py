@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import peewee
@@ -22,10 +22,10 @@ import peewee
 from appliance.clinical.schedule_data import load_schedules
 from appliance.followup import contacts
 from appliance.followup.facts import PatientRecord, evaluate
-from appliance.followup.models import FollowupAlert, FollowupItem, FollowupPatient
+from appliance.followup.models import FollowupAlert, FollowupContact, FollowupItem, FollowupPatient
 from appliance.followup.records import ONE, RANGE, load_one, load_range
 from appliance.patients.models import Patient, Visit
-from appliance.store.audit import Actor
+from appliance.store.audit import Actor, audited_save, audited_void
 from appliance.store.db import database
 
 BATCH_PATIENTS = 2000
@@ -131,3 +131,51 @@ def recompute_after_write(actor: Actor, patient: Patient, visit: Visit | None) -
     recompute_patient(patient.id)
     for folded in merged:
         recompute_patient(folded)
+
+
+# --- Contact attempts: written with the patient's recompute -------------------------------------------
+
+
+def _contact_item_labels(patient_id: int, item_ids: Sequence[str]) -> str:
+    """The labels of the patient's items, in the order given; an id that is not the patient's
+    current item (closed meanwhile by a visit, or forged) is refused."""
+    if not item_ids:
+        return ""
+    rows = dict(database.execute_sql(
+        f"SELECT id, label FROM followup_item WHERE patient_id = ? AND id IN ({', '.join('?' for _ in item_ids)})",
+        (patient_id, *item_ids)).fetchall())
+    if len(rows) != len(set(item_ids)):
+        raise contacts.ContactError("item_ids", "Un des rendez-vous cochés n'est plus à faire (une visite l'a "
+                                                "fermé entre-temps) : rechargez la page.")
+    return ", ".join(rows[item_id] for item_id in dict.fromkeys(item_ids))
+
+
+def record_contact(actor: Actor, patient: Patient, contact: contacts.NewContact, *,
+                   today: dt.date | None = None) -> FollowupContact:
+    """Write a contact attempt (``appliance.followup.contacts``) and apply its effects to the lists,
+    all or nothing: its outcome changes what the recompute derives."""
+    today = today or dt.date.today()
+    phone = contacts.contact_phone(patient)
+    errors = contacts.check(patient, contact, today, phone)
+    if errors:
+        raise errors[0]
+    with database.atomic():  # the write lock first: the items read below cannot change meanwhile
+        labels = _contact_item_labels(patient.id, contact.item_ids)
+        row = FollowupContact(
+            patient=patient.id, contacted_on=contact.contacted_on, method=contact.method, outcome=contact.outcome,
+            promised_on=contact.promised_on, death_on=contact.death_on,
+            phone=phone if contact.method == "telephone" else "", item_ids=" ".join(dict.fromkeys(contact.item_ids)),
+            item_labels=labels, note=contact.note.strip(), author=actor.user_id, author_name=actor.username,
+            author_role=actor.role)
+        audited_save(actor, row)
+        recompute_patient(patient.id, today)
+    return row
+
+
+def void_contact(actor: Actor, contact: FollowupContact, reason: str, *, today: dt.date | None = None) -> None:
+    """An attempt entered by mistake: voided with a reason, and its effects on the lists undone."""
+    if not reason or not reason.strip():
+        raise contacts.ContactError("reason", "Indiquez pourquoi ce contact est annulé.")
+    with database.atomic():
+        audited_void(actor, contact, reason)
+        recompute_patient(contact.patient_id, today)

@@ -19,7 +19,7 @@ from datetime import datetime
 from appliance.modem.base import Link, ModemError, ModemStatus
 from appliance.modem.hotplug import ModemPresence
 from appliance.modem.mmcli import BearerInfo, Mmcli, MmcliError, ModemInfo, Runner, modem_index, run_command
-from appliance.modem.settings import ModemSettings
+from appliance.settings.modem import ModemSettings
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from datetime import datetime
 
 from appliance.modem.base import Link, LinkDropped, ModemError, ModemStatus
 from appliance.modem.hotplug import ModemPresence
-from appliance.modem.settings import SimulatedModemSettings
 from appliance.modem.usage import CounterReading
+from appliance.settings.modem import SimulatedModemSettings
 
 log = logging.getLogger(__name__)
 

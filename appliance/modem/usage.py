@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from appliance.modem.settings import ModemSettings
+from appliance.settings.modem import ModemSettings
 from appliance.store.db import database
 from appliance.store.device import DataUsage
 from appliance.store.utc import naive_utc

@@ -33,7 +33,7 @@ import peewee
 
 from appliance.outbox.models import ItemState, OutboxAttempt, OutboxItem
 from appliance.outbox.outcome import Outcome, OutcomeKind
-from appliance.outbox.settings import OutboxSettings
+from appliance.settings.outbox import OutboxSettings
 from appliance.store.audit import Actor, record_event
 from appliance.store.db import database
 from appliance.store.models import utcnow

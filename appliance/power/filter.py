@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from appliance.power.settings import PowerSettings
+from appliance.settings.power import PowerSettings
 
 
 class Rejection(StrEnum):

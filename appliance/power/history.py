@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from appliance.power.filter import Verdict
 from appliance.power.monitor import BatterySnapshot
-from appliance.power.settings import PowerSettings
 from appliance.power.soc import soc_from_voltage
+from appliance.settings.power import PowerSettings
 from appliance.store.device import BatteryReading
 from appliance.store.utc import naive_utc
 

@@ -21,8 +21,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from appliance.power.filter import ReadingFilter, Verdict
-from appliance.power.settings import PowerSettings
 from appliance.power.soc import soc_from_voltage
+from appliance.settings.power import PowerSettings
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from appliance.power.monitor import SensorError
-from appliance.power.settings import PowerSettings
+from appliance.settings.power import PowerSettings
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import random
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
 
-from appliance.power.settings import BatteryCurve, PowerSettings, SimulatedBatterySettings
 from appliance.power.soc import voltage_from_soc
+from appliance.settings.power import BatteryCurve, PowerSettings, SimulatedBatterySettings
 
 NOMINAL_V = 12.8
 MAX_STEP = timedelta(seconds=60)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from appliance.power.settings import BatteryCurve
+from appliance.settings.power import BatteryCurve
 
 
 def soc_from_voltage(curve: BatteryCurve, voltage: float) -> float:

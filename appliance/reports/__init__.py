@@ -7,5 +7,5 @@ CSV, and the figures handed to DHIS2 through the outbox.
 - ``models`` / ``sealing``: versions sealed by the facility head, enqueued in the same transaction;
 - ``export``: the CSV download.
 
-This package's ``__init__`` imports nothing: ``appliance.config`` imports ``reports.settings``.
+The section [reports] is ``appliance.settings.reports``.
 """

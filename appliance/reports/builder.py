@@ -25,7 +25,7 @@ from appliance.patients.models import VISIT_MODELS, Patient
 from appliance.reports.ages import AgeBands, completed_years, sql_age_days, sql_completed_years
 from appliance.reports.definitions import PLACEHOLDER, Definitions, Indicator, load_definitions
 from appliance.reports.figures import PERIOD, SEXES, ReportFigures, disaggregation_code
-from appliance.reports.settings import ReportSettings
+from appliance.settings.reports import ReportSettings
 from appliance.store.db import database
 
 MONTHS_FR = (

@@ -22,7 +22,7 @@ from appliance.reports.builder import Month, MonthlyReport, build_report
 from appliance.reports.definitions import load_definitions
 from appliance.reports.delivery import enqueue_report
 from appliance.reports.models import ReportRecord, ReportVersion
-from appliance.reports.settings import ReportSettings
+from appliance.settings.reports import ReportSettings
 from appliance.store.audit import Actor, audited_save
 from appliance.store.db import database
 

@@ -1,9 +1,9 @@
 """Health telemetry over MQTT: what a clinic tells remote ops, within a few KB a day.
 
-The agent's telemetry partners (composed by appliance.wiring.agent_partners) are the two
+The agent's telemetry partners (composed by appliance.agent.hooks.agent_partners) are the two
 functions below; they import the MQTT machinery (about 3.5 MB of RSS) only when telemetry is
-enabled, because appliance.config imports this package for its settings and an agent without
-telemetry should not pay for it.
+enabled: the agent imports this package at start, and an agent without telemetry should not pay
+for it.
 Other entry points: ``TelemetryPublisher`` (publisher.py), ``emit_event`` (events.py), the
 outbox sender (sender.py). Topics and payloads: docs/telemetry.md.
 """

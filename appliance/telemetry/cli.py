@@ -7,7 +7,7 @@ import time
 
 import click
 
-from appliance.cli import config_option, load_config_or_exit
+from appliance.commands import config_option, load_config_or_exit
 
 
 @click.group()
@@ -21,7 +21,7 @@ def telemetry() -> None:
               help="Secondes pendant lesquelles la connexion reste ouverte après l'envoi.")
 def send(config_path: str | None, hold: float) -> None:
     """Se connecte au courtier, publie l'état de la clinique, puis se déconnecte proprement."""
-    from appliance.cli import open_store_or_exit
+    from appliance.commands import open_store_or_exit
     from appliance.telemetry.counters import SqliteCounters
     from appliance.telemetry.publisher import TelemetryPublisher, TelemetryUnavailable
 

@@ -23,10 +23,10 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from appliance.settings.telemetry import TelemetrySettings
 from appliance.telemetry import probes, topics
 from appliance.telemetry.counters import CounterStore, read_boot_id, read_sectors_written, sd_written_today
 from appliance.telemetry.events import EVENT_KINDS, MAX_EVENT_BYTES, encode_event
-from appliance.telemetry.settings import TelemetrySettings
 from appliance.telemetry.status import StatusSnapshot, build_status
 from appliance.telemetry.topics import State
 from appliance.telemetry.wire import WireMeter

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from appliance.outbox.models import OutboxItem
 from appliance.outbox.outcome import Outcome, OutcomeKind
+from appliance.settings.telemetry import TelemetrySettings
 from appliance.telemetry import topics
 from appliance.telemetry.events import OUTBOX_KIND, encode_event
 from appliance.telemetry.publisher import Delivery, TelemetryPublisher, TelemetryUnavailable
-from appliance.telemetry.settings import TelemetrySettings
 from appliance.telemetry.wire import mqtt_publish_bytes
 
 if TYPE_CHECKING:

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from appliance.agent import windows
-from appliance.agent.settings import UploadSettings
 from appliance.agent.windows import latest_window_between, next_window, window_triggers
 from appliance.power.monitor import BatteryState
+from appliance.settings.uploads import UploadSettings
 from appliance.store.device import recent_windows
 from tests.agent.conftest import MONDAY, FakeOutbox
 
@@ -139,9 +139,9 @@ def test_telemetry_that_fails_does_not_fail_the_window(make_agent):
 
 def test_the_real_outbox_is_flushed_through_its_own_code_path(cfg, store):
     from appliance.agent.clock import ManualClock
+    from appliance.agent.hooks import agent_partners
     from appliance.agent.sdnotify import Notifier
     from appliance.agent.service import Agent
-    from appliance.wiring import agent_partners
 
     agent = Agent(cfg, simulate=True, clock=ManualClock(SIX), notifier=Notifier({}),
                     partners=agent_partners(cfg))

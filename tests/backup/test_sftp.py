@@ -18,9 +18,9 @@ import pytest
 
 from appliance.backup import offsite, sftp
 from appliance.backup.local import run_nightly_backup
-from appliance.backup.settings import BackupSettings
 from appliance.outbox.models import ItemState, OutboxItem
 from appliance.outbox.outcome import OutcomeKind
+from appliance.settings.backup import BackupSettings
 
 from .conftest import NO_STICK
 

@@ -36,7 +36,7 @@ def run() -> dict:
     from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
     from appliance.dhis2.payload import payload_for
     from appliance.reports.builder import Month, build_report, records_behind
-    from appliance.reports.settings import ReportSettings
+    from appliance.settings.reports import ReportSettings
     from appliance.store import open_and_migrate
 
     cached, _meta = patients_100k_database()

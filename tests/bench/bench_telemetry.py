@@ -23,11 +23,11 @@ from pathlib import Path
 
 from appliance.fleet.collector import BrokerAccess, FleetCollector
 from appliance.fleet.view import Fleet
+from appliance.settings.telemetry import TelemetrySettings
 from appliance.telemetry import topics
 from appliance.telemetry.counters import MemoryCounters
 from appliance.telemetry.events import event_payload
 from appliance.telemetry.publisher import TelemetryPublisher
-from appliance.telemetry.settings import TelemetrySettings
 from appliance.telemetry.status import build_status
 from tests.telemetry import fleet_sim
 from tests.telemetry.mosquitto import CLINIC_ACL, OPS_PASSWORD, OPS_USER, Mosquitto, make_pki

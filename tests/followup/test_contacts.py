@@ -8,8 +8,9 @@ import datetime as dt
 import pytest
 
 from appliance.followup import contacts, queries, service
-from appliance.followup.contacts import ContactError, ContactFact, NewContact, derive, record_contact, void_contact
+from appliance.followup.contacts import ContactError, ContactFact, NewContact, derive
 from appliance.followup.models import FollowupAlert, FollowupContact, FollowupItem, FollowupPatient
+from appliance.followup.service import record_contact, void_contact
 from appliance.patients.models import GrowthMeasurement, Immunisation
 from appliance.patients.registry import merge_patients
 from appliance.store.db import database

@@ -19,8 +19,8 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from appliance.backup.settings import BackupSettings
 from appliance.backup.usb import MountedUsbMedia
+from appliance.settings.backup import BackupSettings
 from tests.image.conftest import BuiltImage
 from tests.image.netcheck import ANSIBLE, role_variables
 

@@ -13,7 +13,7 @@ from appliance.modem.base import ModemError
 from appliance.modem.hotplug import ModemPresence
 from appliance.modem.manager import ModemManagerModem
 from appliance.modem.mmcli import MmcliError, run_command
-from appliance.modem.settings import ModemSettings
+from appliance.settings.modem import ModemSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MMCLI = "/usr/bin/mmcli"

@@ -6,8 +6,8 @@ import pytest
 
 from appliance.modem.base import LinkDropped, ModemError
 from appliance.modem.hotplug import ModemPresence
-from appliance.modem.settings import SimulatedModemSettings
 from appliance.modem.simulation import SIM_INTERFACE, SimulatedCounters, SimulatedModem
+from appliance.settings.modem import SimulatedModemSettings
 
 
 def make(**settings):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from appliance.agent.state import StateStore
-from appliance.modem.settings import ModemSettings
 from appliance.modem.usage import DataUsageMeter, SysfsCounters, UsageLevel
+from appliance.settings.modem import ModemSettings
 from appliance.store.device import DataUsage
 
 

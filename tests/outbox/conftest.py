@@ -3,7 +3,7 @@ from collections.abc import Iterator
 import pytest
 
 from appliance.outbox import queue
-from appliance.outbox.settings import OutboxSettings
+from appliance.settings.outbox import OutboxSettings
 from tests.fakes.dhis2_fixtures import dhis2_config, fake_dhis2  # noqa: F401 (fixtures)
 
 

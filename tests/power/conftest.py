@@ -16,7 +16,7 @@ import pytest
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory, MockSPIDevice
 
-from appliance.power.settings import PowerSettings
+from appliance.settings.power import PowerSettings
 
 SPI_CLOCK, SPI_MOSI, SPI_MISO, SPI_CE0 = 11, 10, 9, 8
 LOW_VOLTAGE_PIN = 17

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from appliance.power.filter import ReadingFilter, Rejection
-from appliance.power.settings import PowerSettings
 from appliance.power.soc import soc_from_voltage, voltage_from_soc
+from appliance.settings.power import PowerSettings
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
 

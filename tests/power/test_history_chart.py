@@ -10,8 +10,8 @@ from appliance.emr.battery_chart import battery_history_svg
 from appliance.power.filter import Verdict
 from appliance.power.history import HistoryRecorder
 from appliance.power.monitor import BatterySnapshot, BatteryState
-from appliance.power.settings import PowerSettings
 from appliance.power.simulation import SolarBatteryModel
+from appliance.settings.power import PowerSettings
 from appliance.store.device import BatteryReading, last_days, latest_reading
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from appliance.power.settings import PowerSettings
 from appliance.power.simulation import SimulatedBatterySensor, SolarBatteryModel
+from appliance.settings.power import PowerSettings
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
 

@@ -30,7 +30,7 @@ from appliance.patients.models import (
 from appliance.reports.ages import AgeBands, completed_years
 from appliance.reports.builder import Month
 from appliance.reports.definitions import load_definitions
-from appliance.reports.settings import ReportSettings
+from appliance.settings.reports import ReportSettings
 
 
 @dataclass(frozen=True)

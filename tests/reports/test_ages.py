@@ -11,7 +11,7 @@ from appliance.patients.models import Consultation
 from appliance.reports.ages import AgeBands, completed_years
 from appliance.reports.builder import Month, count_indicator
 from appliance.reports.definitions import load_definitions
-from appliance.reports.settings import ReportSettings
+from appliance.settings.reports import ReportSettings
 from tests.reports.factories import make_patient, make_visit
 
 BANDS = AgeBands.from_bounds([0, 1, 5, 15, 25, 50])

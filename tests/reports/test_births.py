@@ -12,7 +12,7 @@ from appliance.patients.models import Delivery, DeliveryBaby
 from appliance.reports.builder import Month, build_report, records_behind
 from appliance.reports.definitions import DefinitionsError, load_definitions
 from appliance.reports.export import report_csv
-from appliance.reports.settings import ReportSettings
+from appliance.settings.reports import ReportSettings
 from appliance.store.db import database
 from tests.conftest import text_of
 from tests.fakes.fake_dhis2 import FakeDhis2, Metadata

@@ -10,9 +10,9 @@ import pytest
 from appliance import config as config_module
 from appliance.dhis2.mapping import DEMO_MAPPING
 from appliance.outbox import queue
-from appliance.outbox.settings import OutboxSettings
 from appliance.patients.models import AntenatalVisit, Consultation, GrowthMeasurement
 from appliance.reports.builder import Month
+from appliance.settings.outbox import OutboxSettings
 from appliance.wiring import install_outbox
 from tests.conftest import PASSWORD, screenshot
 from tests.fakes.dhis2_fixtures import fake_dhis2, write_config  # noqa: F401 (fixture)

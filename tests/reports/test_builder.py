@@ -19,7 +19,7 @@ from appliance.patients.models import (
 from appliance.reports.builder import Month, build_report, records_behind
 from appliance.reports.definitions import load_definitions
 from appliance.reports.export import report_csv
-from appliance.reports.settings import ReportSettings
+from appliance.settings.reports import ReportSettings
 from tests.reports.factories import make_patient, make_visit
 
 PERIOD = "2024-03"

@@ -12,7 +12,7 @@ from appliance.dhis2.payload import payload_for
 from appliance.patients import codes
 from appliance.reports.builder import Month, build_report, diagnosis_codes
 from appliance.reports.definitions import DefinitionsError, load_definitions
-from appliance.reports.settings import ReportSettings
+from appliance.settings.reports import ReportSettings
 
 
 def test_every_indicator_has_a_cell_in_the_demo_mapping():

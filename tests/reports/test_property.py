@@ -20,7 +20,7 @@ from appliance.patients.models import (
     PostnatalVisit,
 )
 from appliance.reports.builder import Month, build_report, records_behind
-from appliance.reports.settings import ReportSettings
+from appliance.settings.reports import ReportSettings
 from appliance.store.db import database
 from tests.reports.factories import make_patient, make_visit
 from tests.reports.recount import recount

@@ -13,7 +13,7 @@ from appliance.reports import sealing
 from appliance.reports.delivery import KIND, report_deliveries
 from appliance.reports.models import ReportRecord, ReportVersion
 from appliance.reports.sealing import SealError, latest_version, seal, sealed_report, versions_of
-from appliance.reports.settings import ReportSettings
+from appliance.settings.reports import ReportSettings
 from appliance.store.audit import Actor
 from appliance.store.db import database
 from appliance.store.models import AuditEntry

@@ -10,9 +10,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from appliance.settings.telemetry import TelemetrySettings
 from appliance.telemetry.counters import MemoryCounters
 from appliance.telemetry.publisher import TelemetryPublisher
-from appliance.telemetry.settings import TelemetrySettings
 from tests.telemetry.mosquitto import CLINIC_ACL, OPS_PASSWORD, OPS_USER, Mosquitto, Pki, Recorder, make_pki
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "appliance" / "telemetry" / "schemas"

@@ -18,10 +18,10 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 
+from appliance.settings.telemetry import TelemetrySettings
 from appliance.telemetry.counters import MemoryCounters
 from appliance.telemetry.events import event_payload
 from appliance.telemetry.publisher import Delivery, TelemetryPublisher
-from appliance.telemetry.settings import TelemetrySettings
 from appliance.telemetry.status import build_status
 
 HOUR = 3600

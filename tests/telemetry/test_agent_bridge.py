@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from appliance.agent.clock import ManualClock
+from appliance.agent.hooks import agent_partners
 from appliance.agent.sdnotify import Notifier
 from appliance.agent.service import Agent
 from appliance.agent.status import AgentEvent
@@ -15,7 +16,6 @@ from appliance.outbox.models import OutboxItem
 from appliance.telemetry import attach_agent, publish_telemetry
 from appliance.telemetry.bridge import telemetry_event
 from appliance.telemetry.sender import shared_publisher
-from appliance.wiring import agent_partners
 from tests.telemetry.conftest import assert_valid
 from tests.telemetry.test_outbox_events import clinic_config
 
@@ -28,7 +28,7 @@ def agent(tmp_path, broker, store):
     cfg = clinic_config(tmp_path, broker.port)
     running = Agent(cfg, simulate=True, clock=ManualClock(SIX), notifier=Notifier({}),
                     partners=agent_partners(cfg))
-    running.start()  # attaches telemetry through the partners appliance.wiring composes, as under systemd
+    running.start()  # attaches telemetry through the partners appliance agent composes, as under systemd
     yield running
     running.close()
 

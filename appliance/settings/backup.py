@@ -34,7 +34,7 @@ class BackupSettings:
     restic_binary: str = "restic"
 
     def validate(self) -> list[str]:
-        from appliance.agent.settings import parse_window_time
+        from appliance.settings.uploads import parse_window_time
 
         errors = []
         try:
