@@ -1,4 +1,4 @@
-"""User accounts without the web: hashing, creation and login throttling.
+"""User accounts without the web: hashing, creation, password checks under the throttle.
 
 Shared by the EMR, the CLI and the bulk CSV import so that every path hashes and locks
 accounts the same way.
@@ -6,15 +6,19 @@ accounts the same way.
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
+import functools
+import re
 import secrets
 import string
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from appliance import sessions, throttle
 from appliance.store.audit import Actor, audited_save, record_event
 from appliance.store.db import database
 from appliance.store.models import ROLES, User, utcnow
@@ -39,12 +43,51 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def password_problem(password: str) -> str | None:
-    """Why a new password is refused, in French, or None."""
+def _fold(text: str, *, look_alikes: bool = True) -> str:
+    """Lower case without accents, with the usual look-alikes (p@ssw0rd → password)."""
+    plain = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    return plain.translate(_LOOK_ALIKES) if look_alikes else plain
+
+
+_LOOK_ALIKES = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_MIN_OWN_LETTERS = 4  # what must remain once the clinic's and the person's words are taken out
+
+
+@functools.cache
+def _word_list(name: str) -> frozenset[str]:
+    text = (Path(__file__).parent / "data" / name).read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def password_problem(password: str, *, words: Iterable[str] = ()) -> str | None:
+    """Why a new password is refused, in French, or None.
+
+    ``words``: the person's username and names, the site's name and id. A password made of
+    them (or of the clinic's words in data/clinic_words.txt) with digits around, or one of the
+    common passwords of data/weak_passwords.txt, is the first thing someone on the WiFi tries.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Le mot de passe doit contenir au moins {MIN_PASSWORD_LENGTH} caractères."
     if password.isdigit() or password.isalpha():
         return "Le mot de passe doit mêler lettres et chiffres."
+    lower = password.lower()
+    core = re.sub(r"^[\W\d_]+|[\W\d_]+$", "", lower)
+    if lower in _word_list("weak_passwords.txt") or core in _word_list("weak_passwords.txt") \
+            or _fold(core) in _word_list("weak_passwords.txt"):
+        return "Ce mot de passe est parmi les plus courants : choisissez-en un autre."
+    own = {_fold(word) for text in words for word in re.split(r"[\W_]+", text) if len(word) >= 3}
+    banned = sorted({re.sub(r"[^a-z]", "", word) for word in own | _word_list("clinic_words.txt")}, key=len,
+                    reverse=True)
+    left = []
+    for variant in (_fold(lower), _fold(lower, look_alikes=False)):  # s3gou is segou; awa1234x is "awa" + x
+        variant = re.sub(r"[^a-z]", "", variant)
+        for word in banned:
+            variant = variant.replace(word, "") if word else variant
+        left.append(len(variant))
+    if min(left) < _MIN_OWN_LETTERS:
+        return ("Le mot de passe ne doit pas être fait de votre nom, de votre identifiant ou du nom du centre : "
+                "ajoutez des mots à vous.")
     return None
 
 
@@ -69,55 +112,74 @@ def create_user(actor: Actor, *, username: str, first_name: str, last_name: str,
 
 
 def set_password(actor: Actor, user: User, password: str, *, must_change: bool) -> None:
+    """A new password ends every open session of the account and forgets the failures against it."""
     user.password_hash = hash_password(password)
     user.must_change_password = must_change
-    user.failed_logins = 0
-    user.locked_until = None
-    audited_save(actor, user, reason="mot de passe changé")
+    with database.atomic():
+        audited_save(actor, user, reason="mot de passe changé")
+        sessions.revoke_user(user.id)
+        throttle.clear(user.username)
 
 
 @dataclass(frozen=True)
-class LoginResult:
+class CheckResult:
+    """A password check: the user when right; ``retry_after_s`` when refused before checking."""
+
     user: User | None
-    error: str | None = None
-    locked_until: dt.datetime | None = None
-    newly_locked: bool = False  # this very attempt locked the account: worth telling remote ops
+    retry_after_s: float = 0.0
+    newly_throttled: bool = False  # this very failure brought a key to its limit: worth telling remote ops
 
 
-def _actor_for(user: User) -> Actor:
-    return Actor(user.id, user.username, user.role)
+@dataclass(frozen=True)
+class Attempt:
+    """Who is trying, as the throttle counts it (see ``appliance.throttle``)."""
+
+    client: str
+    device: str | None
+    limit: int
+    window_s: float
 
 
-def authenticate(username: str, password: str, *, max_failures: int, lockout: dt.timedelta,
-                 now: dt.datetime | None = None) -> LoginResult:
-    """Check a login; repeated failures lock the account for ``lockout`` and say so.
+def check_password(username: str, password: str, attempt: Attempt, *, action: str = "login") -> CheckResult:
+    """Check a password under the throttle; audit every failure as ``<action>_failed``.
 
-    A lock further in the future than ``lockout`` can only come from a clock that jumped
-    back (the Pi has no RTC): it is treated as expired rather than locking staff out for days.
+    Known and unknown names take the same path (a real hash is verified either way, the same
+    keys are counted), so neither the reply nor its timing tells which names exist.
     """
-    now = now or utcnow()
-    user = User.get_or_none(User.username == username.strip().lower())
-    if user is None or not user.active:
-        with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
-        return LoginResult(None, "Identifiant ou mot de passe incorrect.")
-    if user.locked_until and now < user.locked_until <= now + lockout:
-        return LoginResult(None, "Compte verrouillé après trop d'essais.", user.locked_until)
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
+    name = username.strip().lower()
+    reservation = throttle.reserve(throttle.keys_for(name, attempt.client, attempt.device, limit=attempt.limit),
+                                   attempt.window_s)
+    if reservation.refused:
+        return CheckResult(None, retry_after_s=reservation.retry_after_s)
+    user = User.get_or_none(User.username == name)
+    known = user is not None and user.active
+    right = verify_password(user.password_hash if known else _DUMMY_HASH, password) and known
+    if not right:
+        actor = _actor_for(user) if user is not None else Actor(None, name[:40] or "?", "")
         with database.atomic():
-            failures = (0 if user.locked_until else user.failed_logins) + 1
-            locked_until = now + lockout if failures >= max_failures else None
-            User.update(failed_logins=failures, locked_until=locked_until).where(User.id == user.id).execute()
-            record_event(_actor_for(user), "login_locked" if locked_until else "login_failed", "user", user.id)
-        if locked_until:
-            return LoginResult(None, "Compte verrouillé après trop d'essais.", locked_until, newly_locked=True)
-        return LoginResult(None, "Identifiant ou mot de passe incorrect.")
-    fields = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+            record_event(actor, f"{action}_failed", "user", user.id if user else "", reason=f"client {attempt.client}")
+            if reservation.newly_blocked:
+                record_event(actor, f"{action}_throttled", "user", user.id if user else "",
+                             reason=", ".join(reservation.newly_blocked))
+        return CheckResult(None, newly_throttled=bool(reservation.newly_blocked))
+    throttle.release(reservation)
+    return CheckResult(user)
+
+
+def authenticate(username: str, password: str, attempt: Attempt) -> CheckResult:
+    """A login: the password check, then the login recorded (and the hash upgraded if needed)."""
+    result = check_password(username, password, attempt)
+    user = result.user
+    if user is None:
+        return result
+    fields = {"last_login_at": utcnow()}
     if _hasher.check_needs_rehash(user.password_hash):
         fields["password_hash"] = _hasher.hash(password)
     with database.atomic():
         User.update(**fields).where(User.id == user.id).execute()
         record_event(_actor_for(user), "login", "user", user.id)
-    return LoginResult(User.get_by_id(user.id))
+    return CheckResult(User.get_by_id(user.id))
+
+
+def _actor_for(user: User) -> Actor:
+    return Actor(user.id, user.username, user.role)

@@ -63,6 +63,8 @@ class WebSettings:
     port: int = 8080
     threads: int = 4
     session_idle_minutes: int = 30
+    session_max_hours: int = 12  # a shift: after it, log in again whatever the activity
+    client_timeout_s: int = 30  # a connection silent this long is closed (slow and half-open clients)
     default_language: str = "fr"
 
     def validate(self) -> list[str]:
@@ -73,6 +75,10 @@ class WebSettings:
             errors.append("web.threads : doit être entre 1 et 16")
         if self.session_idle_minutes < 1:
             errors.append("web.session_idle_minutes : au moins 1 minute")
+        if not 2 <= self.client_timeout_s <= 600:
+            errors.append("web.client_timeout_s : entre 2 et 600 secondes")
+        if not 1 <= self.session_max_hours <= 72:
+            errors.append("web.session_max_hours : entre 1 et 72 heures")
         if self.default_language not in ("fr", "en"):
             errors.append("web.default_language : « fr » ou « en »")
         return errors

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 from types import ModuleType
 
 from flask import Flask, g, redirect, request, session, url_for
 from flask_babel import Babel, get_locale
-from flask_login import LoginManager, current_user, logout_user
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
-from appliance import hooks
+from appliance import hooks, sessions
 from appliance.config import Config
 from appliance.emr import errors, i18n
 from appliance.emr.security import PUBLIC_ENDPOINTS, check_every_view_is_guarded, load_session_user
@@ -25,7 +24,6 @@ login_manager.login_message = None
 login_manager.session_protection = "basic"
 login_manager.user_loader(load_session_user)
 
-LAST_SEEN_GRANULARITY_S = 60
 
 
 def create_app(cfg: Config, *, testing: bool = False) -> Flask:
@@ -36,10 +34,10 @@ def create_app(cfg: Config, *, testing: bool = False) -> Flask:
         SECRET_KEY=cfg.secret("flask_secret_key"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_REFRESH_EACH_REQUEST=False,  # _guard_request refreshes it, once a minute at most
-        # The cookie outlives the idle limit so that an idle session is recognised as such and
-        # the login page can say why it is asked again (see _guard_request).
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+        # The cookie only names a server-side session (appliance/sessions.py), which holds the idle
+        # and absolute limits: it need not be re-signed as the user works.
+        SESSION_REFRESH_EACH_REQUEST=False,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=cfg.web.session_max_hours),
         # A consultation form may stay open for an hour on a nurse's phone: the token lives
         # as long as the session instead of WTF's default hour.
         WTF_CSRF_TIME_LIMIT=None,
@@ -101,25 +99,16 @@ def _config() -> Config:
 
 
 def _guard_request():
-    """Login, idle timeout, forced password change and the battery read-only mode, for every view."""
+    """Login (a live server-side session), forced password change and the battery read-only mode."""
     endpoint = request.endpoint or ""
     if endpoint in PUBLIC_ENDPOINTS or endpoint == "":
         return None
     if not current_user.is_authenticated:
+        if g.get("session_expired"):
+            session.clear()
+            return redirect(url_for("auth.login", expired=1))
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
-    now = time.time()
-    last_seen = session.get("last_seen", now)
-    idle_limit = _config().web.session_idle_minutes * 60
-    # A last_seen in the future means the clock jumped back (no RTC): don't punish the user.
-    if now - last_seen > idle_limit:
-        logout_user()
-        session.clear()
-        return redirect(url_for("auth.login", expired=1))
-    if now - last_seen >= LAST_SEEN_GRANULARITY_S or "last_seen" not in session:
-        # Rewriting the signed cookie on every request costs CPU and bytes: once a minute is
-        # precise enough for an idle limit counted in minutes.
-        session["last_seen"] = now
-        session.permanent = True
+    sessions.touch(current_user.session)
     if current_user.must_change_password and endpoint not in ("account.password", "auth.logout"):
         return redirect(url_for("account.password"))
     if request.method == "POST" and flag_path(_config().paths.data_dir).exists():

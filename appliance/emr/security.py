@@ -10,11 +10,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort
+from flask import Flask, abort, current_app, g
 from flask_login import UserMixin, current_user
 
+from appliance import sessions
 from appliance.store.audit import Actor
-from appliance.store.db import database
 from appliance.store.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,46 +80,49 @@ def check_every_view_is_guarded(app: Flask) -> None:
 class SessionUser(UserMixin):
     """The logged-in user as Flask-Login sees it: plain values, no database record.
 
-    The session id includes a piece of the password hash, so changing a password (or an
-    admin resetting it) ends every other open session of that account.
+    Its id is the server-side session's token (``appliance.sessions``): the cookie names a
+    session the box can end, not a user.
     """
 
-    __slots__ = ("_fingerprint", "full_name", "id", "language", "must_change_password", "role", "username")
+    __slots__ = ("full_name", "id", "language", "must_change_password", "role", "session", "token", "username")
 
-    def __init__(self, user: User) -> None:
-        self.id = user.id
-        self.username = user.username
-        self.role = user.role
-        self.language = user.language
-        self.full_name = user.full_name
-        self.must_change_password = user.must_change_password
-        self._fingerprint = user.password_hash[-12:]
+    def __init__(self, row: sessions.SessionRow, token: str) -> None:
+        self.id = row.user_id
+        self.username = row.username
+        self.role = row.role
+        self.language = row.language
+        self.full_name = f"{row.first_name} {row.last_name}".strip()
+        self.must_change_password = row.must_change_password
+        self.session = row
+        self.token = token
 
     def get_id(self) -> str:
-        return f"{self.id}:{self._fingerprint}"
+        return self.token
 
     @property
     def actor(self) -> Actor:
         return Actor(self.id, self.username, self.role)
 
 
-# Every request loads its user: one prepared statement, not a peewee query built each time.
-_SESSION_USER_SQL = (
-    "SELECT id, username, first_name, last_name, role, language, must_change_password, password_hash "
-    "FROM user WHERE id = ? AND active = 1"
-)
+def session_limits() -> sessions.Limits:
+    web = current_app.config["APPLIANCE"].web
+    return sessions.Limits(idle_s=web.session_idle_minutes * 60, absolute_s=web.session_max_hours * 3600)
 
 
-def load_session_user(session_id: str) -> SessionUser | None:
-    user_id, _, fingerprint = session_id.partition(":")
-    if not user_id.isdigit():
+def load_session_user(token: str) -> SessionUser | None:
+    """Flask-Login's loader: the session row and its user, or None (``g.session_expired`` says why)."""
+    try:
+        row = sessions.load(token, session_limits())
+    except sessions.Expired:
+        g.session_expired = True
         return None
-    row = database.execute_sql(_SESSION_USER_SQL, (int(user_id),)).fetchone()
-    if row is None or row[7][-12:] != fingerprint:
-        return None
-    user = User(id=row[0], username=row[1], first_name=row[2], last_name=row[3], role=row[4], language=row[5],
-                must_change_password=bool(row[6]), password_hash=row[7])
-    return SessionUser(user)
+    return SessionUser(row, token) if row else None
+
+
+def start_session(user: User) -> SessionUser:
+    """Open a server-side session for ``user`` (after a login or a new password)."""
+    token = sessions.open_session(user.id, session_limits())
+    return load_session_user(token)
 
 
 def current_actor() -> Actor:

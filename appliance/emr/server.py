@@ -1,22 +1,70 @@
-"""Serving the EMR with waitress: pure Python, small, and fine for a clinic's handful of phones."""
+"""Serving the EMR with waitress, with the limits that keep one phone from stopping the clinic.
+
+Anyone on the clinic's WiFi can reach the port. Waitress's own adjustments bound what a
+client costs (measured by tests/bench/bench_abuse.py, the RAM against nginx in docs/security.md):
+
+- ``max_request_body_size``: a body larger than the app accepts is refused (413) from its
+  Content-Length, before a byte of it is read, instead of being spooled to the Pi's small /tmp;
+- ``channel_timeout`` (checked every ``cleanup_interval``): a silent or half-open connection
+  is closed after the client timeout;
+- ``connection_limit``: the total of open connections, and here a share per client address
+  (``CONNECTIONS_PER_CLIENT``, more than a browser opens): the connections beyond it are
+  closed at once, so a hundred half-open sockets from one phone leave the others room.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
-from waitress import serve as waitress_serve
+from waitress.channel import HTTPChannel
+from waitress.server import create_server
 
 from appliance.config import Config
 from appliance.emr import create_app
 from appliance.memory import return_large_blocks_to_the_system
 
+CONNECTIONS_PER_CLIENT = 12  # Chromium opens up to 6 per host; a shared phone, two tabs
+CONNECTION_LIMIT = 100
+BODY_MARGIN = 64 * 1024  # the multipart envelope around the largest accepted file
+
+log = logging.getLogger(__name__)
+
+
+def make_server(app, cfg: Config):
+    """The waitress server for ``app`` with the clinic's limits (also used by the tests)."""
+    timeout = cfg.web.client_timeout_s
+    server = create_server(
+        app, host=cfg.web.host, port=cfg.web.port, threads=cfg.web.threads, ident="appliance",
+        clear_untrusted_proxy_headers=True, channel_timeout=timeout, cleanup_interval=max(1, timeout // 2),
+        connection_limit=CONNECTION_LIMIT, max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + BODY_MARGIN,
+        max_request_header_size=32 * 1024,
+    )
+    server.channel_class = _per_client_channel(server)
+    return server
+
+
+def _per_client_channel(server):
+    """A channel factory that closes a client's connections beyond its share."""
+
+    def make_channel(srv, conn, addr, adj, map=None):  # noqa: A002 - waitress's keyword
+        client = addr[0] if isinstance(addr, tuple) else addr
+        open_now = Counter(getattr(channel, "addr", ("",))[0] for channel in list(map.values())
+                           if isinstance(channel, HTTPChannel))
+        if open_now[client] >= CONNECTIONS_PER_CLIENT:
+            log.warning("trop de connexions depuis %s : connexion fermée", client)
+            conn.close()
+            return None
+        return HTTPChannel(srv, conn, addr, adj, map=map)
+
+    return make_channel
+
 
 def serve(cfg: Config) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     return_large_blocks_to_the_system()
-    app = create_app(cfg)
+    server = make_server(create_app(cfg), cfg)
     try:
-        waitress_serve(app, host=cfg.web.host, port=cfg.web.port, threads=cfg.web.threads,
-                       ident="appliance", clear_untrusted_proxy_headers=True, channel_timeout=60)
+        server.run()
     except KeyboardInterrupt:  # Ctrl-C in `make run` reaches every process of the group
-        logging.getLogger(__name__).info("arrêt demandé")
+        log.info("arrêt demandé")

@@ -54,8 +54,6 @@ class User(BaseModel):
     language = peewee.TextField(default="fr")
     active = peewee.BooleanField(default=True)
     must_change_password = peewee.BooleanField(default=False)
-    failed_logins = peewee.IntegerField(default=0)
-    locked_until = peewee.DateTimeField(null=True)
     last_login_at = peewee.DateTimeField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
 
@@ -84,3 +82,26 @@ class AuditEntry(BaseModel):
 
     class Meta:
         indexes = ((("table_name", "row_id"), False),)
+
+
+class WebSession(BaseModel):
+    """A login on one browser, kept on the box so that logging out really ends it.
+
+    Only a hash of the token is stored: a copy of the database opens no session.
+    Times are epoch seconds, compared with ``time.time()`` by ``appliance.sessions``.
+    """
+
+    token_hash = peewee.TextField(primary_key=True)
+    user_id = peewee.IntegerField(index=True)
+    created_at = peewee.FloatField()
+    last_seen_at = peewee.FloatField()
+
+
+class LoginFailure(BaseModel):
+    """One failed (or in-flight) password check, counted per key by ``appliance.throttle``."""
+
+    key = peewee.TextField()
+    at = peewee.FloatField(index=True)
+
+    class Meta:
+        indexes = ((("key", "at"), False),)

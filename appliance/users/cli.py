@@ -1,4 +1,5 @@
-"""``appliance users import FICHIER.csv [--dry-run]``: the same checks as the admin page, for scripts."""
+"""``appliance users import FICHIER.csv [--dry-run]`` (the admin page's checks, for scripts) and
+``appliance users reset-password NOM`` (the way back in on the box)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,29 @@ def import_command(config_path: str | None, file: Path, dry_run: bool) -> None:
         replaced = f"  (remplace {credential.replaces})" if credential.replaces else ""
         click.echo(f"{credential.username:<{width}}  {credential.password}  {credential.full_name} · "
                    f"{credential.role_label}{replaced}")
+
+
+@users.command("reset-password")
+@config_option
+@click.argument("username")
+def reset_password_command(config_path: str | None, username: str) -> None:
+    """Donne un mot de passe provisoire à un compte, sur la console du boîtier.
+
+    Le recours quand plus personne ne peut se connecter (mot de passe oublié, essais d'un
+    inconnu sur le WiFi) : les sessions du compte sont fermées et ses échecs oubliés ; le
+    mot de passe est à changer à la connexion suivante.
+    """
+    from appliance.accounts import generate_password, set_password
+    from appliance.store.audit import system_actor
+    from appliance.store.models import User
+
+    cfg = load_config_or_exit(config_path)
+    open_store_or_exit(cfg)
+    user = User.get_or_none(User.username == username.strip().lower())
+    if user is None:
+        click.echo(f"Aucun compte « {username} ».", err=True)
+        sys.exit(1)
+    password = generate_password()
+    set_password(system_actor(f"console:{getpass.getuser()}"), user, password, must_change=True)
+    click.echo(f"{user.username}  {password}  (provisoire, à changer à la connexion ; compte "
+               f"{'actif' if user.active else 'désactivé'})")
