@@ -15,6 +15,7 @@ client costs (measured by tests/bench/bench_abuse.py, the RAM against nginx in d
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 
 from waitress.channel import HTTPChannel
@@ -26,7 +27,8 @@ from appliance.memory import return_large_blocks_to_the_system
 
 CONNECTIONS_PER_CLIENT = 12  # Chromium opens up to 6 per host; a shared phone, two tabs
 CONNECTION_LIMIT = 100
-BODY_MARGIN = 64 * 1024  # the multipart envelope around the largest accepted file
+BODY_MARGIN = 64 * 1024
+LOG_EVERY_S = 60  # the multipart envelope around the largest accepted file
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +48,22 @@ def make_server(app, cfg: Config):
 
 def _per_client_channel(server):
     """A channel factory that closes a client's connections beyond its share."""
+    warned: dict[str, float] = {}
 
-    def make_channel(srv, conn, addr, adj, map=None):  # noqa: A002 - waitress's keyword
+    def make_channel(srv, conn, addr, adj, map=None):
         client = addr[0] if isinstance(addr, tuple) else addr
         open_now = Counter(getattr(channel, "addr", ("",))[0] for channel in list(map.values())
                            if isinstance(channel, HTTPChannel))
         if open_now[client] >= CONNECTIONS_PER_CLIENT:
-            log.warning("trop de connexions depuis %s : connexion fermée", client)
             conn.close()
+            # once a minute per client: an attacker reconnecting in a loop must not flood the
+            # journal (nor block this loop on a full log pipe)
+            now = time.monotonic()
+            if now - warned.get(client, -LOG_EVERY_S) >= LOG_EVERY_S:
+                if len(warned) > 256:
+                    warned.clear()
+                warned[client] = now
+                log.warning("trop de connexions depuis %s : connexions en trop fermées", client)
             return None
         return HTTPChannel(srv, conn, addr, adj, map=map)
 

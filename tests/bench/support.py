@@ -71,6 +71,7 @@ class Session:
     def __init__(self, port: int) -> None:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.cookie = ""
+        self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, body: str | None = None) -> tuple[int, str, float]:
         headers = {"Cookie": self.cookie} if self.cookie else {}
@@ -81,8 +82,10 @@ class Session:
         response = self.connection.getresponse()
         text = response.read().decode("utf-8", "replace")
         elapsed = (time.perf_counter() - started) * 1000
-        if cookie := response.getheader("Set-Cookie"):
-            self.cookie = cookie.split(";", 1)[0]
+        for cookie in response.msg.get_all("Set-Cookie") or []:  # the session and the device cookie
+            name, _, value = cookie.split(";", 1)[0].partition("=")
+            self.cookies[name] = value
+        self.cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         return response.status, text, elapsed
 
     def login(self, username: str, password: str) -> None:
