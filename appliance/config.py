@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from appliance.files import write_atomically
 from appliance.settings.backup import BackupSettings
 from appliance.settings.dhis2 import Dhis2Settings
 from appliance.settings.modem import ModemSettings
@@ -128,11 +129,7 @@ def read_or_create_secret(path: Path, *, nbytes: int = 32) -> str:
 def write_secret(path: Path, value: str) -> str:
     """Write a secret file readable by its owner only (0600 from creation, never wider)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(value + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_atomically(path, value + "\n", 0o600)
     return value
 
 

@@ -18,6 +18,7 @@ import csv
 import datetime as dt
 import itertools
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -28,6 +29,8 @@ import click
 import peewee
 
 from appliance.accounts import create_user, generate_password
+from appliance.clinical import growth
+from appliance.clinical.schedule_data import Duration, load_schedules
 from appliance.config import Config
 from appliance.followup.service import recompute_all
 from appliance.patients import normalize
@@ -178,34 +181,28 @@ def _reference() -> _Reference:
     )
 
 
-# WHO median weight (kg) and length/height (cm) by age in months, both sexes averaged: enough
-# for plausible synthetic measurements (the clinical rules use the real WHO tables).
-_GROWTH_MONTHS = [0, 1, 2, 3, 4, 6, 9, 12, 18, 24, 36, 48, 60]
-_MEDIAN_WEIGHT = [3.3, 4.4, 5.4, 6.1, 6.7, 7.6, 8.6, 9.4, 10.8, 12.0, 14.1, 16.0, 17.9]
-_MEDIAN_LENGTH = [49.5, 54.0, 57.5, 60.5, 63.0, 66.5, 71.0, 74.5, 81.0, 86.5, 95.0, 102.5, 109.5]
+_FIVE_YEARS_DAYS = 1826  # under five, measurements follow the WHO tables the rules use (clinical/data/who)
 
-# Mali's EPI calendar as the demo applies it: (antigen, dose, age in days).
-_EPI = [("BCG", 1, 0), ("VPO", 0, 0),
-        ("PENTA", 1, 42), ("VPO", 1, 42), ("PCV", 1, 42), ("ROTA", 1, 42),
-        ("PENTA", 2, 70), ("VPO", 2, 70), ("PCV", 2, 70), ("ROTA", 2, 70),
-        ("PENTA", 3, 98), ("VPO", 3, 98), ("PCV", 3, 98), ("ROTA", 3, 98), ("VPI", 1, 98),
-        ("PALU", 1, 152), ("PALU", 2, 182), ("PALU", 3, 213),
-        ("RR", 1, 274), ("VAA", 1, 274), ("MENA", 1, 274),
-        ("RR", 2, 456), ("PALU", 4, 548)]
+
+def _epi_calendar() -> list[tuple[str, int, Duration]]:
+    """Mali's EPI calendar as the rules read it (``clinical/data/epi_mali.toml``): (antigen, dose
+    number, recommended age) of every dose of the active series, youngest first. A dose code is
+    the antigen then its number (``penta2``; ``bcg`` alone is dose 1; ``vpo0`` the birth dose)."""
+    reference = dt.date(2000, 1, 1)
+    doses = [dose for series in load_schedules().epi.series if series.active for dose in series.doses]
+    calendar = []
+    for dose in sorted(doses, key=lambda dose: dose.age.after(reference)):
+        antigen, number = re.fullmatch(r"([a-z]+?)(\d*)", dose.code).groups()
+        calendar.append((antigen.upper(), int(number or 1), dose.age))
+    return calendar
+
+
 _MALARIA_VACCINE_FROM = dt.date(2025, 4, 25)  # introduction in Mali's routine programme
 
 _FP_METHODS = _Weighted(
     [("dmpa_im", 91, 1), ("dmpa_sc", 91, 1), ("implant_jadelle", 0, 1), ("implant_implanon", 0, 1),
      ("pilule_coc", 84, 3), ("pilule_pop", 84, 3), ("diu", 0, 1), ("preservatif_m", 30, 30), ("collier", 0, 1)],
     [28, 12, 18, 10, 12, 5, 3, 8, 4])
-
-
-def _interpolate(xs: list[float], ys: list[float], x: float) -> float:
-    if x >= xs[-1]:
-        return ys[-1] + (x - xs[-1]) * (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
-    i = bisect.bisect_right(xs, x)
-    x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
-    return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 
 
 # --- Bulk writer ------------------------------------------------------------------------------------
@@ -264,6 +261,7 @@ class _Generator:
         self.prefix = card_prefix(site_id)
         self.users = users
         self.ref = _reference()
+        self.epi = _epi_calendar()
         base_id = (Patient.select(peewee.fn.MAX(Patient.id)).scalar() or 0) + 1
         self.patient_ids = itertools.count(base_id)
         self.household_ids = itertools.count((Household.select(peewee.fn.MAX(Household.id)).scalar() or 0) + 1)
@@ -436,15 +434,17 @@ class _Generator:
         self._consultations(person)
 
     def _weight(self, person: _Person, when: dt.date, z: float) -> tuple[float, float]:
-        months = (when - person.birth).days / 30.4375
-        sex_factor = 1.03 if person.sex == "M" else 0.97
-        if months <= 60:
-            weight = _interpolate(_GROWTH_MONTHS, _MEDIAN_WEIGHT, months) * sex_factor * (1 + 0.11 * z)
-            length = _interpolate(_GROWTH_MONTHS, _MEDIAN_LENGTH, months) * (1 + 0.035 * (z * 0.6))
+        days = (when - person.birth).days
+        if days <= _FIVE_YEARS_DAYS:
+            weight = growth.value_at_z("wfa", person.sex, days, z)
+            length = growth.value_at_z("lhfa", person.sex, days, z * 0.6)
             return round(max(weight, 1.2), 1), round(length, 1)
-        years = months / 12
-        if years < 15:
-            return round((17.9 + 2.7 * (years - 5)) * (1 + 0.1 * z), 1), round(109.5 + 6 * (years - 5), 1)
+        years = days / 365.25
+        if years < 15:  # on from the WHO medians at five years
+            weight_at_five = growth.value_at_z("wfa", person.sex, _FIVE_YEARS_DAYS, 0)
+            length_at_five = growth.value_at_z("lhfa", person.sex, _FIVE_YEARS_DAYS, 0)
+            return (round((weight_at_five + 2.7 * (years - 5)) * (1 + 0.1 * z), 1),
+                    round(length_at_five + 6 * (years - 5), 1))
         return round((63 if person.sex == "M" else 57) + 9 * z, 1), (170 if person.sex == "M" else 160)
 
     def _child_care(self, child: _Person) -> None:
@@ -453,11 +453,11 @@ class _Generator:
         delay = 0
         from_card = child.birth < self.start
         contacts = set()
-        for antigen, dose, age in _EPI:
+        for antigen, dose, age in self.epi:
             if rng.random() < dropout * (1 if dose <= 1 else 1.5):
                 break
             delay += rng.randint(0, 20)
-            when = child.birth + dt.timedelta(days=age + delay)
+            when = age.after(child.birth) + dt.timedelta(days=delay)
             if when > self.today or (antigen == "PALU" and when < _MALARIA_VACCINE_FROM):
                 continue
             here = self._in_window(when)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import click
 import tomli_w
 
-from appliance.files import write_atomically
+from appliance.files import fsync_folder, write_atomically
 
 if TYPE_CHECKING:
     from appliance.backup.sftp import PublicKey
@@ -585,14 +585,6 @@ def _chown_service_tree(path: Path) -> None:
             _chown_service(item)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _erase(path: Path) -> None:
     """Overwrite with zeros, sync, then unlink: on FAT a plain delete leaves the bytes in free clusters."""
     try:
@@ -604,7 +596,7 @@ def _erase(path: Path) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     path.unlink()
-    _fsync_dir(path.parent)
+    fsync_folder(path.parent)
 
 
 # ---------------------------------------------------------------------------------------------- CLI

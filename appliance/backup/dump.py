@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from appliance.backup.canonical import canonical_lines, data_tables, open_readonly, quote_identifier
-from appliance.backup.manifest import Manifest, write_atomically
+from appliance.backup.manifest import Manifest
+from appliance.files import write_atomically
 
 SEGMENT_ROWS = 250
 SEGMENTS_PER_FOLDER = 64  # a change re-sends one small folder listing, not the table's whole listing

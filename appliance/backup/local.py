@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.backup.log import RunRecord, record_run
-from appliance.backup.manifest import Manifest, ManifestError, fsync_directory
+from appliance.backup.manifest import Manifest, ManifestError
 from appliance.backup.snapshot import BackupError, file_sha256, make_snapshot, manifest_path_for, utc_stamp
 from appliance.backup.usb import (
     FolderUsbMedia,
@@ -27,7 +27,9 @@ from appliance.backup.usb import (
     stick_lock,
 )
 from appliance.config import Config
+from appliance.files import fsync_folder
 from appliance.store.models import utcnow
+from appliance.store.utc import naive_utc
 
 REASONS = ("nightly", "manual", "pre-upgrade", "usb")  # usb: made because a stick was plugged in
 
@@ -145,7 +147,7 @@ def copy_latest_to_stick(cfg: Config, stick_folder: Path) -> BackupReport:
 
 def records_saved_since(database: Path, created_at: str) -> bool:
     """Whether staff saved anything after a backup began: every user write has its audit row, dated."""
-    since = dt.datetime.fromisoformat(created_at.replace("Z", "+00:00")).astimezone(dt.UTC).replace(tzinfo=None)
+    since = naive_utc(dt.datetime.fromisoformat(created_at.replace("Z", "+00:00")))
     try:
         conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
         try:
@@ -195,7 +197,7 @@ def apply_retention(folder: Path, keep: int) -> list[Path]:
         manifest_file.unlink(missing_ok=True)
         removed.append(data_file)
     if removed:
-        fsync_directory(folder)
+        fsync_folder(folder)
     return removed
 
 

@@ -7,12 +7,12 @@ content hash (see ``canonical``) match the manifest written when it was made.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from appliance.backup.canonical import ENCODING_NAME, TableDigest
+from appliance.files import write_atomically
 
 FORMAT = "appliance-backup/1"
 
@@ -97,22 +97,3 @@ def table_differences(expected: dict[str, TableDigest], found: dict[str, TableDi
     return lines
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write through a temporary file, fsync, rename, fsync the folder: all or nothing on power loss."""
-    temporary = path.with_name(path.name + ".partial")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    fsync_directory(path.parent)
-
-
-def fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:  # some filesystems (vfat on a USB stick) refuse fsync on a folder
-        pass
-    finally:
-        os.close(fd)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.backup.canonical import database_digests, open_readonly
-from appliance.backup.manifest import Manifest, ManifestError, fsync_directory, table_differences
+from appliance.backup.manifest import Manifest, ManifestError, table_differences
 from appliance.backup.snapshot import (
     BackupError,
     check_integrity,
@@ -24,6 +24,7 @@ from appliance.backup.snapshot import (
     utc_stamp,
 )
 from appliance.config import Config
+from appliance.files import fsync_folder
 
 
 class RestoreRefused(RuntimeError):
@@ -171,7 +172,7 @@ def install(cfg: Config, copy: VerifiedCopy, *, label: str = "before-restore") -
                     os.link(side, kept.with_name(kept.name + suffix))
                 side.unlink()
     os.replace(copy.path, live)
-    fsync_directory(live.parent)
+    fsync_folder(live.parent)
     return kept
 
 

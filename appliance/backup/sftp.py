@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from appliance.backup.manifest import fsync_directory
-from appliance.files import write_atomically
+from appliance.files import fsync_folder, write_atomically
 
 KEY_FILE_NAME = "offsite_ssh_key"
 KNOWN_HOSTS_FILE_NAME = "offsite_known_hosts"
@@ -203,7 +202,7 @@ def ensure_key_pair(secrets_dir: Path, comment: str) -> PublicKey:
             _give_to_folder_owner(path, secrets_dir)
         os.replace(made.with_suffix(".pub"), public)
         os.replace(made, private)
-        fsync_directory(secrets_dir)
+        fsync_folder(secrets_dir)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     key = read_public_key(secrets_dir)

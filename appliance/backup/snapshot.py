@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.backup.canonical import database_digests, open_readonly
-from appliance.backup.manifest import DatabaseFile, Manifest, fsync_directory
+from appliance.backup.manifest import DatabaseFile, Manifest
 from appliance.config import Config
+from appliance.files import fsync_folder
 
 CHUNK = 1024 * 1024
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -197,7 +198,7 @@ def make_snapshot(cfg: Config, folder: Path, stem: str, *, reason: str, keep_unc
         manifest.write(manifest_path_for(compressed))
         if keep_uncompressed:
             os.replace(plain, folder / f"{stem}.db")
-        fsync_directory(folder)
+        fsync_folder(folder)
         return manifest, compressed
     finally:
         plain.unlink(missing_ok=True)

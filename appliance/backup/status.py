@@ -22,6 +22,7 @@ from appliance.backup.usb import UsbMedia
 from appliance.config import Config
 from appliance.outbox.models import ItemState, OutboxItem
 from appliance.store.db import database
+from appliance.store.utc import aware_utc
 
 RECENT_RUNS = 10
 
@@ -73,7 +74,7 @@ class Run:
 
     @classmethod
     def of(cls, row: BackupRun) -> Run:
-        return cls(at=_aware(row.finished_at or row.started_at), reason=row.reason, target=row.target,
+        return cls(at=aware_utc(row.finished_at or row.started_at), reason=row.reason, target=row.target,
                    location=row.location, bytes=row.bytes, status=row.status, message=row.message,
                    cause="" if row.status == "ok" else cause_of(row))
 
@@ -202,7 +203,8 @@ def _offsite_state(cfg: Config) -> OffsiteState:
                .order_by(OutboxItem.created_at.desc()).first())
     return OffsiteState(
         True, last_ok, last if last is not None and last.status != "ok" else None,
-        waiting_since=_aware(waiting.created_at) if waiting is not None and waiting.state != ItemState.DEAD else None,
+        waiting_since=(aware_utc(waiting.created_at)
+                       if waiting is not None and waiting.state != ItemState.DEAD else None),
         blocked=(waiting.last_message or "") if waiting is not None and waiting.state == ItemState.DEAD else None)
 
 
@@ -220,9 +222,5 @@ def _latest(condition) -> Run | None:
     return Run.of(row) if row is not None else None
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _parse_manifest_time(text: str) -> datetime:
-    return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    return aware_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from appliance.store.utc import aware_utc
 
 STALE_AFTER_S = 48 * 3600  # the Backups page's red alarm, the clinic's alert and the fleet's flag
 
@@ -67,4 +69,4 @@ def _unix(moment: str | datetime | None) -> float | None:
         return None
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
-    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).timestamp()
+    return aware_utc(moment).timestamp()

@@ -175,6 +175,15 @@ def assess(facts: PregnancyFacts, rules: RiskRules | None = None) -> list[Pregna
     return alerts
 
 
+def severe_hypertension(rules: RiskRules | None = None) -> tuple[float, float]:
+    """(systolic, diastolic) from which a pregnant woman's blood pressure is severe hypertension:
+    the ``hta_severe`` rule's own thresholds, so a visit form asks to confirm at the values the
+    alert fires on."""
+    rule = next(rule for rule in (rules or load_rules()).rules if rule.id == "hta_severe")
+    limits = {condition.fact: condition.value for condition in rule.conditions}
+    return limits["systolic_bp"], limits["diastolic_bp"]
+
+
 def highest_severity(alerts: Sequence[PregnancyAlert]) -> str | None:
     """The severity code to show on the chart banner and the alerts page, or None if no alert."""
     return alerts[0].severity if alerts else None

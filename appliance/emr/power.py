@@ -15,6 +15,7 @@ from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.security import requires
 from appliance.store.device import last_days, latest_reading, month_usage_bytes, recent_windows
 from appliance.store.readonly import read_only_state
+from appliance.store.utc import aware_utc
 
 bp = Blueprint("power", __name__, url_prefix="/admin/batterie")
 TILES = (
@@ -39,14 +40,14 @@ def battery():
         "power/battery.html",
         chart=Markup(battery_history_svg(readings, now=now, low_v=curve.low_v, critical_v=curve.critical_v, tz=zone)),
         latest=latest,
-        latest_local=latest.at.replace(tzinfo=UTC).astimezone(zone) if latest else None,
-        stale=latest is None or now - latest.at.replace(tzinfo=UTC) > STALE_AFTER,
+        latest_local=aware_utc(latest.at).astimezone(zone) if latest else None,
+        stale=latest is None or now - aware_utc(latest.at) > STALE_AFTER,
         curve=curve,
         chemistry=cfg.power.chemistry,
         used_mb=used / 1_000_000,
         budget_mb=cfg.modem.monthly_budget_mb,
         used_pct=round(100 * used / cfg.modem.monthly_budget_bytes),
-        windows=[(row, row.scheduled_at.replace(tzinfo=UTC).astimezone(zone)) for row in recent_windows(5)],
+        windows=[(row, aware_utc(row.scheduled_at).astimezone(zone)) for row in recent_windows(5)],
         planned=", ".join(cfg.uploads.windows),
         read_only=read_only_state(cfg.paths.data_dir),
     )

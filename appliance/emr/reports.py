@@ -42,6 +42,7 @@ from appliance.reports.figures import SEXES
 from appliance.reports.models import ReportRecord, ReportVersion
 from appliance.reports.sealing import SealError, report_record, seal, sealed_report, versions_of
 from appliance.settings.reports import ReportSettings
+from appliance.store.utc import aware_utc
 
 bp = Blueprint("reports", __name__)
 
@@ -70,7 +71,7 @@ def _local(when: dt.datetime | None) -> str:
     """A naive UTC timestamp from the database, shown in the site's time zone."""
     if when is None:
         return ""
-    return when.replace(tzinfo=dt.UTC).astimezone(_cfg().uploads.zone()).strftime("%d/%m/%Y %H:%M")
+    return aware_utc(when).astimezone(_cfg().uploads.zone()).strftime("%d/%m/%Y %H:%M")
 
 
 @bp.app_template_filter("month_label")

@@ -18,7 +18,7 @@ from wtforms import BooleanField, Field, Form, RadioField, SelectField, StringFi
 from wtforms.fields import FieldList, FormField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from appliance.clinical import growth
+from appliance.clinical import growth, pregnancy
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import CheckboxListField, ClinicalForm, FrenchDateField, MeasureField, number_text
 from appliance.patients import codes
@@ -41,6 +41,7 @@ PRESCRIPTION_LINES = 4
 MAX_PRESCRIPTION_LINES = 12
 NEWBORN_MAX_DAYS = 60
 WFA_WARNING_Z = 3.0
+VERY_HIGH_BP = (180, 110)  # outside pregnancy; in pregnancy the severe hypertension rule's values
 
 
 def _fr(value: float) -> str:
@@ -131,7 +132,8 @@ class VisitForm(ClinicalForm):
             self.add_error(diastolic, _l("La diastolique doit être plus basse que la systolique."))
         elif high - low < 10:
             self.warn(diastolic, _l("Écart systolique-diastolique très faible : vérifiez la tension."))
-        if high >= 180 or low >= 110 or (pregnant and (high >= 160 or low >= 110)):
+        very_high, very_high_diastolic = pregnancy.severe_hypertension() if pregnant else VERY_HIGH_BP
+        if high >= very_high or low >= very_high_diastolic:
             self.warn(systolic, _l("Tension très élevée (%(high)s/%(low)s) : vérifiez et confirmez.",
                                    high=high, low=low))
         elif high < 80:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import time
 from pathlib import Path
 from typing import Any
+
+from appliance.store.utc import aware_utc
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def outbox_figures() -> dict[str, Any]:
 def figures_from_outbox_status(status: Any) -> dict[str, Any]:
     """Map appliance.outbox's OutboxStatus onto status fields (DHIS2 kinds are ``dhis2.*``)."""
     dhis2 = [
-        moment.replace(tzinfo=dt.UTC).timestamp() if moment.tzinfo is None else moment.timestamp()
+        aware_utc(moment).timestamp()
         for kind, moment in status.last_success_at.items()
         if kind.startswith(DHIS2_KIND_PREFIX)
     ]

@@ -4,7 +4,14 @@ from dataclasses import replace
 
 import pytest
 
-from appliance.clinical.pregnancy import PregnancyFacts, assess, highest_severity, load_rules
+from appliance.clinical.pregnancy import (
+    DATA_FILE,
+    PregnancyFacts,
+    assess,
+    highest_severity,
+    load_rules,
+    severe_hypertension,
+)
 
 HEALTHY = PregnancyFacts(age_years=25, parity=2, previous_caesareans=0, systolic_bp=110, diastolic_bp=70,
                          hb_g_dl=11.5, temperature_c=37.0)
@@ -73,6 +80,14 @@ def test_severe_hypertension_replaces_the_milder_alert_and_sorts_first():
     assert [alert.rule_id for alert in alerts] == ["hta_severe", "age_moins_18"]
     assert highest_severity(alerts) == "urgent"
     assert alerts[0].severity_label == "Urgence : référer"
+
+
+def test_the_visit_forms_severe_threshold_is_the_rule_file_s(tmp_path):
+    assert severe_hypertension() == (160, 110)
+    edited = tmp_path / "rules.toml"
+    edited.write_text(DATA_FILE.read_text(encoding="utf-8").replace('op = ">=", value = 160', 'op = ">=", value = 150'),
+                      encoding="utf-8")
+    assert severe_hypertension(load_rules(edited)) == (150, 110)
 
 
 def test_unknown_fact_in_a_rule_file_is_a_clear_error(tmp_path):
