@@ -37,6 +37,7 @@ import click
 import tomli_w
 
 from appliance.files import fsync_folder, write_atomically
+from appliance.telemetry.topics import SITE_ID
 
 if TYPE_CHECKING:
     from appliance.backup.sftp import PublicKey
@@ -58,7 +59,6 @@ class ProvisionError(ValueError):
 
 # ---------------------------------------------------------------------------------------------- fields
 
-_SITE_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 _DHIS2_UID = re.compile(r"[A-Za-z][A-Za-z0-9]{10}")
 _APN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,99}")
 _MQTT_USER = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
@@ -113,7 +113,7 @@ class Provisioning:
     def problems(self) -> list[str]:
         """Every problem, one French line each, naming the field: the technician fixes all at once."""
         errors = []
-        if not _SITE_ID.fullmatch(self.site_id):
+        if not SITE_ID.fullmatch(self.site_id):
             errors.append("Identifiant du site : 2 à 40 caractères, minuscules, chiffres et tirets "
                           f"(ex. « cscom-kati-01 »), reçu « {self.site_id} »")
         name = self.facility_name.strip()

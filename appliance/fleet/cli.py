@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,8 +37,6 @@ def broker_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help=f"Fichier contenant le mot de passe (ou la variable {PASSWORD_ENV})."),
         click.option("--prefix", default="clinic", show_default=True, help="Premier niveau des sujets."),
-        click.option("--silent-hours", type=click.FloatRange(min=0.1), default=24.0, show_default=True,
-                     help="Une clinique muette depuis plus longtemps est signalée."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -73,18 +72,24 @@ def fleet() -> None:
     """Vue de la flotte pour les opérations à distance (depuis un poste des opérations)."""
 
 
+silent_option = click.option("--silent-hours", type=click.FloatRange(min=0.1), default=24.0, show_default=True,
+                             help="Une clinique muette depuis plus longtemps est signalée.")
+
+
 def _with_access(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
-    def wrapper(host, port, tls, ca_file, cert_file, key_file, username, password_file, prefix, silent_hours,
-                **rest):
+    def wrapper(host, port, tls, ca_file, cert_file, key_file, username, password_file, prefix, **rest):
         access = _access(host, port, tls, ca_file, cert_file, key_file, username, password_file, prefix)
-        return command(access=access, silent_after_s=silent_hours * 3600, **rest)
+        if "silent_hours" in rest:
+            rest["silent_after_s"] = rest.pop("silent_hours") * 3600
+        return command(access=access, **rest)
 
     return wrapper
 
 
 @fleet.command()
 @broker_options
+@silent_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Fichier CSV à écrire (défaut : sortie standard).")
 @click.option("--settle", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
@@ -114,6 +119,7 @@ def report(access, silent_after_s: float, output: Path | None, settle: float, ti
 
 @fleet.command()
 @broker_options
+@silent_option
 @click.option("--refresh", type=click.FloatRange(min=0.2), default=2.0, show_default=True,
               help="Secondes entre deux rafraîchissements.")
 @click.option("--duration", type=click.FloatRange(min=0), default=None,
@@ -160,3 +166,50 @@ def _pause(refresh: float, stop_at: float | None) -> bool:
         return False
     time.sleep(min(refresh, remaining))
     return True
+
+
+def _listen_address(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"« {value} » : adresse:port attendu, ex. 127.0.0.1:9108")
+    return host.strip("[]"), int(port)
+
+
+@fleet.command()
+@broker_options
+@click.option("--inventory", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Inventaire CSV des cliniques : site_id,district,region[,name,latitude,longitude].")
+@click.option("--listen", default="127.0.0.1:9108", show_default=True, callback=_listen_address,
+              help="Adresse et port du point /metrics pour Prometheus.")
+@_with_access
+def exporter(access, inventory: Path, listen: tuple[str, int]) -> None:
+    """Sert l'état de la flotte au format Prometheus (/metrics), jusqu'à l'arrêt du service."""
+    import logging
+    import signal
+
+    from appliance.fleet.exporter import FleetExporter
+    from appliance.fleet.inventory import InventoryError, load_inventory
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        sites = load_inventory(inventory)
+    except InventoryError as exc:
+        click.echo(f"Erreur d'inventaire : {exc}", err=True)
+        sys.exit(2)
+    try:
+        service = FleetExporter(access, sites, host=listen[0], port=listen[1])
+    except OSError as exc:
+        click.echo(f"Erreur : impossible d'écouter sur {listen[0]}:{listen[1]} : {exc}", err=True)
+        sys.exit(1)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    service.start()
+    host, port = service.address
+    click.echo(f"{len(sites)} cliniques ; métriques sur http://{host}:{port}/metrics ; "
+               f"courtier {access.describe()}", err=True)
+    try:
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.stop()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from appliance.fleet.view import Fleet, FleetRow
 from appliance.telemetry import topics
+
+log = logging.getLogger(__name__)
 
 
 class CollectorError(RuntimeError):
@@ -41,9 +45,11 @@ class BrokerAccess:
 class FleetCollector:
     """``with FleetCollector(access) as collector: collector.settle(); collector.rows(now=...)``."""
 
-    def __init__(self, access: BrokerAccess, fleet: Fleet | None = None) -> None:
+    def __init__(self, access: BrokerAccess, fleet: Fleet | None = None, *,
+                 on_connection: Callable[[bool], None] | None = None) -> None:
         self.access = access
         self.fleet = fleet or Fleet(access.prefix)
+        self._on_connection = on_connection or (lambda connected: None)
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self._refused: str | None = None
@@ -60,6 +66,7 @@ class FleetCollector:
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
+        self._client.on_disconnect = self._on_disconnect
 
     def __enter__(self) -> FleetCollector:
         self.start()
@@ -80,13 +87,22 @@ class FleetCollector:
                 self.stop()
                 raise CollectorError(self._refused or f"pas d'abonnement sur {self.access.describe()}")
 
+    def start_background(self) -> None:
+        """For a long-running service: connect in the background and reconnect for ever (paho's
+        backoff, 1 to 60 s), so a broker that is down at start or restarts later is no failure."""
+        self._client.reconnect_delay_set(min_delay=1, max_delay=60)
+        self._client.connect_async(self.access.host, self.access.port, keepalive=60)
+        self._client.loop_start()
+
     def stop(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
+        self._on_connection(False)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self._refused = f"connexion refusée par {self.access.describe()} : {reason_code}"
+            log.warning("%s", self._refused)
             return
         client.subscribe([(name, 1) for name in topics.subscriptions(self.access.prefix)])
 
@@ -97,6 +113,10 @@ class FleetCollector:
         with self._lock:
             self._last_message = time.monotonic()
         self._subscribed.set()
+        self._on_connection(True)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._on_connection(False)
 
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
         with self._lock:

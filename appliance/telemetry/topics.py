@@ -7,7 +7,11 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
+
+# A site id is the MQTT user name and a topic level: lower case, digits, hyphens (``cscom-kati-01``).
+SITE_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 
 STATE = "$state"
 STATUS = "status"

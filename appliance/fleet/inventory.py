@@ -1,0 +1,134 @@
+"""The fleet inventory: which clinics ops watch, and their district and region.
+
+A CSV file kept by ops (a spreadsheet export works), one line per clinic:
+
+    site_id,district,region,name,latitude,longitude
+    cscom-kati-01,Kati,Koulikoro,CSCom de Kati Centre,12.744,-8.072
+
+``site_id``, ``district`` and ``region`` are required; ``name``, ``latitude`` and ``longitude`` are
+optional (the dashboards' map uses the coordinates). The exporter labels every series with the
+site, its district and its region, and exports nothing per site for a clinic missing from the
+file: the inventory is what bounds the number of series in Prometheus.
+
+A bad file is refused whole, with every problem listed by line and column, in French (ops staff
+fix it in a spreadsheet): half an inventory would silently drop clinics from the alerts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from appliance.telemetry.topics import SITE_ID
+
+REQUIRED_COLUMNS = ("site_id", "district", "region")
+OPTIONAL_COLUMNS = ("name", "latitude", "longitude")
+MAX_LABEL_CHARS = 64  # a district or region name, not a paragraph
+MAX_CLINICS = 50_000  # far above a national fleet; a bigger file is a mistake (wrong file, pasted twice)
+
+
+class InventoryError(ValueError):
+    """The inventory file cannot be used; the message lists every problem, line by line."""
+
+
+@dataclass(frozen=True)
+class Site:
+    site_id: str
+    district: str
+    region: str
+    name: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+def load_inventory(path: Path) -> dict[str, Site]:
+    """Read and check the inventory file; InventoryError names every bad line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's UTF-8 export starts with a BOM
+    except FileNotFoundError:
+        raise InventoryError(f"{path} : fichier d'inventaire introuvable") from None
+    except UnicodeDecodeError as exc:
+        raise InventoryError(f"{path} : le fichier n'est pas en UTF-8 (octet {exc.start}) ; "
+                             "enregistrez-le en « CSV UTF-8 »") from None
+    return parse_inventory(text, source=str(path))
+
+
+def parse_inventory(text: str, *, source: str = "inventaire") -> dict[str, Site]:
+    sample = text[:4096]
+    delimiter = ";" if sample.count(";") > sample.count(",") else ","  # French spreadsheets write ;
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = [column.strip().lower() for column in next(reader, [])]
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise InventoryError(f"{source}, ligne 1 : colonnes obligatoires absentes : {', '.join(missing)} "
+                             f"(en-tête attendu : {','.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})")
+    unknown = [column for column in header if column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        raise InventoryError(f"{source}, ligne 1 : colonnes inconnues : {', '.join(unknown)}")
+    sites: dict[str, Site] = {}
+    first_line: dict[str, int] = {}
+    problems: list[str] = []
+    for line_number, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(header):
+            problems.append(f"ligne {line_number} : {len(cells)} colonnes au lieu de {len(header)}")
+            continue
+        record = {column: cell.strip() for column, cell in zip(header, cells, strict=True)}
+        line_problems = _check(record)
+        site_id = record["site_id"]
+        if site_id in first_line:
+            line_problems.append(f"site_id « {site_id} » en double (déjà ligne {first_line[site_id]})")
+        if line_problems:
+            problems += [f"ligne {line_number} : {problem}" for problem in line_problems]
+            continue
+        first_line[site_id] = line_number
+        sites[site_id] = Site(site_id, record["district"], record["region"], record.get("name", ""),
+                              _coordinate(record.get("latitude")), _coordinate(record.get("longitude")))
+    if problems:
+        shown = problems[:50]
+        more = f"\n… et {len(problems) - len(shown)} autres problèmes" if len(problems) > len(shown) else ""
+        raise InventoryError(f"{source} : {len(problems)} problème(s), rien n'est chargé :\n"
+                             + "\n".join(shown) + more)
+    if not sites:
+        raise InventoryError(f"{source} : aucune clinique dans l'inventaire")
+    if len(sites) > MAX_CLINICS:
+        raise InventoryError(f"{source} : {len(sites)} cliniques, plus que le maximum de {MAX_CLINICS}")
+    return sites
+
+
+def _check(record: dict[str, str]) -> list[str]:
+    problems = []
+    if not SITE_ID.fullmatch(record["site_id"]):
+        problems.append(f"site_id « {record['site_id']} » invalide (minuscules, chiffres et tirets, "
+                        "2 à 40 caractères, ex. « cscom-kati-01 »)")
+    for column in ("district", "region", "name"):
+        value = record.get(column, "")
+        if column != "name" and not value:
+            problems.append(f"{column} vide")
+        elif len(value) > MAX_LABEL_CHARS:
+            problems.append(f"{column} trop long ({len(value)} caractères, {MAX_LABEL_CHARS} au plus)")
+        elif any(ord(char) < 32 for char in value):
+            problems.append(f"{column} contient un caractère de contrôle")
+    for column, limit in (("latitude", 90), ("longitude", 180)):
+        value = record.get(column, "")
+        if not value:
+            continue
+        try:
+            number = _coordinate(value)
+        except ValueError:
+            problems.append(f"{column} « {value} » n'est pas un nombre (ex. 12.744)")
+            continue
+        if number is not None and not -limit <= number <= limit:
+            problems.append(f"{column} {value} hors de [-{limit}, {limit}]")
+    if bool(record.get("latitude")) != bool(record.get("longitude")):
+        problems.append("latitude et longitude vont ensemble")
+    return problems
+
+
+def _coordinate(value: str | None) -> float | None:
+    if not value:
+        return None
+    return float(value.replace(",", "."))  # 12,744 from a French spreadsheet
