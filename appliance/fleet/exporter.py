@@ -48,6 +48,8 @@ class Family:
 # Per-clinic families, in exposition order. Every series also has site, district and region.
 CLINIC_FAMILIES = (
     Family("clinic_info", "gauge", "Always 1: a clinic of the inventory, with its name and software version"),
+    Family("clinic_latitude_degrees", "gauge", "The clinic's latitude from the inventory (the dashboards' map)"),
+    Family("clinic_longitude_degrees", "gauge", "The clinic's longitude from the inventory"),
     Family("clinic_state", "gauge", "1 for the clinic's Homie $state (init, ready, alert, sleeping, lost)"),
     Family("clinic_last_seen_timestamp_seconds", "gauge",
            "Newest moment the clinic itself spoke (its status or event time, or a live message's arrival)"),
@@ -186,6 +188,8 @@ class FleetMetrics:
 
         version = status.version if status is not None else ""
         put("clinic_info", 1, f',name="{label_value(site.name)}",version="{label_value(version)}"')
+        put("clinic_latitude_degrees", site.latitude)
+        put("clinic_longitude_degrees", site.longitude)
         if clinic.state is not None:
             state = clinic.state if clinic.state in _STATES else "unknown"
             put("clinic_state", 1, f',state="{state}"')
