@@ -13,7 +13,7 @@ from appliance.fleet.exporter import METRIC_NAMES
 from tests.ops.promql import metric_names
 
 REPO = Path(__file__).resolve().parents[2]
-RULES = REPO / "ansible" / "roles" / "ops_prometheus" / "files" / "fleet-alerts.yml"
+RULES = REPO / "ansible" / "roles" / "prometheus" / "files" / "fleet-alerts.yml"
 RULE_TESTS = Path(__file__).parent / "rules" / "fleet-alerts.test.yml"
 PROMETHEUS_OWN = {"up"}  # series Prometheus writes itself for every scrape target
 

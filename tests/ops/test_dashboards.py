@@ -17,7 +17,7 @@ from tests.ops.promql import metric_names
 from tests.ops.test_alert_rules import rules
 
 REPO = Path(__file__).resolve().parents[2]
-DASHBOARDS = sorted((REPO / "ansible" / "roles" / "ops_dashboards" / "files" / "dashboards").glob("*.json"))
+DASHBOARDS = sorted((REPO / "ansible" / "roles" / "grafana_dashboards" / "files" / "dashboards").glob("*.json"))
 PROMETHEUS_OWN = {"up", "ALERTS", "ALERTS_FOR_STATE", "scrape_duration_seconds"}
 # What Grafana puts in place of its variables before the query reaches Prometheus.
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1d", "$region": ".*",
