@@ -118,7 +118,8 @@ class FleetMetrics:
                                  f'region="{label_value(site.region)}"' for site_id, site in inventory.items()}
         self._clock_offsets: dict[str, int] = {}
         self._event_counts: dict[str, dict[str, int]] = {}
-        self._lines: dict[str, tuple[list[str], ...]] = {}  # per clinic, one list per family
+        # Per clinic, one list of encoded lines per family: a scrape only joins bytes (no copy as str).
+        self._lines: dict[str, tuple[list[bytes], ...]] = {}
 
     def ingest(self, name: str, payload: bytes, *, retained: bool, received_at: float) -> None:
         parsed = topics.parse(self.prefix, name)
@@ -150,10 +151,10 @@ class FleetMetrics:
         self._lines.pop(site_id, None)  # rendered again at the next scrape
 
     def render(self) -> bytes:
-        chunks: list[str] = []
+        chunks: list[bytes] = []
         per_clinic = [self._clinic_lines(site_id) for site_id in self.inventory]
         for number, family in enumerate(CLINIC_FAMILIES):
-            chunks.append(f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.kind}\n")
+            chunks.append(f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.kind}\n".encode())
             for lines in per_clinic:
                 chunks.extend(lines[number])
         fleet_values: dict[str, list[tuple[str, Any]]] = {
@@ -165,18 +166,19 @@ class FleetMetrics:
                                              for reason, count in self.ignored.items()],
         }
         for family in FLEET_FAMILIES:
-            chunks.append(f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.kind}\n")
-            chunks.extend(f"{family.name}{labels} {_number(value)}\n" for labels, value in fleet_values[family.name])
-        return "".join(chunks).encode()
+            chunks.append(f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.kind}\n".encode())
+            chunks.extend(f"{family.name}{labels} {_number(value)}\n".encode()
+                          for labels, value in fleet_values[family.name])
+        return b"".join(chunks)
 
-    def _clinic_lines(self, site_id: str) -> tuple[list[str], ...]:
+    def _clinic_lines(self, site_id: str) -> tuple[list[bytes], ...]:
         cached = self._lines.get(site_id)
         if cached is None:
             cached = self._lines[site_id] = self._render_clinic(site_id)
         return cached
 
-    def _render_clinic(self, site_id: str) -> tuple[list[str], ...]:
-        lines: tuple[list[str], ...] = tuple([] for _ in CLINIC_FAMILIES)
+    def _render_clinic(self, site_id: str) -> tuple[list[bytes], ...]:
+        lines: tuple[list[bytes], ...] = tuple([] for _ in CLINIC_FAMILIES)
         labels = self._labels[site_id]
         site = self.inventory[site_id]
         clinic = self.fleet.clinics.get(site_id) or ClinicView(site_id)
@@ -184,7 +186,7 @@ class FleetMetrics:
 
         def put(name: str, value: float | int | bool | None, extra: str = "") -> None:
             if value is not None:
-                lines[_INDEX[name]].append(f"{name}{{{labels}{extra}}} {_number(value)}\n")
+                lines[_INDEX[name]].append(f"{name}{{{labels}{extra}}} {_number(value)}\n".encode())
 
         version = status.version if status is not None else ""
         put("clinic_info", 1, f',name="{label_value(site.name)}",version="{label_value(version)}"')
