@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from appliance import hooks, sessions
 from appliance.config import Config
-from appliance.emr import errors, i18n
+from appliance.emr import errors, i18n, input
 from appliance.emr.security import PUBLIC_ENDPOINTS, check_every_view_is_guarded, load_session_user
 from appliance.store.readonly import flag_path  # written by the agent before a low-battery shutdown
 
@@ -46,6 +46,7 @@ def create_app(cfg: Config, *, testing: bool = False) -> Flask:
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
         SEND_FILE_MAX_AGE_DEFAULT=dt.timedelta(days=7),
     )
+    input.install(app)  # before the blueprints: their <int:...> routes use its converter
     Babel(app, locale_selector=_select_locale)
     i18n.install_in_templates(app)
     csrf.init_app(app)
@@ -89,7 +90,9 @@ def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:
 def _select_locale() -> str:
     if current_user and current_user.is_authenticated:
         return current_user.language
-    return request.cookies.get("lang") or _config().web.default_language
+    chosen = request.cookies.get("lang", "")
+    # the cookie is whatever the browser sends: only a language the EMR has is taken from it
+    return chosen if chosen in ("fr", "en") else _config().web.default_language
 
 
 def _config() -> Config:

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from appliance.emr.i18n import gettext as _
+from appliance.emr.input import RefusedCharacter
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,13 @@ def register(app: Flask) -> None:
         return _page(400, _("Formulaire expiré"),
                      _("Le formulaire n'est plus valide (page trop ancienne ou ouverte ailleurs). "
                        "Revenez en arrière, rechargez la page et recommencez."))
+
+    @app.errorhandler(RefusedCharacter)
+    def refused_character(error: RefusedCharacter):
+        return _page(400, _("Caractère refusé"),
+                     _("Le champ « %(field)s » contient un caractère invisible ou de contrôle (%(code)s). "
+                       "Revenez en arrière et retapez ce champ au clavier, sans copier-coller.",
+                       field=error.field, code=f"U+{ord(error.character):04X}"))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -70,8 +70,7 @@ TILES = (
 
 
 def _page() -> int:
-    page = request.args.get("page", "0")
-    return min(int(page), MAX_PAGE) if page.isdigit() else 0
+    return min(max(request.args.get("page", 0, type=int), 0), MAX_PAGE)
 
 
 def _village() -> str:

@@ -82,6 +82,7 @@ class MeasureField(StringField):
                 raise StopValidation(_l("Champ obligatoire."))
             return
         if not self.minimum <= self.data <= self.maximum:
+            self.data = None  # cross-field rules never compute with an impossible value (1e308 years)
             raise StopValidation(_l("Valeur impossible : entre %(low)s et %(high)s %(unit)s.",
                                     low=number_text(self.minimum), high=number_text(self.maximum),
                                     unit=self.unit))
@@ -157,6 +158,9 @@ class ClinicalForm(FlaskForm):
         """Cross-field rules: call ``add_error`` for refusals and ``warn`` for unusual values."""
 
     def validate(self, extra_validators=None) -> bool:
+        for field in self:  # a text field left out of a crafted post is empty, as a browser sends it
+            if isinstance(field, StringField) and not isinstance(field, MeasureField) and field.data is None:
+                field.data = ""
         valid = super().validate(extra_validators)
         self.warnings = []
         self.check()

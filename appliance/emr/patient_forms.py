@@ -9,6 +9,7 @@ from wtforms import BooleanField, HiddenField, RadioField, StringField, TextArea
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from appliance.emr.i18n import lazy_gettext as _l
+from appliance.emr.input import storable_id
 from appliance.emr.measure_fields import ClinicalForm, FrenchDateField, MeasureField
 from appliance.patients import normalize
 from appliance.patients.models import Household, Patient
@@ -111,8 +112,8 @@ class PatientForm(ClinicalForm):
 
     def _check_household(self) -> None:
         if self.household_id.data:
-            household = Household.get_or_none(Household.id == int(self.household_id.data)) \
-                if self.household_id.data.isdigit() else None
+            household_id = storable_id(self.household_id.data)
+            household = Household.get_or_none(Household.id == household_id) if household_id else None
             if household is None or household.voided:
                 self.add_error("household_number", _l("Famille introuvable."))
             else:
@@ -128,7 +129,8 @@ class PatientForm(ClinicalForm):
                 self.household = Household.get_by_id(member.household_id)
 
     def seen_duplicate_ids(self) -> list[int]:
-        return [int(part) for part in (self.duplicates_seen.data or "").split(",") if part.isdigit()]
+        return [number for part in (self.duplicates_seen.data or "").split(",")
+                if (number := storable_id(part)) is not None]
 
 
 class MergeForm(FlaskForm):

@@ -31,7 +31,10 @@ def test_logout_ends_the_session_even_for_a_copy_of_its_cookie(app, client, make
 
 def test_the_cookie_of_the_login_reply_obeys_the_idle_limit(app, client, make_user, monkeypatch):
     make_user("sage_femme", username="kadi")
-    client.login("kadi")
+    client.get("/connexion")
+    reply = client.raw.post("/connexion", data={"csrf_token": client.token, "username": "kadi",
+                                                "password": PASSWORD})
+    assert reply.status_code == 302, reply.text
     copy = _session_cookie(client)  # as set by the login reply, never used since
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + 31 * 60)
@@ -88,7 +91,8 @@ def test_the_database_holds_no_usable_session_token(client, make_user):
 def test_login_never_redirects_off_site_even_with_characters_browsers_strip(client, make_user, target):
     make_user("admin", username="chef")
     response = client.post(f"/connexion?next={target}", {"username": "chef", "password": PASSWORD})
-    assert response.status_code == 302 and response.location == "/"
+    # home, or (an invisible character in the address) the French 400 page: never the other site
+    assert (response.status_code, response.location) in ((302, "/"), (400, None))
 
 
 def test_a_local_next_is_followed(client, make_user):

@@ -1,0 +1,105 @@
+"""Every value a browser sends, cleaned once, before any view or form reads it.
+
+The clinic's WiFi is open to any phone, and what is stored ends up on charts, letters, CSV
+files and DHIS2. So, for every query and form value (``CleanRequest``):
+
+- Unicode is put in NFC, so "é" typed on two keyboards is one spelling for search and
+  duplicates;
+- digits of any script (Arabic-Indic on some phones, superscripts such as "²") become ASCII
+  digits, so ``int()`` and phone numbers see what the person meant;
+- control characters (NUL...), bidirectional overrides and zero-width characters are refused
+  with a French 400 naming the field: invisible, they can make a name read backwards on a
+  referral letter or two records look like one (tab and line breaks stay, for text areas);
+- an integer read with ``request.args.get(..., type=int)`` is one SQLite can store, else the
+  default; an ``<int:...>`` in a route is bounded the same way (a larger one is a 404).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from flask import Request
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
+
+SQLITE_MAX_INT = 2**63 - 1
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})  # controls, format (bidi, zero-width), unassigned
+_SAFE_INT = re.compile(r"-?[0-9]{1,18}")
+
+
+class RefusedCharacter(BadRequest):
+    """A value holding a character the EMR refuses; the error page names the field."""
+
+    def __init__(self, field: str, character: str) -> None:
+        super().__init__()
+        self.field = field[:40]
+        self.character = character
+
+
+def clean_text(field: str, value: str) -> str:
+    """The value in NFC with ASCII digits; raises RefusedCharacter for invisible or control ones."""
+    if value.isascii():
+        for ch in value:
+            if (ch < " " and ch not in _ALLOWED_CONTROLS) or ch == "\x7f":
+                raise RefusedCharacter(field, ch)
+        return value
+    out = []
+    for ch in unicodedata.normalize("NFC", value):
+        if ch.isascii():
+            if (ch < " " and ch not in _ALLOWED_CONTROLS) or ch == "\x7f":
+                raise RefusedCharacter(field, ch)
+            out.append(ch)
+            continue
+        if unicodedata.category(ch) in _REFUSED_CATEGORIES:
+            raise RefusedCharacter(field, ch)
+        digit = unicodedata.digit(ch, None)
+        out.append(str(digit) if digit is not None else ch)
+    return "".join(out)
+
+
+class CleanMultiDict(ImmutableMultiDict):
+    """Query and form values, each through ``clean_text`` (files pass untouched)."""
+
+    def __init__(self, mapping=None) -> None:
+        if mapping is not None:
+            if isinstance(mapping, MultiDict):
+                items = mapping.items(multi=True)
+            elif isinstance(mapping, dict):
+                items = mapping.items()
+            else:
+                items = mapping
+            mapping = [(key, clean_text(str(key), value) if isinstance(value, str) else value)
+                       for key, value in items]
+        super().__init__(mapping)
+
+    def get(self, key, default=None, type=None):
+        if type is int:
+            raw = super().get(key)
+            return int(raw) if isinstance(raw, str) and _SAFE_INT.fullmatch(raw.strip()) else default
+        return super().get(key, default, type)
+
+
+class CleanRequest(Request):
+    parameter_storage_class = CleanMultiDict
+
+
+class StorableIntConverter(IntegerConverter):
+    """``<int:id>`` that SQLite can compare: a 30-digit id is a 404, not an OverflowError."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", SQLITE_MAX_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def storable_id(text: str | None) -> int | None:
+    """An id typed or posted as text, or None if it is not one SQLite could hold."""
+    text = (text or "").strip()
+    return int(text) if _SAFE_INT.fullmatch(text) and not text.startswith("-") else None
+
+
+def install(app) -> None:
+    app.request_class = CleanRequest
+    app.url_map.converters["int"] = StorableIntConverter
