@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from appliance import hooks, sessions
 from appliance.config import Config
-from appliance.emr import errors, i18n, input
+from appliance.emr import errors, headers, i18n, input
 from appliance.emr.security import PUBLIC_ENDPOINTS, check_every_view_is_guarded, load_session_user
 from appliance.store.readonly import flag_path  # written by the agent before a low-battery shutdown
 
@@ -47,6 +47,7 @@ def create_app(cfg: Config, *, testing: bool = False) -> Flask:
         SEND_FILE_MAX_AGE_DEFAULT=dt.timedelta(days=7),
     )
     input.install(app)  # before the blueprints: their <int:...> routes use its converter
+    headers.install(app)
     Babel(app, locale_selector=_select_locale)
     i18n.install_in_templates(app)
     csrf.init_app(app)

@@ -9,7 +9,6 @@ resetting the password from the account's page.
 from __future__ import annotations
 
 import base64
-import csv
 import io
 
 from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
@@ -20,6 +19,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from appliance import spreadsheets
 from appliance.emr.forms import role_choices
 from appliance.emr.home import Tile
 from appliance.emr.i18n import gettext as _
@@ -167,7 +167,7 @@ def _credentials_sheet(credentials: list[Credential]) -> Response:
 def _csv_data_uri(credentials: list[Credential]) -> str:
     """The sheet as a CSV inside the page itself: downloaded by the browser, never kept by the server."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer = spreadsheets.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(["identifiant", "mot_de_passe_provisoire", "nom", "role", "telephone", "remplace"])
     for c in credentials:
         writer.writerow([c.username, c.password, c.full_name, c.role_label, c.phone, c.replaces])

@@ -8,7 +8,6 @@ message from it arrived; the broker's ``lost`` will does not count as the clinic
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import tomllib
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from appliance import spreadsheets
 from appliance.telemetry import topics
 from appliance.telemetry.status import StatusSnapshot
 from appliance.telemetry.topics import State
@@ -249,7 +249,7 @@ def csv_record(row: FleetRow) -> dict[str, Any]:
 
 
 def write_csv(rows: list[FleetRow], stream: IO[str]) -> None:
-    writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = spreadsheets.dict_writer(stream, CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow(csv_record(row))

@@ -7,16 +7,16 @@ read the file back without the French labels.
 
 from __future__ import annotations
 
-import csv
 import io
 
+from appliance import spreadsheets
 from appliance.reports.builder import MonthlyReport
 from appliance.reports.figures import SEXES
 
 
 def report_csv(report: MonthlyReport) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer = spreadsheets.writer(buffer, delimiter=";", lineterminator="\r\n")
     bands = report.bands.bands
     writer.writerow(["periode", "section", "code", "indicateur", "sexe", *[band.label for band in bands], "total"])
     for section in report.rows():
