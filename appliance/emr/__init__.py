@@ -69,9 +69,22 @@ def create_app(cfg: Config, *, testing: bool = False) -> Flask:
 def _areas() -> list[ModuleType]:
     """Every area of the EMR: its blueprint ``bp`` and, optionally, its home ``TILES``. A new area
     adds its module here."""
-    from appliance.emr import account, admin, auth, backup, bulk_users, followup, home, patients, power, reports, visits
+    from appliance.emr import (
+        account,
+        admin,
+        auth,
+        backup,
+        bulk_users,
+        followup,
+        home,
+        outbox,
+        patients,
+        power,
+        reports,
+        visits,
+    )
 
-    return [auth, home, account, admin, bulk_users, patients, visits, power, followup, reports, backup]
+    return [auth, home, account, admin, bulk_users, patients, visits, power, followup, reports, outbox, backup]
 
 
 def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:

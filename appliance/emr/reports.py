@@ -1,5 +1,6 @@
 """Monthly reports in the EMR: the figures by sex and age band, the records behind each one, the CSV,
-sealing by the facility head, and the journey of every sealed version to DHIS2 through the outbox.
+sealing by the facility head, and the journey of every sealed version to DHIS2 through the outbox
+(the outbox's own pages, every kind of message, are ``emr.outbox``).
 
 The page shows a sealed version as it was sealed (its own figures and bands); the draft is the
 month computed now. The drill-down runs the same query as the figure, so the list adds up to it.
@@ -48,12 +49,10 @@ bp = Blueprint("reports", __name__)
 
 TILES = (
     Tile(_l("Rapports mensuels"), "reports.index", "reports.read", order=60),
-    Tile(_l("Envois vers DHIS2"), "reports.outbox", "outbox.read", order=61),
 )  # on the home page (composed in create_app)
 
 MONTHS_LISTED = 12
 DRILL_PAGE = 200
-RECENT_SENT = 20
 DRAFT = "brouillon"
 # The words of appliance.dhis2 and appliance.reports (French, for the files sent and kept), as staff read them.
 SEX_LABELS = {"M": _l("Masculin"), "F": _l("Féminin")}
@@ -67,7 +66,7 @@ def _today() -> dt.date:
     return dt.datetime.now(_cfg().uploads.zone()).date()
 
 
-def _local(when: dt.datetime | None) -> str:
+def local_time(when: dt.datetime | None) -> str:
     """A naive UTC timestamp from the database, shown in the site's time zone."""
     if when is None:
         return ""
@@ -176,7 +175,7 @@ def index():
         rows.append({
             "month": Month.parse(period),
             "latest": latest,
-            "sealed_at": _local(latest.sealed_at) if latest else "",
+            "sealed_at": local_time(latest.sealed_at) if latest else "",
             "delivery": deliveries.get(latest.number) if latest else None,
             "over": Month.parse(period).is_over(today),
         })
@@ -198,7 +197,7 @@ def month_page(period: str):
     return render_template(
         "reports/month.html",
         month=month, report=report, version=version, versions=versions, deliveries=deliveries,
-        sealed_at={item.number: _local(item.sealed_at) for item in versions},
+        sealed_at={item.number: local_time(item.sealed_at) for item in versions},
         unmapped=unmapped, mapping_error=mapping_error, changes=changes, draft=DRAFT, unsexed=unsexed,
         can_seal_now=month.is_over(_today()), sexes=SEX_LABELS, band_label=band_label, drill=_drill_url,
         view=view,
@@ -335,79 +334,10 @@ def journey(period: str):
             "delivery": delivery,
             "version": versions.get(delivery.version),
             "step": journey_step(item.state, item.last_outcome, delivery.with_conflicts),
-            "queued_at": _local(delivery.queued_at),
-            "delivered_at": _local(delivery.delivered_at),
-            "next_attempt_at": _local(item.next_attempt_at) if item.state == ItemState.PENDING else "",
-            "attempts": [(attempt, _local(attempt.started_at)) for attempt in queue.attempts_of(item.id)],
+            "queued_at": local_time(delivery.queued_at),
+            "delivered_at": local_time(delivery.delivered_at),
+            "next_attempt_at": local_time(item.next_attempt_at) if item.state == ItemState.PENDING else "",
+            "attempts": [(attempt, local_time(attempt.started_at)) for attempt in queue.attempts_of(item.id)],
         })
     return render_template("reports/journey.html", month=month, journeys=journeys, steps=STEP_LABELS,
                            configured=_cfg().dhis2.configured)
-
-
-# --- The outbox: queue, sent, dead letters ------------------------------------------------------------
-
-
-def _report_period(ref: str | None) -> str | None:
-    if not ref or not ref.startswith("report:") or not ref[7:].isdigit():
-        return None
-    record = ReportRecord.get_or_none(ReportRecord.id == int(ref[7:]))
-    return record.period if record else None
-
-
-def _item_row(item: OutboxItem) -> dict:
-    conflicts = 0
-    if item.last_outcome == OutcomeKind.DELIVERED_WITH_CONFLICTS.value:
-        attempt = queue.attempts_of(item.id)[-1]
-        conflicts = len(attempt.detail_json().get("conflicts", []))
-    step = journey_step(item.state, item.last_outcome, conflicts > 0)
-    return {
-        "item": item,
-        "kind": queue.kind_label(item.kind),
-        "period": _report_period(item.ref),
-        "state": STEP_LABELS[step],
-        "step": step,
-        "conflicts": conflicts,
-        "created_at": _local(item.created_at),
-        "updated_at": _local(item.updated_at),
-        "next_attempt_at": _local(item.next_attempt_at),
-    }
-
-
-@bp.route("/envois/")
-@requires("outbox.read")
-def outbox():
-    waiting = OutboxItem.select().where(OutboxItem.state.in_(ItemState.WAITING)).order_by(OutboxItem.id)
-    dead = OutboxItem.select().where(OutboxItem.state == ItemState.DEAD).order_by(OutboxItem.updated_at.desc())
-    sent = (OutboxItem.select().where(OutboxItem.state == ItemState.DELIVERED)
-            .order_by(OutboxItem.delivered_at.desc()).limit(RECENT_SENT))
-    state = queue.status()
-    return render_template(
-        "reports/outbox.html", status=state, oldest_h=None if state.oldest_age_s is None else state.oldest_age_s / 3600,
-        waiting=[_item_row(item) for item in waiting], dead=[_item_row(item) for item in dead],
-        sent=[_item_row(item) for item in sent], configured=_cfg().dhis2.configured,
-        last_success={queue.kind_label(kind): _local(when) for kind, when in state.last_success_at.items()},
-    )
-
-
-@bp.route("/envois/<int:item_id>/renvoyer", methods=["POST"])
-@requires("outbox.manage")
-def requeue(item_id: int):
-    try:
-        queue.requeue(item_id, current_user.actor)
-    except queue.OutboxActionError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(_("Envoi n° %(id)s remis dans la file : il partira à la prochaine fenêtre d'envoi.", id=item_id))
-    return redirect(url_for("reports.outbox"))
-
-
-@bp.route("/envois/<int:item_id>/abandonner", methods=["POST"])
-@requires("outbox.manage")
-def abandon(item_id: int):
-    try:
-        queue.abandon(item_id, current_user.actor, request.form.get("motif", ""))
-    except queue.OutboxActionError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(_("Envoi n° %(id)s abandonné.", id=item_id))
-    return redirect(url_for("reports.outbox"))
