@@ -40,7 +40,7 @@ LAZY_COMMANDS = {
     "followup": "appliance.followup.cli:followup",
     "import": "appliance.backup.cli:import_command",
     "outbox": "appliance.outbox.cli:outbox",
-    "provision": "appliance.provision:provision",
+    "provision": "appliance.provision.cli:provision",
     "restore": "appliance.backup.cli:restore",
     "telemetry": "appliance.telemetry.cli:telemetry",
     "users": "appliance.users.cli:users",

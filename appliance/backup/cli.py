@@ -77,7 +77,7 @@ def offsite_fetch(config_path: str | None, folder: Path, snapshot: str) -> None:
 def offsite_ssh_key(config_path: str | None) -> None:
     """Affiche la clé SSH publique de l'appareil pour le serveur sftp (la crée si elle manque)."""
     from appliance.backup import sftp
-    from appliance.provision import offsite_rows
+    from appliance.provision.sheet import offsite_rows
 
     cfg = load_config_or_exit(config_path)
     try:

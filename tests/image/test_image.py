@@ -220,7 +220,7 @@ def test_service_user_and_modes(built: BuiltImage) -> None:
 
 def test_first_boot_may_write_everywhere_it_must(built: BuiltImage) -> None:
     """ProtectSystem=strict: a ReadWritePaths entry missing from the tree fails the unit at boot."""
-    from appliance.provision import Targets
+    from appliance.provision.first_boot import Targets
 
     writable = unit_settings(REPO / "systemd/appliance-firstboot.service")["Service"]["ReadWritePaths"].split()
     assert str(Targets.ssh_dir) in writable
@@ -497,7 +497,8 @@ def test_provisioning_round_trip_on_the_built_image(built: BuiltImage, scratch: 
          "--ssh-key", str(technician_key.with_suffix(".pub"))],
         capture_output=True, text=True)
     assert write.returncode == 0, write.stderr
-    from appliance.provision import PROVISION_FILE, read_from_image
+    from appliance.provision.card import read_from_image
+    from appliance.provision.model import PROVISION_FILE
 
     provision_text = read_from_image(card)
     assert provision_text and WIFI in provision_text

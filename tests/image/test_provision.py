@@ -15,21 +15,12 @@ import pytest
 from click.testing import CliRunner
 
 from appliance import config as config_module
-from appliance import provision
 from appliance.cli import main
-from appliance.provision import (
-    PROVISION_FILE,
-    TECHNICIAN_USER,
-    ProvisionError,
-    Provisioning,
-    Targets,
-    apply,
-    boot_partition_offset,
-    read_from_image,
-    take_sheet,
-    wpa_psk,
-    write_to_target,
-)
+from appliance.provision import ownership
+from appliance.provision.card import boot_partition_offset, read_from_image, write_to_target
+from appliance.provision.first_boot import Targets, apply, wpa_psk
+from appliance.provision.model import PROVISION_FILE, TECHNICIAN_USER, ProvisionError, Provisioning
+from appliance.provision.sheet import take_sheet
 
 GOOD = Provisioning(
     site_id="cscom-kati-01",
@@ -200,7 +191,7 @@ SPARE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFh2c2B2n7m0l1z9pQ3aR6yT4uV8wX5
 def test_the_technician_s_key_goes_to_his_own_account_never_to_root(tmp_path: Path, monkeypatch) -> None:
     # Handing the files to another user needs root (CI runs as root); elsewhere only paths and modes are checked.
     technician_ids = (4242, 4343) if os.geteuid() == 0 else None
-    monkeypatch.setattr(provision, "_user_ids", lambda name: technician_ids if name == TECHNICIAN_USER else None)
+    monkeypatch.setattr(ownership, "user_ids", lambda name: technician_ids if name == TECHNICIAN_USER else None)
     targets, boot = first_boot(tmp_path, dataclasses.replace(GOOD, ssh_public_key=TECHNICIAN_KEY + "\n"))
     assert targets.ssh_dir == tmp_path / "root/home/technicien/.ssh"
     keys = targets.ssh_dir / "authorized_keys"

@@ -1,0 +1,85 @@
+"""The one-time installation sheet: written at first boot, shown once over SSH, then erased."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from appliance.provision import ownership
+from appliance.provision.model import (
+    EMR_ADDRESS,
+    EMR_FALLBACK_ADDRESS,
+    SHEET_FILE,
+    Provisioning,
+)
+
+if TYPE_CHECKING:
+    from appliance.backup.sftp import PublicKey
+
+
+def write_sheet(path: Path, provisioning: Provisioning, *, username: str, password: str,
+                ssh_key: PublicKey | None = None) -> None:
+    """The one-time installation sheet (printable HTML): how to join the WiFi and log in first, and the
+    line the central team adds to the backup server (``ssh_key``: appliance.backup.sftp.PublicKey)."""
+    rows = [
+        ("Établissement", provisioning.facility_name.strip()),
+        ("Identifiant du site", provisioning.site_id),
+        ("Réseau WiFi", provisioning.ssid),
+        ("Mot de passe WiFi", provisioning.wifi_passphrase),
+        ("Adresse du dossier médical", f"{EMR_ADDRESS}  (ou {EMR_FALLBACK_ADDRESS})"),
+        ("Identifiant administrateur", username),
+        ("Mot de passe provisoire", password),
+        *offsite_rows(provisioning.offsite_repository, provisioning.offsite_host_key, ssh_key),
+    ]
+    table = "\n".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(v)}</code></td></tr>" for k, v in rows)
+    page = f"""<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>Fiche d'installation — {html.escape(provisioning.site_id)}</title>
+<style>body{{font-family:sans-serif;max-width:40em;margin:1em auto;padding:0 1em}}
+th{{text-align:left;padding:.4em 1em .4em 0;vertical-align:top}}code{{font-size:1.3em}}</style></head>
+<body><h1>Fiche d'installation</h1>
+<p>Imprimez cette fiche et rangez-la sous clé. Elle ne s'affiche <strong>qu'une seule fois</strong>.</p>
+<table>{table}</table>
+<p>À la première connexion, l'administrateur doit choisir un nouveau mot de passe.</p>
+{SSH_KEY_NOTE if ssh_key else ""}
+</body></html>
+"""
+    ownership.write_private(path, page)
+
+
+SSH_KEY_NOTE = ("<p>La ligne « authorized_keys » est à transmettre à l'équipe centrale : ajoutée au compte de "
+                "sauvegarde du serveur, elle permet à l'appareil (et à lui seul, en sftp seulement) d'y déposer "
+                "la copie hors site chiffrée. Elle n'est pas secrète ; comparez l'empreinte au téléphone.</p>")
+
+
+def offsite_rows(repository: str, host_key: str, ssh_key: PublicKey | None) -> list[tuple[str, str]]:
+    """The sheet's lines for the off-site copy: the appliance's public key, and which server it trusts."""
+    from appliance.backup import sftp
+
+    rows = []
+    if ssh_key is not None:
+        rows += [("Clé SSH de l'appareil", ssh_key.line), ("Empreinte de la clé SSH", ssh_key.fingerprint),
+                 ("Ligne pour authorized_keys", ssh_key.authorized_keys_line)]
+    target = sftp.parse_repository(repository) if repository else None
+    if target is not None:
+        trusted = (f"épinglée : {sftp.fingerprint(sftp.parse_host_key(host_key))}" if host_key
+                   else "non épinglée : acceptée au premier contact")
+        rows += [("Dépôt hors site", repository), ("Clé d'hôte du serveur", trusted)]
+    return rows
+
+
+def take_sheet(data_dir: Path) -> str | None:
+    """The sheet's HTML, erased as it is read ("shown once"); None if already shown."""
+    path = data_dir / SHEET_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    ownership.erase(path)
+    return text
+
+
+def sheet_as_text(page: str) -> str:
+    rows = re.findall(r"<tr><th>(.*?)</th><td><code>(.*?)</code></td></tr>", page)
+    return "\n".join(f"{html.unescape(k):<28} {html.unescape(v)}" for k, v in rows)
