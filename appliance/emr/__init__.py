@@ -79,18 +79,21 @@ def _areas() -> list[ModuleType]:
         home,
         outbox,
         patients,
+        pcime,
         power,
         reports,
+        stock,
         visits,
     )
 
-    return [auth, home, account, admin, bulk_users, patients, visits, power, followup, reports, outbox, backup]
+    return [auth, home, account, admin, bulk_users, patients, visits, power, followup, reports, outbox, backup, pcime,
+            stock]
 
 
 def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:
     """The web process's hook registry: the record's hooks (a visit recomputes the follow-up),
-    each area's home tiles, and the follow-up's part of the patient chart."""
-    from appliance.emr import followup
+    each area's home tiles, and the follow-up's and PCIME's parts of the patient chart."""
+    from appliance.emr import followup, pcime
     from appliance.wiring import record_hooks
 
     registry = record_hooks()
@@ -98,6 +101,7 @@ def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:
         for tile in getattr(area, "TILES", ()):
             registry.add(hooks.HOME_TILE, tile)
     registry.add(hooks.CHART_EXTRAS, followup.chart_extras)
+    registry.add(hooks.CHART_EXTRAS, pcime.chart_extras)
     return registry
 
 

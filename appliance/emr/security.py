@@ -42,6 +42,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports.seal": frozenset({"medecin"}),  # the facility head signs the month off; admins run the box
     "outbox.read": frozenset({"medecin", "admin"}),  # the queue, sent items, dead letters
     "outbox.manage": frozenset({"admin"}),  # requeue or abandon a dead letter after fixing its cause
+    # PCIME consultation and its prescription (appliance/emr/pcime.py): prescribers only, never a data clerk alone
+    "pcime.write": frozenset({"medecin", "infirmier", "sage_femme"}),
+    "stock.read": EVERYONE,  # levels, a product's lots and moves, the month's stock (appliance/emr/stock.py)
+    "stock.manage": frozenset({"medecin", "infirmier", "admin"}),  # receipts, counts, losses
+    "stock.dispense": frozenset({*CLINICAL, "agent_saisie"}),  # hand over what a prescriber wrote
 }
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})

@@ -142,12 +142,12 @@ def month(year: int, month_number: int, today: dt.date) -> list[MonthLine]:
     for code, line in lines.items():
         line.end = line.start + line.received - line.used - line.losses + line.adjustments
         balance, moves = line.start, daily.get(code, {})
-        if not moves and balance <= 0 and not _ever_stocked(code, first):
-            continue  # never stocked: not "out of stock"
+        stocked = bool(line.start) or _ever_stocked(code, first)  # before its first receipt a product is not "out"
         day = first
         while day <= counted_until:
             balance += moves.get(day, 0)
-            line.days_out += balance <= 0
+            stocked = stocked or day in moves
+            line.days_out += stocked and balance <= 0
             day += dt.timedelta(days=1)
     return sorted(lines.values(), key=lambda line: (not line.moved, line.medicine.dci, line.medicine.strength))
 
@@ -155,3 +155,13 @@ def month(year: int, month_number: int, today: dt.date) -> list[MonthLine]:
 def _ever_stocked(code: str, before: dt.date) -> bool:
     return bool(database.execute_sql("SELECT 1 FROM stock_move WHERE medicine = ? AND moved_on < ? LIMIT 1",
                                      (code, before.isoformat())).fetchone())
+
+
+def dispensed(prescription_ids: list[int]) -> set[int]:
+    """Which of these prescription lines were handed over."""
+    if not prescription_ids:
+        return set()
+    marks = ", ".join("?" for _ in prescription_ids)
+    return {row[0] for row in database.execute_sql(
+        f"SELECT DISTINCT prescription_id FROM stock_move WHERE prescription_id IN ({marks}) "
+        "AND kind = 'dispensation'", prescription_ids)}
