@@ -148,9 +148,15 @@ class FleetMetrics:
             kind = kind if kind in EVENT_KINDS else "other"
             counts = self._event_counts.setdefault(site_id, {})
             counts[kind] = counts.get(kind, 0) + 1
-        self._lines.pop(site_id, None)  # rendered again at the next scrape
+        # Rendered now, once per message (a clinic sends a handful a day), so a scrape only gathers.
+        self._lines[site_id] = self._render_clinic(site_id)
 
     def render(self) -> bytes:
+        return b"".join(self.chunks())
+
+    def chunks(self) -> list[bytes]:
+        """The exposition's pieces in order; the lists are replaced, never changed, when a message
+        arrives, so the caller may join them after releasing its lock."""
         chunks: list[bytes] = []
         per_clinic = [self._clinic_lines(site_id) for site_id in self.inventory]
         for number, family in enumerate(CLINIC_FAMILIES):
@@ -169,7 +175,7 @@ class FleetMetrics:
             chunks.append(f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.kind}\n".encode())
             chunks.extend(f"{family.name}{labels} {_number(value)}\n".encode()
                           for labels, value in fleet_values[family.name])
-        return b"".join(chunks)
+        return chunks
 
     def _clinic_lines(self, site_id: str) -> tuple[list[bytes], ...]:
         cached = self._lines.get(site_id)
@@ -247,8 +253,9 @@ class FleetExporter:
         return self.server.server_address[:2]
 
     def scrape(self) -> bytes:
-        with self._lock:
-            return self.metrics.render()
+        with self._lock:  # gathering the pieces is quick; joining 25 MB of them is done unlocked
+            chunks = self.metrics.chunks()
+        return b"".join(chunks)
 
     def _connection_changed(self, connected: bool) -> None:
         with self._lock:
