@@ -213,3 +213,19 @@ def exporter(access, inventory: Path, listen: tuple[str, int]) -> None:
         pass
     finally:
         service.stop()
+
+
+@fleet.command("check-inventory")
+@click.argument("inventory", type=click.Path(dir_okay=False, path_type=Path))
+def check_inventory(inventory: Path) -> None:
+    """Vérifie l'inventaire de la flotte (avant de le donner à l'exportateur)."""
+    from appliance.fleet.inventory import InventoryError, load_inventory
+
+    try:
+        sites = load_inventory(inventory)
+    except InventoryError as exc:
+        click.echo(f"Erreur d'inventaire : {exc}", err=True)
+        sys.exit(2)
+    districts = {(site.region, site.district) for site in sites.values()}
+    regions = {site.region for site in sites.values()}
+    click.echo(f"{inventory} : {len(sites)} cliniques, {len(districts)} districts, {len(regions)} régions.")

@@ -11,7 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from appliance.fleet.cli import fleet
 from appliance.fleet.collector import BrokerAccess
 from appliance.fleet.exporter import METRIC_NAMES, FleetExporter, FleetMetrics
 from appliance.fleet.inventory import InventoryError, Site, parse_inventory
@@ -168,3 +170,15 @@ def test_the_command_refuses_a_bad_inventory_in_french(tmp_path: Path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "Erreur d'inventaire" in result.stderr and "ligne 2 : district vide" in result.stderr
+
+
+def test_check_inventory_counts_what_the_file_holds(tmp_path: Path):
+    inventory = tmp_path / "flotte.csv"
+    inventory.write_text("site_id,district,region\nml-kati,Kati,Koulikoro\nml-kati-2,Kati,Koulikoro\n"
+                         "ml-kita,Kita,Kayes\n", encoding="utf-8")
+    result = CliRunner().invoke(fleet, ["check-inventory", str(inventory)])
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("3 cliniques, 2 districts, 2 régions.\n")
+    inventory.write_text("site_id,district,region\nml-kati,Kati,Koulikoro\nml-kati,Kati,Koulikoro\n")
+    result = CliRunner().invoke(fleet, ["check-inventory", str(inventory)])
+    assert result.exit_code == 2 and "ligne 3 : site_id « ml-kati » en double (déjà ligne 2)" in result.output
