@@ -4,6 +4,8 @@
   consultation, 2-4 prescription lines with their coded rows, the assessment, audit entries and
   the follow-up hook's recompute of the patient), committed with synchronous=FULL;
 - pcime_classify_p95_ms: ``classify`` plus the proposed doses alone (pure rules);
+- pcime_reference_consultation_write_p95_ms: an ordinary consultation without prescription written
+  the same way at the same moment, to read the PCIME write against on a loaded machine;
 - stock_dispense_p95_ms: dispensing two lines (BEGIN IMMEDIATE, FEFO over several lots);
 - stock_page_p95_ms: HTTP round trip of the stock page (/stock/: every product, months of stock,
   alerts, recounted from the moves) served by a real ``appliance web`` process, after a year of
@@ -56,7 +58,8 @@ def _fill_stock(today: dt.date, rng: random.Random) -> None:
 def _writes(path, rng: random.Random) -> dict:
     from appliance import hooks
     from appliance.clinical import pcime, preload
-    from appliance.patients.models import Patient
+    from appliance.patients.models import Consultation, Patient
+    from appliance.patients.visits import record_visit
     from appliance.pcime.service import proposed_lines, record_pcime
     from appliance.stock.service import DispenseLine, dispense
     from appliance.store import open_and_migrate
@@ -75,7 +78,7 @@ def _writes(path, rng: random.Random) -> dict:
         children = [row[0] for row in db.execute_sql(
             "SELECT id FROM patient WHERE birth_date > ? AND birth_date < ? AND voided = 0",
             ((today - dt.timedelta(days=1800)).isoformat(), (today - dt.timedelta(days=70)).isoformat()))]
-        writes, classify, dispensing = [], [], []
+        writes, classify, dispensing, reference = [], [], [], []
         for _ in range(WRITES):
             patient = Patient.get_by_id(rng.choice(children))
             age_days = (today - patient.birth_date).days
@@ -96,12 +99,17 @@ def _writes(path, rng: random.Random) -> dict:
                      reason="bench", today=today)
             dispensing.append((time.perf_counter() - started) * 1000)
             del consultation
+            started = time.perf_counter()
+            record_visit(actor, Patient.get_by_id(rng.choice(children)),
+                         Consultation(visit_date=today, reason="Fièvre", diagnosis_code="R50.9"), today=today)
+            reference.append((time.perf_counter() - started) * 1000)
         moves = db.execute_sql("SELECT COUNT(*) FROM stock_move").fetchone()[0]
     finally:
         hooks.install(previous)
         db.close()
     return {"pcime_visit_write_p95_ms": p95(writes), "pcime_classify_p95_ms": p95(classify),
-            "stock_dispense_p95_ms": p95(dispensing), "stock_moves_bench": moves}
+            "stock_dispense_p95_ms": p95(dispensing), "stock_moves_bench": moves,
+            "pcime_reference_consultation_write_p95_ms": p95(reference)}
 
 
 def _pages(work, path, password: str) -> dict:
