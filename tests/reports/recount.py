@@ -144,7 +144,52 @@ def rules(month: Month, settings: ReportSettings, visits: dict[type[Visit], list
         result[f"chron_vus_{programme}"] = Rule(ChronicVisit, lambda v, p, g=programme: v.programme == g,
                                                 per_patient=True)
         result[f"chron_perdus_{programme}"] = _lost_rule(programme, settings, visits[ChronicVisit])
+    result.update(_pcime_rules(visits))
     return result
+
+
+def _pcime_rules(visits: dict) -> dict[str, Rule]:
+    """PCIME, malaria and returning consultants, recounted from the rows in Python."""
+    from appliance.pcime.models import PcimeAssessment
+
+    assessments = {row.consultation_id: row for row in PcimeAssessment.select()}
+    malaria = _diagnoses("paludisme")
+
+    def flag(name: str, value=True):
+        return lambda v, p: v.id in assessments and getattr(assessments[v.id], name) == value
+
+    def elsewhere(code: str):
+        return lambda v, p: v.id not in assessments and v.diagnosis_code == code
+
+    def pregnant(v, p) -> bool:
+        return p.sex == "F" and any(
+            a.patient_id == v.patient_id and v.visit_date - dt.timedelta(days=280) < a.visit_date <= v.visit_date
+            and not any(d.patient_id == v.patient_id and a.visit_date <= d.visit_date <= v.visit_date
+                        for d in visits[Delivery])
+            for a in visits[AntenatalVisit])
+
+    def returning(v, p) -> bool:
+        return any(c.patient_id == v.patient_id and c.visit_date < v.visit_date
+                   and c.visit_date.year == v.visit_date.year for c in visits[Consultation])
+
+    either = lambda *tests: lambda v, p: any(test(v, p) for test in tests)  # noqa: E731
+    tested = lambda v, p: v.id in assessments and assessments[v.id].malaria_test != ""  # noqa: E731
+    return {
+        "pal_suspects": Rule(Consultation, either(lambda v, p: v.diagnosis_code in malaria, flag("fever"))),
+        "pal_testes": Rule(Consultation, either(tested, elsewhere("B50.9"))),
+        "pal_confirmes": Rule(Consultation, either(flag("malaria_test", "positif"), elsewhere("B50.9"))),
+        "pal_simples": Rule(Consultation, either(flag("malaria", "simple"), elsewhere("B50.9"))),
+        "pal_graves": Rule(Consultation, either(flag("malaria", "grave"), elsewhere("B50.8"))),
+        "pal_femmes_enceintes": Rule(Consultation, lambda v, p: v.diagnosis_code in malaria and pregnant(v, p)),
+        "pneumonies_pcime": Rule(Consultation, flag("pneumonia")),
+        "diarrhees_pcime": Rule(Consultation, flag("diarrhoea")),
+        "diarrhees_sro_zinc": Rule(Consultation, lambda v, p: flag("diarrhoea")(v, p) and flag("ors_given")(v, p)
+                                   and flag("zinc_given")(v, p)),
+        "vitamine_a": Rule(Consultation, flag("vitamin_a_given"), per_patient=True),
+        "deparasitage": Rule(Consultation, flag("albendazole_given"), per_patient=True),
+        "consultants_nouveaux": Rule(Consultation, lambda v, p: not returning(v, p)),
+        "consultants_anciens": Rule(Consultation, returning),
+    }
 
 
 def _lost_rule(programme: str, settings: ReportSettings, chronic: list[ChronicVisit]) -> Rule:

@@ -16,6 +16,7 @@ from appliance.patients.models import (
     Immunisation,
     PostnatalVisit,
 )
+from appliance.pcime.models import PcimeAssessment
 from appliance.reports.builder import Month, build_report, records_behind
 from appliance.reports.definitions import load_definitions
 from appliance.reports.export import report_csv
@@ -62,6 +63,12 @@ def record(store):
     moderate = make_patient("F", "2023-06-01")
     make_visit(GrowthMeasurement, moderate, "2024-03-07", weight_kg=6.8, muac_mm=118)  # mam F_lt1
     make_visit(GrowthMeasurement, moderate, "2024-03-21", weight_kg=7.0, muac_mm=121)  # same child, once
+    # A PCIME consultation (9 months): malaria tested positive, diarrhoea given ORS and zinc, vitamin A.
+    pcime = make_visit(Consultation, moderate, "2024-03-07", diagnosis_code="A09")  # cons_diarrhee F_lt1
+    PcimeAssessment.create(consultation=pcime.id, patient_id=moderate.id, visit_date=pcime.visit_date,
+                           chart="enfant", fever=True, malaria_test="positif", malaria="simple", diarrhoea=True,
+                           ors_given=True, zinc_given=True, vitamin_a_given=True)
+    make_visit(Consultation, mother, "2024-03-10", diagnosis_code="B54")  # presumed malaria, pregnant (CPN 02/03)
     make_visit(GrowthMeasurement, boy, "2024-03-15", weight_kg=9.6, muac_mm=140)  # weighed, normal
     make_visit(GrowthMeasurement, girl, "2024-03-15", muac_mm=160)  # not weighed (no weight), 5 years
     # enfants_peses: thin M_1_4, moderate F_lt1, boy M_1_4 (on his birthday) = 3 children
@@ -85,6 +92,20 @@ def record(store):
 
 EXPECTED = {
     ("cons_paludisme", "M_lt1"): 1,
+    ("cons_paludisme", "F_15_24"): 1,  # the pregnant mother's presumed malaria
+    ("cons_diarrhee", "F_lt1"): 1,  # the PCIME consultation
+    # malaria: the boy's B50.9 (tested, confirmed, simple), the PCIME child's positive TDR, the mother's B54
+    ("pal_suspects", "M_lt1"): 1, ("pal_suspects", "F_lt1"): 1, ("pal_suspects", "F_15_24"): 1,
+    ("pal_testes", "M_lt1"): 1, ("pal_testes", "F_lt1"): 1,
+    ("pal_confirmes", "M_lt1"): 1, ("pal_confirmes", "F_lt1"): 1,
+    ("pal_simples", "M_lt1"): 1, ("pal_simples", "F_lt1"): 1,
+    ("pal_femmes_enceintes", "F_15_24"): 1,
+    ("diarrhees_pcime", "F_lt1"): 1, ("diarrhees_sro_zinc", "F_lt1"): 1, ("vitamine_a", "F_lt1"): 1,
+    # first consultation of the year: the boy (14/03), the PCIME child, the mother; the boy's second
+    # (15/03) and the girl's (she came on 29/02) are returning
+    ("consultants_nouveaux", "M_lt1"): 1, ("consultants_nouveaux", "F_lt1"): 1,
+    ("consultants_nouveaux", "F_15_24"): 1,
+    ("consultants_anciens", "M_1_4"): 1, ("consultants_anciens", "F_5_14"): 1,
     ("cons_ira", "M_1_4"): 1,
     ("cons_autres", "F_5_14"): 1,
     ("cpn1", "F_5_14"): 1,

@@ -100,7 +100,8 @@ def test_sealing_then_delivery_then_a_conflict_in_french(login_as, month_data, c
                        encoding="utf-8")
     make_visit(Consultation, month_data["woman"], LAST_MONTH.start + dt.timedelta(days=9), diagnosis_code="I10")
     page = text_of(head.get(f"/rapports/{LAST_MONTH.period}?v=brouillon"))
-    assert "1 chiffre(s) ont changé depuis la version 1 scellée" in page
+    # cons_hta and the new-or-returning consultants figure
+    assert "2 chiffre(s) ont changé depuis la version 1 scellée" in page
     sealed_list = text_of(head.get(f"/rapports/{LAST_MONTH.period}/detail?indicateur=cons_hta&v=1"))
     assert "Chiffre scellé dans la version 1 : 0. Les dossiers ont changé depuis" in sealed_list
     refused = head.raw.post(f"/rapports/{LAST_MONTH.period}/sceller", data={"motif": "", "csrf_token": head.token},
