@@ -75,6 +75,7 @@ def _areas() -> list[ModuleType]:
         auth,
         backup,
         bulk_users,
+        facility,
         followup,
         home,
         outbox,
@@ -86,8 +87,8 @@ def _areas() -> list[ModuleType]:
         visits,
     )
 
-    return [auth, home, account, admin, bulk_users, patients, visits, power, followup, reports, outbox, backup, pcime,
-            stock]
+    return [auth, home, account, admin, bulk_users, patients, visits, power, followup, reports, outbox, facility,
+            backup, pcime, stock]
 
 
 def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:

@@ -47,6 +47,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stock.read": EVERYONE,  # levels, a product's lots and moves, the month's stock (appliance/emr/stock.py)
     "stock.manage": frozenset({"medecin", "infirmier", "admin"}),  # receipts, counts, losses
     "stock.dispense": frozenset({*CLINICAL, "agent_saisie"}),  # hand over what a prescriber wrote
+    # coverage, chronic-care register, access, review sheet (appliance/emr/facility.py)
+    "facility.read": frozenset({*CLINICAL, "agent_saisie", "admin"}),
+    "facility.manage": frozenset({"medecin"}),  # the health area's population and the targets: the head's
 }
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
