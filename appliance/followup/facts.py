@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-from appliance.clinical import nutrition, pregnancy, schedules
+from appliance.clinical import chronic_care, nutrition, pregnancy, schedules
 from appliance.clinical.growth import DAYS_PER_MONTH
 from appliance.clinical.schedule_data import Schedules, load_schedules
 
@@ -48,6 +48,7 @@ MAX_PREGNANCY_WEEKS = 44  # an LMP older than this at the latest CPN belongs to 
 UNDER_FIVE_DAYS = round(60 * DAYS_PER_MONTH)
 NUTRITION_ALERT_DAYS = 183  # after six months without a new measurement the alert is stale
 NUTRITION_SEVERITY = {"SAM": ("urgent", 1), "MAM": ("moderate", 3)}
+CHRONIC_ALERT_DAYS = 30  # an urgent BP or glucose value not seen again within a month is stale
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,8 @@ class ChronicContact:
     systolic: int | None
     diastolic: int | None
     next_appointment: dt.date | None
+    glucose_g_l: float | None = None
+    fasting: bool | None = None
 
 
 @dataclass
@@ -138,7 +141,7 @@ class PatientRecord:
 @dataclass(frozen=True, slots=True)
 class Alert:
     id: str
-    kind: Literal["grossesse", "nutrition"]
+    kind: Literal["grossesse", "nutrition", "chronique"]
     severity: str
     severity_rank: int
     label: str
@@ -186,6 +189,7 @@ def evaluate(record: PatientRecord, today: dt.date, rules: Schedules | None = No
     malnutrition = _nutrition_alert(record, today)
     if malnutrition is not None:
         alerts.append(malnutrition)
+    alerts += _chronic_alerts(record, today)
     return Outcome(items=_unique(items), alerts=tuple(alerts))
 
 
@@ -348,15 +352,34 @@ def _family_planning(record: PatientRecord) -> schedules.FamilyPlanning | None:
     return schedules.FamilyPlanning(method=method, last_supply_on=latest.supplied_on, quantity=latest.quantity)
 
 
-def _chronic_care(record: PatientRecord) -> tuple[schedules.ChronicCare, ...]:
+def _latest_chronic(record: PatientRecord) -> dict[str, ChronicContact]:
     latest: dict[str, ChronicContact] = {}
     for contact in record.chronic:
         latest[contact.programme] = contact
+    return latest
+
+
+def _chronic_alerts(record: PatientRecord, today: dt.date) -> list[Alert]:
+    """BP ≥ 180/110 or a glucose crisis at the latest visit of a programme (clinical/chronic_care.py)."""
+    alerts = []
+    for programme, contact in _latest_chronic(record).items():
+        expires_on = contact.visit_date + dt.timedelta(days=CHRONIC_ALERT_DAYS)
+        reasons = chronic_care.urgent_reasons(contact.systolic, contact.diastolic, contact.glucose_g_l)
+        if not reasons or expires_on <= today:
+            continue
+        alerts.append(Alert(
+            id=f"{record.id}~chronique~{programme}~{contact.visit_date.isoformat()}", kind="chronique",
+            severity="urgent", severity_rank=1, label="Urgence : hypertension ou glycémie", reasons=reasons,
+            rule_ids=(f"chronique.{programme}.urgence",), since=contact.visit_date, expires_on=expires_on,
+        ))
+    return alerts
+
+
+def _chronic_care(record: PatientRecord) -> tuple[schedules.ChronicCare, ...]:
     care = []
-    for programme, contact in latest.items():
-        controlled = None
-        if programme == "hta" and contact.systolic is not None and contact.diastolic is not None:
-            controlled = contact.systolic < 140 and contact.diastolic < 90
+    for programme, contact in _latest_chronic(record).items():
+        controlled = chronic_care.controlled(programme, contact.systolic, contact.diastolic, contact.glucose_g_l,
+                                             contact.fasting)
         care.append(schedules.ChronicCare(condition=programme, last_visit_on=contact.visit_date,
                                           next_appointment_on=contact.next_appointment, controlled=controlled))
     return tuple(care)

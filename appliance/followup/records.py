@@ -70,7 +70,7 @@ _BORN_IN_DELIVERY = ('SELECT newborn_id FROM "delivery" WHERE {newborn} AND void
                      "WHERE {baby} AND b.voided = 0 AND d.voided = 0")
 _SUPPLIES = _visits_sql(FamilyPlanningVisit, FamilyPlanningVisit.method, FamilyPlanningVisit.quantity)
 _CHRONIC = _visits_sql(ChronicVisit, ChronicVisit.programme, ChronicVisit.systolic, ChronicVisit.diastolic,
-                       ChronicVisit.next_appointment)
+                       ChronicVisit.next_appointment, ChronicVisit.glucose_g_l, ChronicVisit.fasting)
 _LAST_VISITS = " UNION ALL ".join(
     f'SELECT patient_id, MAX(visit_date) FROM "{model._meta.table_name}" WHERE {{where}} AND voided = 0 '
     "GROUP BY patient_id" for model in VISIT_MODELS)
@@ -122,7 +122,7 @@ def _load(where: str, params: Sequence[int]) -> dict[int, PatientRecord]:
             record.born_in_recorded_delivery = True
     rows(_SUPPLIES, lambda record, when, v: record.supplies.append(Supply(when, v[0], v[1])))
     rows(_CHRONIC, lambda record, when, v: record.chronic.append(
-        ChronicContact(when, v[0], v[1], v[2], _date(v[3]))))
+        ChronicContact(when, v[0], v[1], v[2], _date(v[3]), v[4], None if v[5] is None else bool(v[5]))))
     for patient_id, last in database.execute_sql(_LAST_VISITS.format(where=where), list(params) * len(VISIT_MODELS)):
         record = records.get(patient_id)
         last = _date(last)
