@@ -66,7 +66,7 @@ def _year(value: int | None) -> int:
 @bp.app_template_filter("pct")
 def pct(value: float | None) -> str:
     """« 87,5 % », or « — » when there is no denominator."""
-    return "—" if value is None else f"{value:.1f} %".replace(".", ",")
+    return "—" if value is None else f"{value:.1f}\u00a0%".replace(".", ",")
 
 
 @bp.route("/couverture/")

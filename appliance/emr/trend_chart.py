@@ -13,6 +13,7 @@ from html import escape
 WIDTH, HEIGHT = 360, 200
 LEFT, RIGHT, TOP, BOTTOM = 34, 8, 10, 46
 GRID, AXIS = "#e5e7eb", "#374151"
+LEGEND_CHAR = 6.2  # width of one character of 11-unit sans-serif, near enough to space the legend
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,11 @@ def trend_svg(title: str, month_labels: Sequence[str], series: Sequence[Series],
                      f"{_number(value)}{unit}</text>")
     for index, label in enumerate(month_labels):
         if index % 3 == (count - 1) % 3:
-            parts.append(f'<text x="{x_of(index):.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle" '
+            anchor = "end" if index == count - 1 and count > 1 else "middle"  # the last one stays inside
+            parts.append(f'<text x="{x_of(index):.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="{anchor}" '
                          f'fill="{AXIS}">{escape(label)}</text>')
-    for number, item in enumerate(series):
+    legend_x = float(LEFT)
+    for item in series:
         runs: list[list[str]] = [[]]
         for index, value in enumerate(item.values):
             if value is None:
@@ -67,12 +70,12 @@ def trend_svg(title: str, month_labels: Sequence[str], series: Sequence[Series],
                          "</circle>")
         parts += [f'<polyline points="{" ".join(run)}" fill="none" stroke="{item.colour}" stroke-width="1.8"/>'
                   for run in runs if len(run) > 1]
-        legend_x = LEFT + number * 110
-        parts.append(f'<rect x="{legend_x}" y="{HEIGHT - 18}" width="10" height="10" fill="{item.colour}"/>'
-                     f'<text x="{legend_x + 14}" y="{HEIGHT - 9}" fill="{AXIS}">{escape(item.label)}</text>')
+        parts.append(f'<rect x="{legend_x:.0f}" y="{HEIGHT - 18}" width="10" height="10" fill="{item.colour}"/>'
+                     f'<text x="{legend_x + 14:.0f}" y="{HEIGHT - 9}" fill="{AXIS}">{escape(item.label)}</text>')
+        legend_x += 14 + LEGEND_CHAR * len(item.label) + 14
     parts.append("</svg>")
     return "".join(parts)
 
 
 def _number(value: float) -> str:
-    return f"{value:.0f}" if value == int(value) else f"{value:.1f}".replace(".", ",")
+    return f"{value:.0f}" if value == int(value) else f"{value:.2f}".rstrip("0").replace(".", ",")
