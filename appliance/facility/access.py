@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 
+from appliance.facility.freshness import reuse
 from appliance.facility.population import DATA, AreaYear
 from appliance.reports.ages import AgeBands, sql_completed_years
 from appliance.reports.builder import Month
@@ -104,7 +105,13 @@ class Access:
 
 def access_year(year: int, bounds: list[int], area: AreaYear, today: dt.date) -> Access:
     """Consultations and first contacts of ``year`` (up to today), by sex × band and by village.
-    The population is prorated to the months covered so a year in progress reads as a yearly rate."""
+    The population is prorated to the months covered so a year in progress reads as a yearly rate.
+    Reused while the record has not changed (``facility.freshness``)."""
+    key = ("access", year, tuple(bounds), area.entered_for, area.total, today)
+    return reuse(key, lambda: _access_year(year, bounds, area, today))
+
+
+def _access_year(year: int, bounds: list[int], area: AreaYear, today: dt.date) -> Access:
     bands = AgeBands.from_bounds(bounds)
     start, end = dt.date(year, 1, 1), min(dt.date(year, 12, 31), today)
     fraction = ((end - start).days + 1) / ((dt.date(year, 12, 31) - start).days + 1)
@@ -136,7 +143,12 @@ class Trend:
 
 
 def trend(last: Month, months: int = 24) -> Trend:
-    """Consultations by sex and first contacts, month by month, the ``months`` up to ``last``."""
+    """Consultations by sex and first contacts, month by month, the ``months`` up to ``last``
+    (reused while the record has not changed)."""
+    return reuse(("trend", last.period, months), lambda: _trend(last, months))
+
+
+def _trend(last: Month, months: int) -> Trend:
     shown = [last]
     while len(shown) < months:
         shown.insert(0, shown[0].previous())

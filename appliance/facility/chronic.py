@@ -22,6 +22,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from appliance.clinical import chronic_care
+from appliance.facility.freshness import reuse
 from appliance.store.db import database
 
 PROGRAMMES = {chronic_care.HYPERTENSION: "Hypertension artérielle", chronic_care.DIABETES: "Diabète"}
@@ -57,13 +58,13 @@ def _controlled_sql(programme: str, systolic: int | None, diastolic: int | None,
     return None if result is None else int(result)
 
 
-# One row per registered patient: registration date and the last visit up to :asof (the visit with the
-# highest (date, id): two visits on a day, the later entry wins).
+# One row per registered patient (live record): registration date and the last visit up to :asof (the
+# visit with the highest (date, id): two visits on a day, the later entry wins). The visits are read
+# from the (programme, voided, patient, date) index of m0091; a voided patient is dropped after grouping.
 _PATIENTS = """
 WITH v AS (
-  SELECT cv.id, cv.patient_id, cv.visit_date, cv.systolic, cv.diastolic, cv.glucose_g_l, cv.fasting, cv.treatment
-  FROM chronic_visit AS cv JOIN patient AS p ON p.id = cv.patient_id
-  WHERE cv.voided = 0 AND p.voided = 0 AND cv.programme = :programme AND cv.visit_date <= :asof
+  SELECT id, patient_id, visit_date FROM chronic_visit
+  WHERE voided = 0 AND programme = :programme AND visit_date <= :asof
 ), reg AS (
   SELECT patient_id, MIN(visit_date) AS registered_on FROM v GROUP BY patient_id
 ), last AS (
@@ -72,7 +73,8 @@ WITH v AS (
 )
 SELECT reg.patient_id, reg.registered_on, lv.visit_date, lv.systolic, lv.diastolic, lv.glucose_g_l, lv.treatment,
        chronic_controlled(:programme, lv.systolic, lv.diastolic, lv.glucose_g_l, lv.fasting) AS ok
-FROM reg LEFT JOIN last ON last.patient_id = reg.patient_id
+FROM reg JOIN patient AS p ON p.id = reg.patient_id AND p.voided = 0
+LEFT JOIN last ON last.patient_id = reg.patient_id
 LEFT JOIN chronic_visit AS lv ON lv.id = last.visit_id
 """
 
@@ -113,7 +115,12 @@ class Register:
 
 
 def register(programme: str, asof: dt.date) -> Register:
-    """Every registered patient of ``programme`` with their status as of ``asof``."""
+    """Every registered patient of ``programme`` with their status as of ``asof`` (reused while the
+    record has not changed)."""
+    return reuse(("register", programme, asof), lambda: _register(programme, asof))
+
+
+def _register(programme: str, asof: dt.date) -> Register:
     rules = chronic_care.load_rules()
     recent_from = months_before(asof, rules.recent_months)
     lost_before = months_before(asof, rules.lost_after_months)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from appliance.facility.freshness import reuse
 from appliance.facility.population import AreaYear, area_year, target_groups, targets
 from appliance.reports.builder import Month, events_sql, visit_details
 from appliance.reports.definitions import Definitions, Indicator, load_definitions
@@ -111,10 +112,16 @@ def _rules(code: str, entry: dict, report: Definitions, where: str, errors: list
 
 
 def _events(item: CoverageItem, settings: ReportSettings) -> str:
-    """Every record of the item's rules in [:start, :end], keyed so a visit counted by two rules counts once."""
+    """Every record of the item's rules in [:start, :end], each once. Rules reading the same table
+    the same way are OR-ed into one scan (a visit two rules select is one row); others are UNIONed."""
     definitions = load_definitions()
+    scans: dict[tuple[str, str, str, str], list[Indicator]] = {}
+    for rule in item.rules:
+        scans.setdefault(rule.scan_key, []).append(rule)
+    merged = [dataclasses.replace(rules[0], where=" OR ".join(f"({rule.where})" for rule in rules))
+              for rules in scans.values()]
     parts = [f"SELECT '{rule.table}' AS tbl, visit_id, patient_id, event_date "
-             f"FROM ({events_sql(rule, definitions, settings)})" for rule in item.rules]
+             f"FROM ({events_sql(rule, definitions, settings)})" for rule in merged]
     return " UNION ".join(parts)
 
 
@@ -127,12 +134,12 @@ def count_by_month(item: CoverageItem, start: dt.date, end: dt.date, settings: R
     """``({"2024-03": n, …}, n over the whole period)``: persons once per month and once over the
     period, or records."""
     unit = "patient_id" if item.count == PERSONS else "tbl || ':' || visit_id"
-    sql = (f"WITH e AS ({_events(item, settings)}) "
-           f"SELECT substr(event_date, 1, 7), COUNT(DISTINCT {unit}) FROM e GROUP BY 1 "
-           f"UNION ALL SELECT 'total', COUNT(DISTINCT {unit}) FROM e")
-    rows = dict(database.execute_sql(sql, _params(start, end, today)).fetchall())
-    total = rows.pop("total", 0)
-    return rows, total
+    sql = f"SELECT DISTINCT {unit}, substr(event_date, 1, 7) FROM ({_events(item, settings)})"
+    by_month: dict[str, set] = {}
+    for key, month in database.execute_sql(sql, _params(start, end, today)).fetchall():
+        by_month.setdefault(month, set()).add(key)
+    everyone = set().union(*by_month.values()) if by_month else set()
+    return {month: len(keys) for month, keys in by_month.items()}, len(everyone)
 
 
 @dataclass(frozen=True)
@@ -225,7 +232,14 @@ class CoverageYear:
 
 
 def coverage_year(year: int, settings: ReportSettings, today: dt.date) -> CoverageYear:
-    """Every coverage and drop-out figure of ``year``, from January to this month (or December)."""
+    """Every coverage and drop-out figure of ``year``, from January to this month (or December);
+    reused while the record has not changed (``facility.freshness``)."""
+    key = ("coverage", year, today, tuple(settings.age_bands), settings.lost_after_days)
+    return reuse(key, lambda: compute_coverage_year(year, settings, today))
+
+
+def compute_coverage_year(year: int, settings: ReportSettings, today: dt.date) -> CoverageYear:
+    """``coverage_year`` computed now from the record."""
     definitions = load_coverage()
     last = Month.of(min(today, dt.date(year, 12, 31)))
     start = dt.date(year, 1, 1)

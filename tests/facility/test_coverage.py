@@ -128,3 +128,18 @@ def test_no_population_means_no_rate_rather_than_a_division_by_zero(store):
 def test_dropout_formula():
     assert dropout_rate(200, 170) == pytest.approx(15.0)
     assert dropout_rate(0, 0) is None
+
+
+def test_the_figures_follow_every_write_even_between_two_readings(record):
+    from appliance.facility.coverage import coverage_year as read
+    from appliance.store.audit import audited_void
+
+    assert row(read(2024, SETTINGS, TODAY), "penta3").year_to_date.numerator == 1
+    child = make_patient("M", "2023-12-01")
+    dose(child, "2024-04-01", "PENTA", 3)  # a new row
+    assert row(read(2024, SETTINGS, TODAY), "penta3").year_to_date.numerator == 2
+    penta3 = Immunisation.get(Immunisation.patient == record["b"].id, Immunisation.dose_number == 3)
+    audited_void(HEAD, penta3, "saisie en double")  # no new row: the audit entry says it changed
+    assert row(read(2024, SETTINGS, TODAY), "penta3").year_to_date.numerator == 1
+    record_village(HEAD, 2024, "Sama", 20_000)
+    assert read(2024, SETTINGS, TODAY).area.total == 22_000
