@@ -18,6 +18,7 @@ from flask_login import current_user
 from appliance.clinical import growth, pcime
 from appliance.emr.i18n import gettext as _
 from appliance.emr.security import requires
+from appliance.followup.queries import patient_items
 from appliance.patients.models import Consultation, Immunisation, Patient
 from appliance.patients.visits import VisitError
 from appliance.pcime.models import PcimeAssessment
@@ -196,6 +197,8 @@ def new(patient_id: int):
                            assessment=assessment, lines=lines, problems=problems, proposals=proposals,
                            medicines=pcime.formulary().medicines, other=OTHER, visit_date=visit_date,
                            blank_lines=BLANK_LINES, vaccines=_vaccines(patient.id), last_preventive=last_preventive,
+                           vaccines_due=[item for item in patient_items(patient.id, today)
+                                         if item.programme == "pev" and item.status != "a_venir"],
                            preventive=preventive, colour_labels=pcime.COLOUR_LABELS, form=request.form)
 
 

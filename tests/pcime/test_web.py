@@ -50,6 +50,15 @@ def test_classify_shows_classifications_with_their_signs_and_proposed_doses(nurs
     assert Consultation.select().count() == 0  # classifying saves nothing
 
 
+def test_the_form_shows_the_vaccines_due_from_the_record(nurse, child):
+    from appliance.followup.service import recompute_patient
+
+    recompute_patient(child.id)  # a 14-month-old with no dose on record: every vaccine is late
+    page = text_of(nurse.get(_url(child)))
+    assert "Vaccins dus ou en retard" in page and "Penta 1 (en retard)" in page
+    assert "Aucune dose de vaccin notée dans le dossier." in page
+
+
 def _save(nurse, child, **extra):
     lines = {
         "lines-0-medicine": "amox_250_cpd", "lines-0-dose": "1", "lines-0-times": "2", "lines-0-days": "5",
