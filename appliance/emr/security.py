@@ -21,6 +21,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 CLINICAL = frozenset({"medecin", "sage_femme", "infirmier", "matrone"})
 EVERYONE = frozenset({*CLINICAL, "agent_saisie", "admin"})
+# Record visits only for a named clinician, and correct only their own transcriptions
+# (appliance/emr/visits.py); the whole matrix is in docs/security.md.
+TRANSCRIBERS = frozenset({"agent_saisie"})
 
 # permission → roles that hold it. New areas add their permissions here.
 PERMISSIONS: dict[str, frozenset[str]] = {

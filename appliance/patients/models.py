@@ -71,6 +71,8 @@ class Visit(VoidableModel):
     visit_date = peewee.DateField()
     author = peewee.ForeignKeyField(User, null=True, index=False, lazy_load=False)
     author_role = peewee.TextField(default="")
+    # the clinician whose act an agent de saisie transcribed (he records for her, never on his own)
+    clinician = peewee.ForeignKeyField(User, null=True, index=False, lazy_load=False)
     recorded_at = peewee.DateTimeField(default=utcnow)
     revision = peewee.IntegerField(default=1)  # > 1: corrected (previous values in the audit trail)
     notes = peewee.TextField(default="")

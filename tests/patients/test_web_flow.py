@@ -111,7 +111,9 @@ def test_merge_by_an_admin_only(login_as, make_user):
     keep = _register(clerk, AWA)
     drop = _register(clerk, {**AWA, "phone": "", "birth_date": "1995-01-01", "duplicates_seen": str(keep.id),
                              "create_anyway": "y"})
-    clerk.post(f"/patients/{drop.id}/consultation/nouveau", visit_form_data("consultation"))
+    doctor = make_user("medecin")
+    clerk.post(f"/patients/{drop.id}/consultation/nouveau", {**visit_form_data("consultation"),
+                                                            "clinicien": str(doctor.id)})
     assert clerk.get(f"/patients/{keep.id}/fusion").status_code == 403
     admin = login_as("admin")
     check = admin.post(f"/patients/{keep.id}/fusion", {"other_number": drop.local_number, "reason": "doublon"})
@@ -125,10 +127,11 @@ def test_merge_by_an_admin_only(login_as, make_user):
 
 
 @pytest.mark.parametrize("role", ["matrone", "infirmier", "agent_saisie"])
-def test_only_a_doctor_or_admin_voids_a_visit(login_as, role):
+def test_only_a_doctor_or_admin_voids_a_visit(login_as, make_user, role):
     web = login_as(role)
     patient = _register(web, AWA)
-    web.post(f"/patients/{patient.id}/consultation/nouveau", visit_form_data("consultation"))
+    clinician = {"clinicien": str(make_user("medecin").id)} if role == "agent_saisie" else {}
+    web.post(f"/patients/{patient.id}/consultation/nouveau", {**visit_form_data("consultation"), **clinician})
     visit = Consultation.get()
     before = stored_counts()
     assert web.post(f"/patients/{patient.id}/consultation/{visit.id}/annuler", {"reason": "x"}).status_code == 403
