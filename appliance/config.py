@@ -114,7 +114,15 @@ class Config:
     source: Path | None = None
 
     def secret(self, name: str, *, nbytes: int = 32) -> str:
-        """A secret read from its 0600 file, created at first use: never in the repo or the image."""
+        """A secret read from its 0600 file, created at first use: never in the repo or the image.
+
+        Under systemd the web gets its one secret as a credential (``LoadCredential=`` in its unit,
+        read by systemd as root into ``$CREDENTIALS_DIRECTORY``): the web's user cannot read the
+        secrets folder at all, so a flaw in the web leaks no DHIS2 token, MQTT password or SSH key.
+        """
+        credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+        if credentials and (Path(credentials) / name).is_file():
+            return (Path(credentials) / name).read_text(encoding="utf-8").strip()
         return read_or_create_secret(self.paths.secrets_dir / name, nbytes=nbytes)
 
 

@@ -11,9 +11,11 @@ import click
 from appliance.provision.card import write_to_target
 from appliance.provision.first_boot import Targets, apply
 from appliance.provision.model import (
+    MIN_WIFI_PASSPHRASE,
     SHEET_COMMAND,
     ProvisionError,
     Provisioning,
+    generate_wifi_passphrase,
 )
 from appliance.provision.sheet import sheet_as_text, take_sheet
 
@@ -35,7 +37,8 @@ def provision() -> None:
 @click.option("--site-id", help="Identifiant du site (ex. cscom-kati-01).")
 @click.option("--facility-name", help="Nom de l'établissement.")
 @click.option("--dhis2-org-unit", help="UID DHIS2 de l'unité d'organisation (11 caractères).")
-@click.option("--wifi-passphrase", help="Mot de passe WiFi WPA2 (8 à 63 caractères).")
+@click.option("--wifi-passphrase", help="Mot de passe WiFi WPA2 (12 à 63 caractères ; « auto » : tiré au hasard "
+                                         "et imprimé sur la fiche).")
 @click.option("--mqtt-username", help="Identifiant MQTT (défaut : l'identifiant du site).")
 @click.option("--mqtt-password", help="Mot de passe MQTT de la clinique.")
 @click.option("--modem-apn", help="Point d'accès (APN) de l'opérateur 3G.")
@@ -70,7 +73,8 @@ def write_command(target: Path, site_id, facility_name, dhis2_org_unit, wifi_pas
         site_id=site,
         facility_name=_ask(facility_name, "Nom de l'établissement"),
         dhis2_org_unit=_ask(dhis2_org_unit, "Unité d'organisation DHIS2 (UID)"),
-        wifi_passphrase=_ask(wifi_passphrase, "Mot de passe WiFi (8 à 63 caractères)", hide=True),
+        wifi_passphrase=generate_wifi_passphrase() if wifi_passphrase == "auto" else
+        _ask(wifi_passphrase, f"Mot de passe WiFi ({MIN_WIFI_PASSPHRASE} à 63 caractères)", hide=True),
         mqtt_username=_ask(mqtt_username, "Identifiant MQTT", default=site),
         mqtt_password=_ask(mqtt_password, "Mot de passe MQTT", hide=True),
         modem_apn=_ask(modem_apn, "APN du modem 3G", default="internet"),

@@ -68,7 +68,7 @@ def apply(targets: Targets) -> Applied:
     cfg = config_module.loads(config_text, source=targets.config_file)  # never write what would not load
 
     ownership.make_dir(targets.secrets_dir, 0o700)
-    ownership.make_dir(targets.data_dir, 0o750)
+    ownership.make_dir(targets.data_dir, 0o2770)  # setgid, group-writable: appliance-web writes the database too
     ownership.write_private(targets.secrets_dir / "mqtt_password", provisioning.mqtt_password + "\n")
     if provisioning.dhis2_token:
         ownership.write_private(targets.secrets_dir / "dhis2_token", provisioning.dhis2_token + "\n")

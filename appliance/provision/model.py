@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import secrets
 from dataclasses import dataclass
 
 import tomli_w
@@ -14,6 +15,7 @@ from appliance.telemetry.topics import SITE_ID
 PROVISION_FILE = "appliance-provision.toml"
 SHEET_FILE = "fiche-installation.html"
 FORMAT_VERSION = 1
+MIN_WIFI_PASSPHRASE = 12  # WPA2-PSK falls to offline guessing from one captured handshake: long and random
 SERVICE_USER = "appliance"
 # The one account sshd lets in (ansible/roles/base, group_vars technician_user): root never logs in over SSH.
 TECHNICIAN_USER = "technicien"
@@ -89,8 +91,10 @@ class Provisioning:
         if not _DHIS2_UID.fullmatch(self.dhis2_org_unit):
             errors.append("Unité d'organisation DHIS2 : identifiant de 11 caractères, une lettre puis "
                           f"lettres et chiffres (ex. « DiszpKrYNg8 »), reçu « {self.dhis2_org_unit} »")
-        if not 8 <= len(self.wifi_passphrase) <= 63 or not _printable_ascii(self.wifi_passphrase):
-            errors.append("Mot de passe WiFi (WPA2) : 8 à 63 caractères, lettres sans accent, chiffres "
+        passphrase = self.wifi_passphrase
+        if not MIN_WIFI_PASSPHRASE <= len(passphrase) <= 63 or not _printable_ascii(passphrase):
+            errors.append(f"Mot de passe WiFi (WPA2) : {MIN_WIFI_PASSPHRASE} à 63 caractères, lettres sans accent, "
+                          "chiffres "
                           f"ou ponctuation ({len(self.wifi_passphrase)} caractère(s) reçu(s))")
         ssid_bytes = len(self.ssid.encode("utf-8"))
         if not 1 <= ssid_bytes <= 32 or not _no_control(self.ssid):
@@ -196,3 +200,9 @@ class Provisioning:
             "# Mise en service de l'appareil : lu puis EFFACÉ au premier démarrage.\n"
             "# Contient des mots de passe : ne pas copier ailleurs.\n" + tomli_w.dumps(values)
         )
+
+
+def generate_wifi_passphrase() -> str:
+    """Four groups of four characters without look-alikes (about 79 bits): typed once per phone."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))

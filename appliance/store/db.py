@@ -78,8 +78,24 @@ def open_database(path: Path, *, readonly: bool = False) -> peewee.SqliteDatabas
             f"La base de données {path} est endommagée (contrôle d'intégrité : {result}). "
             "Restaurez la dernière sauvegarde avec « appliance restore »."
         )
+    if not readonly:
+        share_with_group(path)
     database.initialize(db)
     return db
+
+
+def share_with_group(path: Path) -> None:
+    """Let the service group write the database: the web and the agent run as two users of one group.
+
+    SQLite creates the file 0644 less the umask, and gives its -wal and -shm files the database
+    file's mode: group write on the database is all both processes need (the data folder is
+    setgid to the group, ansible/roles/base). Only the file's owner may change its mode.
+    """
+    import os
+
+    info = path.stat()
+    if info.st_uid == os.geteuid() and info.st_mode & 0o060 != 0o060:
+        path.chmod((info.st_mode & 0o7777) | 0o060)
 
 
 def _writable(path: Path) -> bool:

@@ -93,6 +93,7 @@ def observed_state(root: Path) -> dict:
         "masked_units": masked,
         "service_user": account(root, "appliance"),
         "technician_user": account(root, "technicien"),
+        "web_user": account(root, "appliance-web"),
         "modes": {path: owner_mode(root, path) for path in paths},
     }
 
@@ -174,12 +175,13 @@ def unit_settings(path: Path) -> configparser.ConfigParser:
 @pytest.mark.parametrize("unit", ["appliance-web.service", "appliance-agent.service"])
 def test_services_are_hardened_and_unprivileged(unit: str) -> None:
     service = unit_settings(REPO / "systemd" / unit)["Service"]
-    assert service["User"] == "appliance"
+    assert service["User"] == ("appliance-web" if unit == "appliance-web.service" else "appliance")
     assert service["NoNewPrivileges"] == "yes"
     assert service["ProtectSystem"] == "strict"
     assert service["PrivateTmp"] == "yes"
     assert service["CapabilityBoundingSet"] == ""
-    writable = {"/var/lib/appliance", "/etc/appliance/secrets"}
+    writable = {"/var/lib/appliance"} if unit == "appliance-web.service" else {"/var/lib/appliance",
+                                                                               "/etc/appliance/secrets"}
     if unit == "appliance-agent.service":
         writable.add("-/media")  # the nightly backup's USB stick (automounted there, see test_usb_backup.py)
     assert set(service["ReadWritePaths"].split()) == writable
@@ -275,7 +277,8 @@ def test_hostapd_config_parses_with_wpa2_and_mali(built: BuiltImage) -> None:
     conf = built.rootfs / "etc/hostapd/hostapd.conf"
     settings = dict(line.split("=", 1) for line in conf.read_text().splitlines() if "=" in line and line[0] != "#")
     assert settings["country_code"] == "ML" and settings["ieee80211d"] == "1"
-    assert settings["wpa"] == "2" and settings["wpa_key_mgmt"] == "WPA-PSK" and settings["rsn_pairwise"] == "CCMP"
+    assert settings["wpa"] == "2" and settings["wpa_key_mgmt"] == "WPA-PSK WPA-PSK-SHA256"
+    assert settings["rsn_pairwise"] == "CCMP" and settings["ieee80211w"] == "1"  # PMF offered
     assert "wpa_passphrase" not in settings and settings["wpa_psk_file"] == "/etc/appliance/secrets/wifi.psk"
     output = hostapd_parse(conf)
     assert "errors found in configuration file" not in output and "Line " not in output, output

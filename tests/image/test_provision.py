@@ -67,7 +67,8 @@ def test_bad_field_is_refused_with_a_french_message_naming_it(field: str, value:
 
 
 def test_wifi_passphrase_limits_are_wpa2s() -> None:
-    assert dataclasses.replace(GOOD, wifi_passphrase="a" * 8).problems() == []
+    assert dataclasses.replace(GOOD, wifi_passphrase="a" * 12).problems() == []
+    assert dataclasses.replace(GOOD, wifi_passphrase="a" * 11).problems() != []
     assert dataclasses.replace(GOOD, wifi_passphrase="a" * 63).problems() == []
 
 
