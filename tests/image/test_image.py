@@ -203,7 +203,9 @@ def test_service_user_and_modes(built: BuiltImage) -> None:
     assert shadow["root"] in ("*", "!", "!*") or shadow["root"].startswith("!")
     assert owner_mode(root, "/etc/appliance/secrets") == "appliance:appliance 0700"
     assert list((root / "etc/appliance/secrets").iterdir()) == []
-    assert owner_mode(root, "/var/lib/appliance") == "appliance:appliance 0750"
+    assert owner_mode(root, "/var/lib/appliance") == "appliance:appliance 2770"  # the web user writes too
+    web = tree_user(root, "appliance-web")
+    assert int(web[2]) < 1000 and web[6] == "/usr/sbin/nologin" and int(web[3]) == tree_group_id(root, "appliance")
     # The technician's account: a regular user, locked password (keys only), sudo; no key until first boot.
     technician = tree_user(root, "technicien")
     assert int(technician[2]) >= 1000 and technician[6] == "/bin/bash"
