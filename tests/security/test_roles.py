@@ -77,4 +77,4 @@ def test_docs_security_md_carries_the_whole_permission_matrix():
         cells = [cell.strip() for cell in line.strip("|").split("|")]
         permission = re.sub(r"[`*]", "", cells[0])
         documented[permission] = frozenset(role for role, mark in zip(roles, cells[1:], strict=True) if mark == "✓")
-    assert documented == PERMISSIONS
+    assert documented == PERMISSIONS, "a permission changed: update the matrix in docs/security.md"
