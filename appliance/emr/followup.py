@@ -52,7 +52,7 @@ ROLE_PROGRAMMES: dict[str, tuple[str, ...]] = {
     "agent_saisie": ALL_PROGRAMMES,
 }
 ALERT_KINDS = {"grossesse": _l("Grossesses à risque"), "nutrition": _l("Malnutrition"),
-               "chronique": _l("Urgences HTA et diabète")}
+               "chronique": _l("Urgences HTA et diabète"), "pcime": _l("PCIME : références urgentes")}
 STATUS_LABELS = {"en_retard": _l("En retard"), "du": _l("À faire"), "a_venir": _l("Cette semaine")}
 DUE_LATE = _l("prévu le %(date)s, depuis %(days)s j")
 DUE_TODAY = _l("prévu aujourd'hui")

@@ -47,6 +47,7 @@ MAX_PREGNANCY_WEEKS = 44  # an LMP older than this at the latest CPN belongs to 
 
 UNDER_FIVE_DAYS = round(60 * DAYS_PER_MONTH)
 NUTRITION_ALERT_DAYS = 183  # after six months without a new measurement the alert is stale
+REFERRAL_ALERT_DAYS = 7  # a child referred urgently (pink PCIME classification): on the alerts for a week
 NUTRITION_SEVERITY = {"SAM": ("urgent", 1), "MAM": ("moderate", 3)}
 CHRONIC_ALERT_DAYS = 30  # an urgent BP or glucose value not seen again within a month is stale
 
@@ -136,12 +137,21 @@ class PatientRecord:
     postnatal: list[PostnatalCheck] = field(default_factory=list)
     born_in_recorded_delivery: bool = False  # its record was opened from a delivery form
     last_visit_on: dt.date | None = None
+    referrals: list[Referral] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """A PCIME consultation with a pink classification: the child was referred urgently."""
+
+    referred_on: dt.date
+    classifications: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Alert:
     id: str
-    kind: Literal["grossesse", "nutrition", "chronique"]
+    kind: Literal["grossesse", "nutrition", "chronique", "pcime"]
     severity: str
     severity_rank: int
     label: str
@@ -190,7 +200,23 @@ def evaluate(record: PatientRecord, today: dt.date, rules: Schedules | None = No
     if malnutrition is not None:
         alerts.append(malnutrition)
     alerts += _chronic_alerts(record, today)
+    referral = _referral_alert(record, today)
+    if referral is not None:
+        alerts.append(referral)
     return Outcome(items=_unique(items), alerts=tuple(alerts))
+
+
+def _referral_alert(record: PatientRecord, today: dt.date) -> Alert | None:
+    """The latest urgent PCIME referral of the last week: staff check the child reached the CSRéf."""
+    if not record.referrals:
+        return None
+    latest = record.referrals[-1]
+    expires_on = latest.referred_on + dt.timedelta(days=REFERRAL_ALERT_DAYS)
+    if expires_on <= today:
+        return None
+    return Alert(id=f"{record.id}~pcime~{latest.referred_on.isoformat()}", kind="pcime", severity="urgent",
+                 severity_rank=1, label="PCIME : référence urgente", reasons=latest.classifications,
+                 rule_ids=("pcime.rose",), since=latest.referred_on, expires_on=expires_on)
 
 
 def dose_code(antigen: str, dose_number: int, known: dict[str, str]) -> str | None:

@@ -10,6 +10,7 @@ on every visit cost more than running them.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
 
 import peewee
@@ -22,6 +23,7 @@ from appliance.followup.facts import (
     Measurement,
     PatientRecord,
     PostnatalCheck,
+    Referral,
     Supply,
 )
 from appliance.patients.models import (
@@ -71,6 +73,10 @@ _BORN_IN_DELIVERY = ('SELECT newborn_id FROM "delivery" WHERE {newborn} AND void
 _SUPPLIES = _visits_sql(FamilyPlanningVisit, FamilyPlanningVisit.method, FamilyPlanningVisit.quantity)
 _CHRONIC = _visits_sql(ChronicVisit, ChronicVisit.programme, ChronicVisit.systolic, ChronicVisit.diastolic,
                        ChronicVisit.next_appointment, ChronicVisit.glucose_g_l, ChronicVisit.fasting)
+# Urgent PCIME referrals (appliance/pcime, m0071), while their consultation stands.
+_REFERRALS = ('SELECT a.patient_id, a.visit_date, a.classifications FROM pcime_assessment AS a '
+              'JOIN "consultation" AS c ON c.id = a.consultation_id '
+              "WHERE {where} AND a.urgent = 1 AND c.voided = 0 ORDER BY a.patient_id, a.visit_date, a.id")
 _LAST_VISITS = " UNION ALL ".join(
     f'SELECT patient_id, MAX(visit_date) FROM "{model._meta.table_name}" WHERE {{where}} AND voided = 0 '
     "GROUP BY patient_id" for model in VISIT_MODELS)
@@ -123,6 +129,12 @@ def _load(where: str, params: Sequence[int]) -> dict[int, PatientRecord]:
     rows(_SUPPLIES, lambda record, when, v: record.supplies.append(Supply(when, v[0], v[1])))
     rows(_CHRONIC, lambda record, when, v: record.chronic.append(
         ChronicContact(when, v[0], v[1], v[2], _date(v[3]), v[4], None if v[5] is None else bool(v[5]))))
+    for patient_id, referred_on, stored in database.execute_sql(
+            _REFERRALS.format(where=where.replace("patient_id", "a.patient_id")), params):
+        record = records.get(patient_id)
+        if record is not None:
+            pink = tuple(item["label"] for item in json.loads(stored) if item.get("colour") == "rose")
+            record.referrals.append(Referral(_date(referred_on), pink))
     for patient_id, last in database.execute_sql(_LAST_VISITS.format(where=where), list(params) * len(VISIT_MODELS)):
         record = records.get(patient_id)
         last = _date(last)

@@ -130,7 +130,10 @@ def test_pink_child_is_referred_with_the_letter_and_the_chart_alert(nurse, child
     letter = text_of(nurse.get(_url(child, f"{assessment.consultation_id}/transfert")))
     assert "Maladie fébrile très grave" in letter and "Artésunate 100 mg" in letter
     chart = text_of(nurse.get(f"/patients/{child.id}"))
-    assert "PCIME : référence urgente" in chart
+    assert "PCIME : référence urgente" in chart  # the follow-up's alert, in the chart's banner
+    assert chart.count("PCIME : référence urgente") == 1
+    alerts = text_of(nurse.get("/alertes?type=pcime"))
+    assert "Diarra Moussa" in alerts and "Maladie fébrile très grave" in alerts
 
 
 def test_dispensing_takes_the_lines_from_stock_once(nurse, child):
