@@ -46,6 +46,7 @@ from appliance.patients.models import (
     LocalNumberSequence,
     Patient,
     PostnatalVisit,
+    Pregnancy,
     Prescription,
 )
 from appliance.patients.registry import card_prefix, search_ids_text
@@ -266,6 +267,7 @@ class _Generator:
         self.patient_ids = itertools.count(base_id)
         self.household_ids = itertools.count((Household.select(peewee.fn.MAX(Household.id)).scalar() or 0) + 1)
         self.consultation_ids = itertools.count((Consultation.select(peewee.fn.MAX(Consultation.id)).scalar() or 0) + 1)
+        self.pregnancy_ids = itertools.count((Pregnancy.select(peewee.fn.MAX(Pregnancy.id)).scalar() or 0) + 1)
         self.serial = LocalNumberSequence.get_or_none(LocalNumberSequence.prefix == self.prefix)
         self.next_serial = (self.serial.last_value if self.serial else 0) + 1
         void = {"voided": False, "voided_at": None, "voided_by": None, "void_reason": None}
@@ -277,8 +279,13 @@ class _Generator:
                                         "registered_role": ""}),
             "consultation": _Table(Consultation, {**visit, "treatment": "", "secondary_diagnosis_code": None}),
             "prescription": _Table(Prescription, void),
+            "grossesse": _Table(Pregnancy, {**void, "ultrasound_on": None, "ultrasound_weeks": None,
+                                            "previous_pph": False, "previous_stillbirth": False,
+                                            "previous_pre_eclampsia": False, "multiple": False, "height_cm": None}),
             "cpn": _Table(AntenatalVisit, {**visit, "danger_signs": "", "previous_caesarean": False,
-                                           "iron_folic": True}),
+                                           "iron_folic": True, "previous_pph": False, "previous_stillbirth": False,
+                                           "previous_pre_eclampsia": False, "multiple_pregnancy": False,
+                                           "net_given": False}),
             "accouchement": _Table(Delivery, {**visit, "babies": 1, "complications": "", "newborn": None}),
             "cpon": _Table(PostnatalVisit, {**visit, "danger_signs": ""}),
             "vaccination": _Table(Immunisation, {**visit, "lot": "", "given_here": True}),
@@ -500,11 +507,20 @@ class _Generator:
         sp_doses = 0
         td = 0
         number = 0
+        pregnancy_id = None
         for week in weeks:
             when = lmp + dt.timedelta(weeks=week, days=rng.randint(0, 6))
             if when >= end or not self._in_window(when):
                 continue
             number += 1
+            if pregnancy_id is None:  # the record opened by her first contact, closed by the delivery
+                pregnancy_id = next(self.pregnancy_ids)
+                delivered_here = delivered is not None and self._in_window(delivered.birth)
+                self.tables["grossesse"].add({
+                    "id": pregnancy_id, "patient": mother.id, "lmp_date": lmp.isoformat(), "gravidity": gravidity,
+                    "parity": parity, "previous_caesarean": caesarean, "opened_on": when.isoformat(),
+                    "ended_on": delivered.birth.isoformat() if delivered_here else None,
+                    "end_reason": "accouchement" if delivered_here else None})
             systolic = int(systolic_base + rng.gauss(0, 8) + (12 if week > 32 and rng.random() < 0.08 else 0))
             sp = None
             if week >= 13 and sp_doses < 5:
@@ -518,7 +534,8 @@ class _Generator:
             if rng.random() < 0.05:
                 signs = rng.choice(["saignement", "cephalees_vision", "fievre", "oedemes", "douleurs_abdo"])
             next_visit = when + dt.timedelta(weeks=4)
-            self._visit("cpn", mother, when, ("sage_femme", "matrone"), contact_number=number,
+            self._visit("cpn", mother, when, ("sage_femme", "matrone"), contact_number=number, pregnancy=pregnancy_id,
+                        net_given=number == 1 and rng.random() < 0.8,
                         lmp_date=lmp.isoformat() if rng.random() < 0.6 else None, gestational_age_weeks=week,
                         gravidity=gravidity, parity=parity, previous_caesarean=caesarean,
                         weight_kg=round(rng.gauss(60, 8) + week * 0.3, 1), systolic=systolic,
@@ -529,6 +546,12 @@ class _Generator:
                         next_visit_date=next_visit.isoformat() if next_visit > when else None)
         if delivered is None or not self._in_window(delivered.birth):
             return
+        if pregnancy_id is None:  # no contact recorded here: the delivery opens and closes it
+            pregnancy_id = next(self.pregnancy_ids)
+            self.tables["grossesse"].add({
+                "id": pregnancy_id, "patient": mother.id, "lmp_date": None, "gravidity": gravidity,
+                "parity": parity, "previous_caesarean": caesarean, "opened_on": delivered.birth.isoformat(),
+                "ended_on": delivered.birth.isoformat(), "end_reason": "accouchement"})
         place = rng.choices(["ici", "domicile", "autre_formation", "en_route"], [72, 18, 8, 2])[0]
         mode = "cesarienne" if caesarean or rng.random() < 0.03 else (
             "instrumentale" if rng.random() < 0.02 else "voie_basse")
@@ -537,7 +560,9 @@ class _Generator:
         self._visit("accouchement", mother, delivered.birth, ("sage_femme", "matrone"), place=place, mode=mode,
                     outcome="vivant", gestational_age_weeks=(delivered.birth - lmp).days // 7,
                     birth_weight_g=int(rng.gauss(3000, 420)), baby_sex=delivered.sex,
-                    complications=complications, newborn=delivered.id)
+                    complications=complications, newborn=delivered.id, pregnancy=pregnancy_id,
+                    attendant=rng.choices(["sage_femme", "matrone", "infirmier", "accoucheuse"], [50, 35, 5, 10])[0]
+                    if place in ("ici", "autre_formation") else rng.choice(["accoucheuse", "autre"]))
         for number, day in enumerate((1, rng.randint(3, 7), 42)[: rng.randint(1, 3)], start=1):
             when = delivered.birth + dt.timedelta(days=day)
             if when > self.today:
@@ -625,8 +650,8 @@ class _Generator:
 
     def flush(self) -> None:
         # Parents first: foreign keys are checked row by row.
-        for name in ("household", "patient", "consultation", "prescription", "cpn", "accouchement", "cpon",
-                     "vaccination", "croissance", "pf", "chronique"):
+        for name in ("household", "patient", "consultation", "prescription", "grossesse", "cpn", "accouchement",
+                     "cpon", "vaccination", "croissance", "pf", "chronique"):
             self.tables[name].flush()
 
 

@@ -106,11 +106,26 @@ class AncContact:
 
 
 @dataclass(frozen=True, slots=True)
+class AncPrevention:
+    """SP, Td, bed net and iron/folic acid given at CPN (``[prevention]`` of anc.toml)."""
+
+    sp_from_week: int
+    sp_min_interval: Duration
+    sp_label: str
+    td_intervals: tuple[Duration, ...]  # before Td2, Td3, Td4, Td5
+    td_label: str
+    net_label: str
+    iron_label: str
+    iron_default_tablets: int
+
+
+@dataclass(frozen=True, slots=True)
 class AncSchedule:
     programme: Programme
     contacts: tuple[AncContact, ...]
     min_gap: Duration
     end_at_week: int
+    prevention: AncPrevention
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,7 +348,22 @@ def _parse_anc(reader: _Reader) -> AncSchedule:
     if end_at_week <= weeks[-1]:
         raise reader.error("end_at_week", "doit dépasser la semaine du dernier contact")
     return AncSchedule(programme=_programme(reader), contacts=contacts,
-                       min_gap=reader.duration("min_gap", Duration()), end_at_week=end_at_week)
+                       min_gap=reader.duration("min_gap", Duration()), end_at_week=end_at_week,
+                       prevention=_parse_prevention(reader.child("prevention", reader.get("prevention", dict))))
+
+
+def _parse_prevention(reader: _Reader) -> AncPrevention:
+    raw_intervals = reader.get("td_intervals", list)
+    if len(raw_intervals) != 4:
+        raise reader.error("td_intervals", "4 intervalles attendus (avant Td2, Td3, Td4, Td5)")
+    intervals = tuple(reader.child("td_intervals", {str(i): raw for i, raw in enumerate(raw_intervals, start=2)})
+                      .duration(str(i)) for i in range(2, 6))
+    return AncPrevention(
+        sp_from_week=reader.get("sp_from_week", int), sp_min_interval=reader.duration("sp_min_interval"),
+        sp_label=reader.text("sp_label"), td_intervals=intervals, td_label=reader.text("td_label"),
+        net_label=reader.text("net_label"), iron_label=reader.text("iron_label"),
+        iron_default_tablets=reader.get("iron_default_tablets", int),
+    )
 
 
 def _parse_fp(reader: _Reader) -> FpSchedule:

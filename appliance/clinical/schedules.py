@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from appliance.clinical import postnatal_alerts
 from appliance.clinical.schedule_data import (
     FILES,
     AncSchedule,
@@ -54,6 +55,10 @@ class Pregnancy:
     lmp: date  # date des dernières règles (DDR)
     contacts: tuple[date, ...] = ()  # CPN already done, here or elsewhere
     ended_on: date | None = None  # delivery or loss: no more CPN
+    sp_doses: tuple[date, ...] = ()  # SP (IPTp) given in this pregnancy
+    td_doses: tuple[date, ...] = ()  # every Td dose of her life (CPN form or vaccination register)
+    net_given: bool = False  # MILD given in this pregnancy
+    iron_supplies: tuple[tuple[date, int | None], ...] = ()  # iron/folic acid given: (date, tablets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,7 @@ class Postnatal:
     subject: Literal["mere", "nouveau_ne"]
     born_on: date
     contacts: tuple[PostnatalContact, ...] = ()
+    weights: tuple[tuple[date, int], ...] = ()  # a newborn's weighings in grams, birth weight first
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +185,15 @@ def follow_up(facts: PatientFacts, today: date, schedules: Schedules | None = No
         _growth(builder, schedules.growth, facts.birth_date, facts.last_weighed_on)
     if facts.pregnancy is not None and facts.sex != "M":
         _antenatal(builder, schedules.anc, facts.pregnancy)
+        _antenatal_prevention(builder, schedules.anc, facts.pregnancy)
     if facts.family_planning is not None:
         _family_planning(builder, schedules.family_planning, facts.family_planning)
     for care in facts.chronic:
         _chronic(builder, schedules.chronic, care)
     if facts.postnatal is not None:
         _postnatal(builder, schedules.postnatal, facts.postnatal)
+        if facts.postnatal.subject == "nouveau_ne":
+            _low_birth_weight(builder, schedules.postnatal, facts.postnatal)
     builder.items.sort(key=lambda item: item.sort_key)
     return FollowUp(items=tuple(builder.items), invalid_doses=tuple(builder.invalid),
                     missed=tuple(builder.missed), warnings=tuple(builder.warnings))
@@ -367,6 +376,34 @@ def _antenatal(builder: _Builder, anc: AncSchedule, pregnancy: Pregnancy) -> Non
         builder.add(anc.programme, f"sa{contact.week}", contact.label, due_on, expires_on=superseded)
 
 
+def _antenatal_prevention(builder: _Builder, anc: AncSchedule, pregnancy: Pregnancy) -> None:
+    """SP from 13 weeks a month apart, the next Td of her life, the net at the first contact, and
+    iron/folic acid when the last supply runs out: each closed by the contact that gives it."""
+    if pregnancy.ended_on is not None:
+        return
+    rules = anc.prevention
+    end = pregnancy.lmp + timedelta(weeks=anc.end_at_week)
+    first_contact = min(pregnancy.contacts, default=pregnancy.lmp)
+    sp_number = len(pregnancy.sp_doses) + 1
+    sp_due = pregnancy.lmp + timedelta(weeks=rules.sp_from_week)
+    if pregnancy.sp_doses:
+        sp_due = max(sp_due, rules.sp_min_interval.after(max(pregnancy.sp_doses)))
+    builder.add(anc.programme, f"tpi{sp_number}", rules.sp_label.format(number=sp_number), sp_due, expires_on=end)
+    given = sorted(pregnancy.td_doses)
+    if len(given) < 5:
+        td_due = first_contact if not given else max(first_contact, rules.td_intervals[len(given) - 1].after(given[-1]))
+        builder.add(anc.programme, f"td{len(given) + 1}", rules.td_label.format(number=len(given) + 1), td_due,
+                    expires_on=end)
+    if not pregnancy.net_given:
+        builder.add(anc.programme, "mild", rules.net_label, first_contact, expires_on=end)
+    if pregnancy.iron_supplies:
+        last_on, tablets = max(pregnancy.iron_supplies)
+        iron_due = last_on + timedelta(days=tablets or rules.iron_default_tablets)
+    else:
+        iron_due = first_contact
+    builder.add(anc.programme, "fer", rules.iron_label, iron_due, expires_on=end)
+
+
 def _family_planning(builder: _Builder, schedule: FpSchedule, plan: FamilyPlanning) -> None:
     method = schedule.methods.get(plan.method)
     if method is None:
@@ -388,6 +425,20 @@ def _chronic(builder: _Builder, schedule: ChronicSchedule, care: ChronicCare) ->
         interval = condition.interval_controlled if care.controlled else condition.interval_not_controlled
         due_on = interval.after(care.last_visit_on)
     builder.add(schedule.programme, care.condition, condition.action, due_on)
+
+
+def _low_birth_weight(builder: _Builder, schedule: PncSchedule, care: Postnatal) -> None:
+    """A baby born under the low-birth-weight threshold is weighed at the rhythm of
+    ``newborn_danger.toml`` until it weighs the threshold or more (or reaches the age limit)."""
+    if not care.weights:
+        return
+    rules = postnatal_alerts.low_birth_weight()
+    birth_weight = care.weights[0][1]
+    last_on, last_weight = max(care.weights)
+    if birth_weight >= rules.below_g or last_weight >= rules.below_g:
+        return
+    builder.add(schedule.programme, "petit_poids", rules.label, last_on + timedelta(days=rules.weigh_every_days),
+                expires_on=care.born_on + timedelta(days=rules.until_days))
 
 
 def _postnatal(builder: _Builder, schedule: PncSchedule, care: Postnatal) -> None:

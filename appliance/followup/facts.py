@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-from appliance.clinical import chronic_care, nutrition, pregnancy, schedules
+from appliance.clinical import chronic_care, nutrition, postnatal_alerts, pregnancy, schedules
 from appliance.clinical.growth import DAYS_PER_MONTH
 from appliance.clinical.schedule_data import Schedules, load_schedules
 
@@ -30,9 +30,10 @@ FP_METHODS = {
     "preservatif_f": "preservatif",
 }
 
-# EMR danger-sign codes (codes/anc_danger_signs.csv) → PregnancyFacts fields. "oedemes" and
-# "paleur" have no rule of their own: BP and Hb carry them.
+# EMR danger-sign codes (codes/anc_danger_signs.csv) → PregnancyFacts fields: each has its rule.
 DANGER_SIGNS = {
+    "oedemes": "face_hand_oedema",
+    "paleur": "severe_pallor",
     "saignement": "vaginal_bleeding",
     "cephalees_vision": "severe_headache",
     "convulsions": "convulsions",
@@ -42,8 +43,29 @@ DANGER_SIGNS = {
     "mvt_foetaux": "reduced_fetal_movements",
     "dyspnee": "difficulty_breathing",
 }
+# EMR postnatal sign codes (codes/postnatal_signs.csv) → MotherFacts / NewbornFacts fields.
+MOTHER_SIGNS = {
+    "saignement": "heavy_bleeding",
+    "fievre": "fever",
+    "pertes": "foul_discharge",
+    "convulsions": "convulsions",
+    "tension": "severe_headache_or_high_bp",
+    "seins": "breast_pain",
+    "tristesse": "low_mood",
+}
+NEWBORN_SIGNS = {
+    "tetee": "not_feeding_well",
+    "convulsions": "convulsions",
+    "respiration": "fast_breathing",
+    "fievre": "fever",
+    "hypothermie": "cold_body",
+    "ictere": "jaundice",
+    "cordon": "red_cord",
+}
+NEWBORN_DAYS = 42  # a baby registered before this age is followed as a newborn (WHO postnatal period)
+POSTNATAL_ALERT_DAYS = 7  # a sign seen at a CPoN stays on the alerts page a week, unless a later CPoN says otherwise
+NEWBORN_ALERT_DAYS = 60  # a low birth weight stays an alert through the young-infant period
 STILLBIRTH_OUTCOMES = frozenset({"mort_frais", "mort_macere"})
-MAX_PREGNANCY_WEEKS = 44  # an LMP older than this at the latest CPN belongs to another pregnancy
 
 UNDER_FIVE_DAYS = round(60 * DAYS_PER_MONTH)
 NUTRITION_ALERT_DAYS = 183  # after six months without a new measurement the alert is stale
@@ -73,14 +95,34 @@ class Measurement:
 @dataclass(frozen=True, slots=True)
 class AntenatalContact:
     visit_date: dt.date
-    lmp_date: dt.date | None
-    gestational_age_weeks: int | None
-    parity: int | None
-    previous_caesarean: bool
+    pregnancy_id: int | None
     systolic: int | None
     diastolic: int | None
     hb_g_dl: float | None
     danger_signs: str
+    proteinuria: int | None = None
+    iptp_dose: int | None = None
+    td_dose: int | None = None
+    net_given: bool = False
+    iron_folic: bool = False
+    iron_folic_tablets: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PregnancyRecord:
+    """A row of the pregnancy table: the dating and history the midwife recorded once."""
+
+    id: int
+    dated_lmp: dt.date | None
+    opened_on: dt.date
+    ended_on: dt.date | None
+    parity: int | None = None
+    previous_caesarean: bool = False
+    previous_pph: bool = False
+    previous_stillbirth: bool = False
+    previous_pre_eclampsia: bool = False
+    multiple: bool = False
+    height_cm: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +141,12 @@ class Birth:
 class PostnatalCheck:
     visit_date: dt.date
     contact_number: int | None
+    subject: str = ""
+    temperature_c: float | None = None
+    systolic: int | None = None
+    diastolic: int | None = None
+    weight_kg: float | None = None
+    danger_signs: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +179,14 @@ class PatientRecord:
     doses: list[Dose] = field(default_factory=list)
     measurements: list[Measurement] = field(default_factory=list)
     antenatal: list[AntenatalContact] = field(default_factory=list)
+    pregnancies: list[PregnancyRecord] = field(default_factory=list)  # by opened_on
     births: list[Birth] = field(default_factory=list)
     supplies: list[Supply] = field(default_factory=list)
     chronic: list[ChronicContact] = field(default_factory=list)
     postnatal: list[PostnatalCheck] = field(default_factory=list)
     born_in_recorded_delivery: bool = False  # its record was opened from a delivery form
+    birth_weight_g: int | None = None  # from that delivery form
+    registered_on: dt.date | None = None
     last_visit_on: dt.date | None = None
     referrals: list[Referral] = field(default_factory=list)
 
@@ -151,7 +202,7 @@ class Referral:
 @dataclass(frozen=True, slots=True)
 class Alert:
     id: str
-    kind: Literal["grossesse", "nutrition", "chronique", "pcime"]
+    kind: Literal["grossesse", "nutrition", "chronique", "pcime", "post_partum", "nouveau_ne"]
     severity: str
     severity_rank: int
     label: str
@@ -169,6 +220,7 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class _CurrentPregnancy:
+    record: PregnancyRecord
     lmp: dt.date
     contacts: tuple[AntenatalContact, ...]
     ended_on: dt.date | None
@@ -184,8 +236,7 @@ def evaluate(record: PatientRecord, today: dt.date, rules: Schedules | None = No
         sex=record.sex,  # type: ignore[arg-type]
         doses=_given_doses(record.doses, rules),
         last_weighed_on=max((m.measured_on for m in record.measurements if m.weight_kg), default=None),
-        pregnancy=(schedules.Pregnancy(lmp=current.lmp, contacts=tuple(c.visit_date for c in current.contacts),
-                                       ended_on=current.ended_on) if current else None),
+        pregnancy=_schedule_pregnancy(record, current) if current else None,
         family_planning=_family_planning(record),
         chronic=_chronic_care(record),
         postnatal=_postnatal(record),
@@ -196,9 +247,9 @@ def evaluate(record: PatientRecord, today: dt.date, rules: Schedules | None = No
         alert = _pregnancy_alert(record, current, today, rules)
         if alert is not None:
             alerts.append(alert)
-    malnutrition = _nutrition_alert(record, today)
-    if malnutrition is not None:
-        alerts.append(malnutrition)
+    for alert in (_nutrition_alert(record, today), _postnatal_alert(record, today)):
+        if alert is not None:
+            alerts.append(alert)
     alerts += _chronic_alerts(record, today)
     referral = _referral_alert(record, today)
     if referral is not None:
@@ -251,30 +302,28 @@ def _given_doses(doses: list[Dose], rules: Schedules) -> tuple[schedules.GivenDo
 
 
 def _current_pregnancy(record: PatientRecord) -> _CurrentPregnancy | None:
-    """The pregnancy of the latest CPN, dated by its last known LMP or gestational age.
+    """Her latest pregnancy record, with its contacts; an undated one schedules nothing."""
+    if record.sex != "F" or not record.pregnancies:
+        return None
+    latest = record.pregnancies[-1]
+    if latest.dated_lmp is None:
+        return None
+    contacts = tuple(contact for contact in record.antenatal if contact.pregnancy_id == latest.id)
+    return _CurrentPregnancy(record=latest, lmp=latest.dated_lmp, contacts=contacts, ended_on=latest.ended_on)
 
-    CPN contacts before the last delivery that precedes the latest CPN belong to earlier
-    pregnancies; an undated pregnancy (neither LMP nor gestational age) schedules nothing.
-    """
-    if record.sex != "F" or not record.antenatal:
-        return None
-    latest = record.antenatal[-1]
-    previous_births = [birth.delivered_on for birth in record.births if birth.delivered_on < latest.visit_date]
-    after = max(previous_births, default=dt.date.min)
-    this_pregnancy = [contact for contact in record.antenatal if contact.visit_date > after]
-    lmp = None
-    for contact in reversed(this_pregnancy):
-        if contact.lmp_date is not None:
-            lmp = contact.lmp_date
-        elif contact.gestational_age_weeks is not None:
-            lmp = contact.visit_date - dt.timedelta(weeks=contact.gestational_age_weeks)
-        if lmp is not None:
-            break
-    if lmp is None or (latest.visit_date - lmp).days > MAX_PREGNANCY_WEEKS * 7 or lmp > latest.visit_date:
-        return None
-    contacts = tuple(contact for contact in this_pregnancy if contact.visit_date >= lmp)
-    ended_on = min((birth.delivered_on for birth in record.births if birth.delivered_on >= lmp), default=None)
-    return _CurrentPregnancy(lmp=lmp, contacts=contacts, ended_on=ended_on)
+
+def _schedule_pregnancy(record: PatientRecord, current: _CurrentPregnancy) -> schedules.Pregnancy:
+    """The pregnancy as the schedules see it: contacts, SP, every Td of her life, net, iron."""
+    td_doses = sorted({c.visit_date for c in record.antenatal if c.td_dose}
+                      | {d.given_on for d in record.doses if d.antigen.upper() == "TD"})
+    return schedules.Pregnancy(
+        lmp=current.lmp, contacts=tuple(c.visit_date for c in current.contacts), ended_on=current.ended_on,
+        sp_doses=tuple(c.visit_date for c in current.contacts if c.iptp_dose),
+        td_doses=tuple(td_doses),
+        net_given=any(c.net_given for c in current.contacts),
+        iron_supplies=tuple((c.visit_date, c.iron_folic_tablets) for c in current.contacts
+                            if c.iron_folic or c.iron_folic_tablets),
+    )
 
 
 def _latest(values) -> object | None:
@@ -287,21 +336,27 @@ def _pregnancy_alert(record: PatientRecord, current: _CurrentPregnancy, today: d
     if not current.contacts or expires_on <= today:
         return None
     latest = current.contacts[-1]
+    known = current.record
     signs = {DANGER_SIGNS[code] for code in latest.danger_signs.split() if code in DANGER_SIGNS}
     earlier_births = [birth for birth in record.births if birth.delivered_on < current.lmp]
-    caesarean = any(c.previous_caesarean for c in current.contacts) or any(
-        birth.mode == "cesarienne" for birth in earlier_births)
+    caesarean = known.previous_caesarean or any(birth.mode == "cesarienne" for birth in earlier_births)
     systolic, diastolic = next(((c.systolic, c.diastolic) for c in reversed(current.contacts)
                                 if c.systolic is not None or c.diastolic is not None), (None, None))
     facts = pregnancy.PregnancyFacts(
         age_years=_years(record.birth_date, latest.visit_date),
-        parity=_latest([c.parity for c in current.contacts]),  # type: ignore[arg-type]
+        parity=known.parity,
         previous_caesareans=1 if caesarean else 0,
+        height_cm=known.height_cm,
         systolic_bp=systolic,
         diastolic_bp=diastolic,
         hb_g_dl=_latest([c.hb_g_dl for c in current.contacts]),  # type: ignore[arg-type]
-        gestational_age_weeks=(latest.visit_date - current.lmp).days / 7,
-        previous_stillbirth_or_neonatal_death=any(birth.stillbirth for birth in earlier_births),
+        proteinuria_crosses=latest.proteinuria,
+        gestational_age_weeks=round((latest.visit_date - current.lmp).days / 7, 1),
+        multiple_pregnancy=known.multiple,
+        previous_stillbirth_or_neonatal_death=known.previous_stillbirth or any(
+            birth.stillbirth for birth in earlier_births),
+        previous_pph=known.previous_pph,
+        previous_pre_eclampsia=known.previous_pre_eclampsia,
         **dict.fromkeys(signs, True),
     )
     fired = pregnancy.assess(facts)
@@ -349,10 +404,54 @@ def _nutrition_alert(record: PatientRecord, today: dt.date) -> Alert | None:
     return None
 
 
+def _postnatal_alert(record: PatientRecord, today: dt.date) -> Alert | None:
+    """The mother's or the newborn's danger signs at the latest CPoN (a week on the alerts page),
+    and a newborn's low birth weight (through the young-infant period)."""
+    care = _postnatal(record)
+    if care is None:
+        return None
+    latest = next((check for check in reversed(record.postnatal) if check.visit_date >= care.born_on), None)
+    if care.subject == "mere":
+        if latest is None:
+            return None
+        signs = {MOTHER_SIGNS[code] for code in latest.danger_signs.split() if code in MOTHER_SIGNS}
+        fired = postnatal_alerts.assess_mother(postnatal_alerts.MotherFacts(
+            days_since_birth=(latest.visit_date - care.born_on).days, temperature_c=latest.temperature_c,
+            systolic_bp=latest.systolic, diastolic_bp=latest.diastolic, **dict.fromkeys(signs, True)))
+        kind, since, expires_on = "post_partum", latest.visit_date, latest.visit_date + dt.timedelta(
+            days=POSTNATAL_ALERT_DAYS)
+    else:
+        signs = set()
+        facts: dict[str, object] = {"age_days": 0, "birth_weight_g": record.birth_weight_g}
+        since = care.born_on
+        expires_on = care.born_on + dt.timedelta(days=NEWBORN_ALERT_DAYS)
+        if latest is not None:
+            signs = {NEWBORN_SIGNS[code] for code in latest.danger_signs.split() if code in NEWBORN_SIGNS}
+            facts.update(age_days=(latest.visit_date - care.born_on).days, temperature_c=latest.temperature_c,
+                         weight_g=round(latest.weight_kg * 1000) if latest.weight_kg else None)
+            since = latest.visit_date
+        fired = postnatal_alerts.assess_newborn(postnatal_alerts.NewbornFacts(
+            **facts, **dict.fromkeys(signs, True)))  # type: ignore[arg-type]
+        if latest is not None and any(alert.rule_id not in ("petit_poids", "tres_petit_poids") for alert in fired):
+            expires_on = max(expires_on, latest.visit_date + dt.timedelta(days=POSTNATAL_ALERT_DAYS))
+        kind = "nouveau_ne"
+    if not fired or expires_on <= today:
+        return None
+    worst = fired[0]
+    return Alert(
+        id=f"{record.id}~{kind}~{care.born_on.isoformat()}", kind=kind, severity=worst.severity,  # type: ignore[arg-type]
+        severity_rank=worst.severity_rank, label=worst.severity_label,
+        reasons=tuple(alert.text for alert in fired), rule_ids=tuple(f"{kind}.{a.rule_id}" for a in fired),
+        since=since, expires_on=expires_on,
+    )
+
+
 def _postnatal(record: PatientRecord) -> schedules.Postnatal | None:
-    """A newborn opened from a delivery form from its birth; a mother from her latest delivery
-    (whatever its outcome: every woman needs postnatal care). Each sees only its own CPoN."""
-    if record.born_in_recorded_delivery:
+    """A newborn opened from a delivery form, or registered before day 42 (born at home or
+    elsewhere), from its birth; a mother from her latest delivery (whatever its outcome: every
+    woman needs postnatal care). Each sees only its own CPoN."""
+    if record.born_in_recorded_delivery or (
+            record.registered_on is not None and (record.registered_on - record.birth_date).days < NEWBORN_DAYS):
         subject, born_on = "nouveau_ne", record.birth_date
     elif record.sex == "F" and record.births:
         subject, born_on = "mere", record.births[-1].delivered_on
@@ -360,7 +459,15 @@ def _postnatal(record: PatientRecord) -> schedules.Postnatal | None:
         return None
     contacts = tuple(schedules.PostnatalContact(check.visit_date, check.contact_number)
                      for check in record.postnatal if check.visit_date >= born_on)
-    return schedules.Postnatal(subject=subject, born_on=born_on, contacts=contacts)  # type: ignore[arg-type]
+    weights: list[tuple[dt.date, int]] = []
+    if subject == "nouveau_ne" and record.birth_weight_g:
+        weights.append((born_on, record.birth_weight_g))
+        weights += [(check.visit_date, round(check.weight_kg * 1000)) for check in record.postnatal
+                    if check.weight_kg and check.visit_date >= born_on]
+        weights += [(m.measured_on, round(m.weight_kg * 1000)) for m in record.measurements
+                    if m.weight_kg and m.measured_on >= born_on]
+    return schedules.Postnatal(subject=subject, born_on=born_on, contacts=contacts,  # type: ignore[arg-type]
+                               weights=tuple(weights))
 
 
 def _family_planning(record: PatientRecord) -> schedules.FamilyPlanning | None:

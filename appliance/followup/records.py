@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 import peewee
 
+from appliance.clinical import pregnancy
 from appliance.followup.facts import (
     AntenatalContact,
     Birth,
@@ -23,6 +24,7 @@ from appliance.followup.facts import (
     Measurement,
     PatientRecord,
     PostnatalCheck,
+    PregnancyRecord,
     Referral,
     Supply,
 )
@@ -35,6 +37,7 @@ from appliance.patients.models import (
     Immunisation,
     Patient,
     PostnatalVisit,
+    Pregnancy,
     Visit,
 )
 from appliance.store.db import database
@@ -53,22 +56,30 @@ def _visits_sql(model: type[Visit], *fields: peewee.Field) -> str:
             f"WHERE {{where}} AND voided = 0 ORDER BY patient_id, visit_date, id")
 
 
-_PATIENTS = (f'SELECT id, sex, birth_date, village_key, household_id FROM "{Patient._meta.table_name}" '
-             "WHERE {where_id} AND voided = 0")
+_PATIENTS = (f'SELECT id, sex, birth_date, village_key, household_id, date(registered_at) '
+             f'FROM "{Patient._meta.table_name}" WHERE {{where_id}} AND voided = 0')
 _DOSES = _visits_sql(Immunisation, Immunisation.antigen, Immunisation.dose_number, Immunisation.given_here)
 _MEASUREMENTS = _visits_sql(GrowthMeasurement, GrowthMeasurement.weight_kg, GrowthMeasurement.height_cm,
                             GrowthMeasurement.position, GrowthMeasurement.muac_mm, GrowthMeasurement.oedema)
-_ANTENATAL = _visits_sql(AntenatalVisit, AntenatalVisit.lmp_date, AntenatalVisit.gestational_age_weeks,
-                         AntenatalVisit.parity, AntenatalVisit.previous_caesarean, AntenatalVisit.systolic,
-                         AntenatalVisit.diastolic, AntenatalVisit.hb_g_dl, AntenatalVisit.danger_signs)
+_ANTENATAL = _visits_sql(AntenatalVisit, AntenatalVisit.pregnancy, AntenatalVisit.systolic,
+                         AntenatalVisit.diastolic, AntenatalVisit.hb_g_dl, AntenatalVisit.danger_signs,
+                         AntenatalVisit.proteinuria, AntenatalVisit.iptp_dose, AntenatalVisit.td_dose,
+                         AntenatalVisit.net_given, AntenatalVisit.iron_folic, AntenatalVisit.iron_folic_tablets)
+_PREGNANCIES = ('SELECT patient_id, opened_on, id, lmp_date, ultrasound_on, ultrasound_weeks, ended_on, parity, '
+                "previous_caesarean, previous_pph, previous_stillbirth, previous_pre_eclampsia, multiple, height_cm "
+                f'FROM "{Pregnancy._meta.table_name}" WHERE {{where}} AND voided = 0 '
+                "ORDER BY patient_id, opened_on, id")
 # A multiple birth's other babies (delivery_baby) add their outcomes: a stillborn twin counts.
 _BIRTHS = ('SELECT patient_id, visit_date, "mode", "outcome", (SELECT group_concat(b.outcome, \' \') '
            'FROM delivery_baby AS b WHERE b.delivery_id = "delivery".id AND b.voided = 0) '
            'FROM "delivery" WHERE {where} AND voided = 0 ORDER BY patient_id, visit_date, id')
-_POSTNATAL = _visits_sql(PostnatalVisit, PostnatalVisit.contact_number)
+_POSTNATAL = _visits_sql(PostnatalVisit, PostnatalVisit.contact_number, PostnatalVisit.subject,
+                         PostnatalVisit.temperature_c, PostnatalVisit.systolic, PostnatalVisit.diastolic,
+                         PostnatalVisit.weight_kg, PostnatalVisit.danger_signs)
 # Records opened from a delivery form (baby 1 on the delivery, babies 2..n in delivery_baby).
-_BORN_IN_DELIVERY = ('SELECT newborn_id FROM "delivery" WHERE {newborn} AND voided = 0 UNION '
-                     'SELECT b.newborn_id FROM delivery_baby AS b JOIN "delivery" AS d ON d.id = b.delivery_id '
+_BORN_IN_DELIVERY = ('SELECT newborn_id, birth_weight_g FROM "delivery" WHERE {newborn} AND voided = 0 UNION '
+                     'SELECT b.newborn_id, b.birth_weight_g FROM delivery_baby AS b '
+                     'JOIN "delivery" AS d ON d.id = b.delivery_id '
                      "WHERE {baby} AND b.voided = 0 AND d.voided = 0")
 _SUPPLIES = _visits_sql(FamilyPlanningVisit, FamilyPlanningVisit.method, FamilyPlanningVisit.quantity)
 _CHRONIC = _visits_sql(ChronicVisit, ChronicVisit.programme, ChronicVisit.systolic, ChronicVisit.diastolic,
@@ -101,7 +112,7 @@ def _date(value: str | dt.date | None) -> dt.date | None:
 def _load(where: str, params: Sequence[int]) -> dict[int, PatientRecord]:
     records = {
         row[0]: PatientRecord(id=row[0], sex=row[1], birth_date=_date(row[2]), village_key=row[3],
-                              household_id=row[4])
+                              household_id=row[4], registered_on=_date(row[5]))
         for row in database.execute_sql(_PATIENTS.format(where_id=where.replace("patient_id", "id")), params)
     }
     if not records:
@@ -117,15 +128,21 @@ def _load(where: str, params: Sequence[int]) -> dict[int, PatientRecord]:
     rows(_MEASUREMENTS, lambda record, when, v: record.measurements.append(
         Measurement(when, v[0], v[1], v[2], v[3], bool(v[4]))))
     rows(_ANTENATAL, lambda record, when, v: record.antenatal.append(AntenatalContact(
-        when, _date(v[0]), v[1], v[2], bool(v[3]), v[4], v[5], v[6], v[7] or "")))
+        when, v[0], v[1], v[2], v[3], v[4] or "", v[5], v[6], v[7], bool(v[8]), bool(v[9]), v[10])))
+    rows(_PREGNANCIES, lambda record, opened, v: record.pregnancies.append(PregnancyRecord(
+        id=v[0], dated_lmp=pregnancy.dated_lmp(_date(v[1]), _date(v[2]), v[3]), opened_on=opened, ended_on=_date(v[4]),
+        parity=v[5], previous_caesarean=bool(v[6]), previous_pph=bool(v[7]), previous_stillbirth=bool(v[8]),
+        previous_pre_eclampsia=bool(v[9]), multiple=bool(v[10]), height_cm=v[11])))
     rows(_BIRTHS, lambda record, when, v: record.births.append(Birth(when, v[0], v[1], tuple((v[2] or "").split()))))
-    rows(_POSTNATAL, lambda record, when, v: record.postnatal.append(PostnatalCheck(when, v[0])))
+    rows(_POSTNATAL, lambda record, when, v: record.postnatal.append(PostnatalCheck(
+        when, v[0], v[1], v[2], v[3], v[4], v[5], v[6] or "")))
     born_sql = _BORN_IN_DELIVERY.format(newborn=where.replace("patient_id", "newborn_id"),
                                         baby=where.replace("patient_id", "b.newborn_id"))
-    for (newborn_id,) in database.execute_sql(born_sql, list(params) * 2):
+    for newborn_id, birth_weight_g in database.execute_sql(born_sql, list(params) * 2):
         record = records.get(newborn_id)
         if record is not None:
             record.born_in_recorded_delivery = True
+            record.birth_weight_g = birth_weight_g
     rows(_SUPPLIES, lambda record, when, v: record.supplies.append(Supply(when, v[0], v[1])))
     rows(_CHRONIC, lambda record, when, v: record.chronic.append(
         ChronicContact(when, v[0], v[1], v[2], _date(v[3]), v[4], None if v[5] is None else bool(v[5]))))

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import peewee
 
+from appliance.clinical import pregnancy as pregnancy_dating
 from appliance.store.models import User, VoidableModel, utcnow
 
 SEXES = ("F", "M")
@@ -106,10 +107,50 @@ class Prescription(VoidableModel):
     duration_days = peewee.IntegerField(null=True)
 
 
+class Pregnancy(VoidableModel):
+    """One pregnancy of one woman: opened at her first antenatal contact (or by a delivery with none),
+    carried into every later contact and the delivery, closed by the delivery or a loss.
+
+    What the midwife knows of it (dating, gravidity, parity, history) lives here once; each contact
+    keeps what was seen that day. ``appliance.patients.pregnancies`` writes it; schema: m0080."""
+
+    patient = peewee.ForeignKeyField(Patient, index=False, lazy_load=False)  # (patient, opened_on) index
+    lmp_date = peewee.DateField(null=True)  # DDR as the woman gives it
+    ultrasound_on = peewee.DateField(null=True)  # an early ultrasound (before 24 weeks) dates it
+    ultrasound_weeks = peewee.IntegerField(null=True)  # gestational age read on that ultrasound
+    gravidity = peewee.IntegerField(null=True)
+    parity = peewee.IntegerField(null=True)
+    previous_caesarean = peewee.BooleanField(default=False)
+    previous_pph = peewee.BooleanField(default=False)
+    previous_stillbirth = peewee.BooleanField(default=False)
+    previous_pre_eclampsia = peewee.BooleanField(default=False)
+    multiple = peewee.BooleanField(default=False)
+    height_cm = peewee.FloatField(null=True)
+    opened_on = peewee.DateField()
+    ended_on = peewee.DateField(null=True)
+    end_reason = peewee.TextField(null=True)  # accouchement, avortement, fausse_couche, geu, inconnue
+
+    class Meta:
+        indexes = ((("patient", "opened_on"), False),)
+
+    def dated_lmp(self) -> dt.date | None:
+        return pregnancy_dating.dated_lmp(self.lmp_date, self.ultrasound_on, self.ultrasound_weeks)
+
+    def due_date(self) -> dt.date | None:
+        """Date prévue d'accouchement (DPA)."""
+        return pregnancy_dating.due_date(self.dated_lmp())
+
+    def weeks_on(self, day: dt.date) -> tuple[int, int] | None:
+        """Gestational age on ``day`` as (weeks, days)."""
+        lmp = self.dated_lmp()
+        return divmod((day - lmp).days, 7) if lmp else None
+
+
 class AntenatalVisit(Visit):
     PROGRAMME = "cpn"
 
-    contact_number = peewee.IntegerField(null=True)  # CPN1, CPN2...
+    pregnancy = peewee.ForeignKeyField(Pregnancy, null=True, lazy_load=False, backref="contacts")
+    contact_number = peewee.IntegerField(null=True)  # CPN1, CPN2...: computed within the pregnancy
     lmp_date = peewee.DateField(null=True)  # date des dernières règles
     gestational_age_weeks = peewee.IntegerField(null=True)  # at this visit
     gravidity = peewee.IntegerField(null=True)
@@ -125,6 +166,17 @@ class AntenatalVisit(Visit):
     iron_folic = peewee.BooleanField(default=False)
     td_dose = peewee.IntegerField(null=True)  # tetanus-diphtheria dose number given today
     next_visit_date = peewee.DateField(null=True)
+    # m0080: what this contact adds to the pregnancy record, and what it gave.
+    ultrasound_on = peewee.DateField(null=True)
+    ultrasound_weeks = peewee.IntegerField(null=True)
+    previous_pph = peewee.BooleanField(default=False)
+    previous_stillbirth = peewee.BooleanField(default=False)
+    previous_pre_eclampsia = peewee.BooleanField(default=False)
+    multiple_pregnancy = peewee.BooleanField(default=False)
+    height_cm = peewee.FloatField(null=True)
+    proteinuria = peewee.IntegerField(null=True)  # dipstick crosses 0..4
+    iron_folic_tablets = peewee.IntegerField(null=True)  # fer-acide folique: tablets given
+    net_given = peewee.BooleanField(default=False)  # MILD (long-lasting insecticidal net)
 
 
 class Delivery(Visit):
@@ -141,6 +193,8 @@ class Delivery(Visit):
     baby_sex = peewee.TextField(null=True)
     complications = peewee.TextField(default="")  # codes/delivery_complications.csv
     newborn = peewee.ForeignKeyField(Patient, null=True, backref="birth_records", lazy_load=False)
+    attendant = peewee.TextField(null=True)  # m0080: sage_femme, medecin, infirmier, matrone, accoucheuse, autre
+    pregnancy = peewee.ForeignKeyField(Pregnancy, null=True, lazy_load=False, backref="deliveries")
 
     def other_babies(self) -> list[DeliveryBaby]:
         """Babies 2, 3, 4 of a multiple birth, in order (baby 1 is described by this row)."""

@@ -15,19 +15,23 @@ from dataclasses import dataclass
 
 from appliance import hooks
 from appliance.hooks import PATIENT_WRITTEN
-from appliance.patients.models import PROGRAMMES, Consultation, Delivery, DeliveryBaby, Patient, Prescription, Visit
+from appliance.patients import pregnancies
+from appliance.patients.errors import VisitError
+from appliance.patients.models import (
+    PROGRAMMES,
+    AntenatalVisit,
+    Consultation,
+    Delivery,
+    DeliveryBaby,
+    Patient,
+    Prescription,
+    Visit,
+)
 from appliance.store.audit import Actor, audited_save, audited_void
 from appliance.store.db import database
 from appliance.store.models import AuditEntry, User
 
-
-class VisitError(ValueError):
-    """A visit refused for a reason tied to one form field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+__all__ = ["VisitError", "correct_visit", "record_visit", "void_visit"]
 
 
 def run_patient_hooks(actor: Actor, patient: Patient, visit: Visit | None) -> None:
@@ -51,6 +55,8 @@ def _check_dates(patient: Patient, visit: Visit, today: dt.date) -> None:
         raise VisitError("visit_date", "La date est dans le futur.")
     if visit.visit_date < patient.birth_date:
         raise VisitError("visit_date", "La date est avant la naissance du patient.")
+    if isinstance(visit, AntenatalVisit):
+        pregnancies.check_contact(patient, visit, today)
 
 
 def record_visit(actor: Actor, patient: Patient, visit: Visit, *,
@@ -76,6 +82,7 @@ def record_visit(actor: Actor, patient: Patient, visit: Visit, *,
                                              quantity=line.quantity, duration_days=line.duration_days))
         if before_hooks is not None:
             before_hooks(visit)
+        pregnancies.after_write(actor, patient, visit)
         run_patient_hooks(actor, patient, visit)
     return visit
 
@@ -103,6 +110,7 @@ def correct_visit(actor: Actor, visit: Visit, *, reason: str = "",
         audited_save(actor, visit, reason=reason.strip() or "correction")
         if before_hooks is not None:
             before_hooks(visit)
+        pregnancies.after_write(actor, patient, visit)
         run_patient_hooks(actor, patient, visit)
     return visit
 
@@ -114,7 +122,9 @@ def void_visit(actor: Actor, visit: Visit, reason: str) -> Visit:
         if isinstance(visit, Consultation):
             for line in active_prescriptions([visit.id]).get(visit.id, []):
                 audited_void(actor, line, reason)
-        run_patient_hooks(actor, Patient.get_by_id(visit.patient_id), visit)
+        patient = Patient.get_by_id(visit.patient_id)
+        pregnancies.after_write(actor, patient, visit)
+        run_patient_hooks(actor, patient, visit)
         if isinstance(visit, Delivery):
             run_newborn_hooks(actor, visit)
     return visit

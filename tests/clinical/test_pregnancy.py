@@ -131,9 +131,9 @@ def test_a_rule_added_to_a_copy_of_the_data_file_fires(tmp_path):
     extended = tmp_path / "rules.toml"
     extended.write_text(
         DATA_FILE.read_text(encoding="utf-8")
-        + '\n[[rule]]\nid = "terme_depasse"\nlabel = "Terme dépassé"\nseverity = "high"\n'
-        'when = [{ fact = "gestational_age_weeks", op = ">=", value = 42 }]\n',
+        + '\n[[rule]]\nid = "anemie_moderee"\nlabel = "Anémie modérée"\nseverity = "moderate"\n'
+        'when = [{ fact = "hb_g_dl", op = "<", value = 9 }]\n',
         encoding="utf-8",
     )
-    alerts = assess(replace(HEALTHY, gestational_age_weeks=42), load_rules(extended))
-    assert [alert.rule_id for alert in alerts] == ["terme_depasse"]
+    alerts = assess(replace(HEALTHY, hb_g_dl=8.5), load_rules(extended))
+    assert [alert.rule_id for alert in alerts] == ["anemie_moderee"]

@@ -43,8 +43,9 @@ def test_changing_the_anc_contacts_in_the_data_changes_the_plan(data_copy):
     anc = data_copy / "anc.toml"
     text = anc.read_text(encoding="utf-8")
     start = text.index("contacts = [")
-    anc.write_text(text[:start] + 'contacts = [{ week = 16, label = "CPN 1" }, { week = 32, label = "CPN 2" }]\n',
-                   encoding="utf-8")
+    end = text.index("]\n", start) + 2
+    anc.write_text(text[:start] + 'contacts = [{ week = 16, label = "CPN 1" }, { week = 32, label = "CPN 2" }]\n'
+                   + text[end:], encoding="utf-8")
     assert [contact.week for contact in load_schedules(data_copy).anc.contacts] == [16, 32]
 
 
