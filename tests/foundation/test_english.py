@@ -93,7 +93,7 @@ ENGLISH_WORDS = {
     "patient search": ["Search", "30 years", "13 months"],
     "registration form": ["Family name", "First name(s)", "Date of birth", "Village / neighbourhood", "Save"],
     "mother's chart": ["Edit identity", "New visit", "Visit history", "ANC (antenatal care)", "Reason: Fever",
-                       "BP 120/75", "61.5 kg", "ANC2", "FH 23 cm", "IPTp-SP1", "Danger signs: Fever",
+                       "BP 120/75", "61.5 kg", "ANC1", "FH 23 cm", "IPTp-SP1", "Danger signs: Fever",
                        "live birth", "Midwife", "Family / household compound:"],
     "child's chart": ["Follow-up", "Overdue", "Growth charts (WHO)", "MUAC 110 mm", "4.1 kg", "Mother:",
                       "given here"],
@@ -176,7 +176,7 @@ def clinic(store, make_user) -> dict:
         diastolic=75, weight_kg=61.5, diagnosis_code="B50.9", treatment="ACT"),
         prescriptions=[PrescriptionLine("Artemether-lumefantrine", "4 tabs twice a day", 24, 3)])
     record_visit(actor, mother, AntenatalVisit(
-        visit_date=days_ago(200), contact_number=2, gestational_age_weeks=24, gravidity=3, parity=2,
+        visit_date=days_ago(200), gestational_age_weeks=24, gravidity=3, parity=2,
         previous_caesarean=True, weight_kg=64, systolic=118, diastolic=72, fundal_height_cm=23, hb_g_dl=10.9,
         danger_signs="fievre", iptp_dose=1, iron_folic=True, td_dose=2, next_visit_date=days_ago(170)))
     delivery = record_delivery(actor, mother, Delivery(
