@@ -1,0 +1,65 @@
+"""After birth: each danger sign of the mother or the newborn at a CPoN raises its named alert in
+the visit's transaction; a low birth weight raises an alert and opens a weighing follow-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from appliance.patients.models import Delivery, Patient, PostnatalVisit
+from appliance.patients.registry import Identity, record_delivery
+from tests.followup.conftest import SITE, alerts_of, days_ago, item_ids
+
+
+def _delivery(actor, mother, weight_g=3100):
+    delivery = Delivery(visit_date=days_ago(5), place="ici", mode="voie_basse", outcome="vivant",
+                        birth_weight_g=weight_g, baby_sex="F", attendant="sage_femme")
+    record_delivery(actor, mother, delivery, site_id=SITE,
+                    newborn=Identity("Traoré", "Awa", "F", days_ago(5), mother.village))
+    return Patient.get_by_id(delivery.newborn_id)
+
+
+@pytest.mark.parametrize(("sign", "rule"), [
+    ("saignement", "post_partum.hemorragie"), ("fievre", "post_partum.fievre"),
+    ("pertes", "post_partum.pertes_malodorantes"), ("convulsions", "post_partum.convulsions"),
+    ("tension", "post_partum.cephalees_tension"),
+])
+def test_each_mother_danger_sign_is_an_urgent_named_alert(person, visit, actor, sign, rule):
+    mother = person("Mariam")
+    _delivery(actor, mother)
+    visit(mother, PostnatalVisit(visit_date=days_ago(1), subject="mere", danger_signs=sign))
+    [alert] = alerts_of(mother)
+    assert alert.kind == "post_partum" and alert.severity == "urgent" and alert.rule_ids.split()[0] == rule
+
+
+@pytest.mark.parametrize(("sign", "rule"), [
+    ("tetee", "nouveau_ne.tetee"), ("convulsions", "nouveau_ne.convulsions"),
+    ("respiration", "nouveau_ne.respiration"), ("fievre", "nouveau_ne.fievre"),
+    ("hypothermie", "nouveau_ne.hypothermie"), ("ictere", "nouveau_ne.ictere"), ("cordon", "nouveau_ne.cordon"),
+])
+def test_each_newborn_danger_sign_is_an_urgent_named_alert(person, visit, actor, sign, rule):
+    baby = _delivery(actor, person("Mariam"))
+    visit(baby, PostnatalVisit(visit_date=days_ago(1), subject="nouveau_ne", danger_signs=sign))
+    [alert] = alerts_of(baby)
+    assert alert.kind == "nouveau_ne" and alert.severity == "urgent" and alert.rule_ids.split()[0] == rule
+
+
+def test_a_newborn_temperature_alone_raises_the_alert(person, visit, actor):
+    baby = _delivery(actor, person("Mariam"))
+    visit(baby, PostnatalVisit(visit_date=days_ago(0), subject="nouveau_ne", temperature_c=35.0, danger_signs=""))
+    assert "nouveau_ne.hypothermie" in alerts_of(baby)[0].rule_ids
+
+
+def test_low_birth_weight_raises_an_alert_and_opens_a_weighing_follow_up(person, visit, actor):
+    baby = _delivery(actor, person("Mariam"), weight_g=2300)
+    [alert] = alerts_of(baby)
+    assert alert.rule_ids == "nouveau_ne.petit_poids" and alert.severity == "high"
+    weighing = [item for item in item_ids(baby) if "~cpon.petit_poids~" in item]
+    assert weighing == [f"{baby.id}~cpon.petit_poids~{(days_ago(5) + dt.timedelta(days=7)).isoformat()}"]
+    visit(baby, PostnatalVisit(visit_date=days_ago(0), subject="nouveau_ne", weight_kg=2.6, danger_signs=""))
+    assert not [item for item in item_ids(baby) if "~cpon.petit_poids~" in item]
+
+
+def test_a_normal_weight_baby_without_signs_has_no_alert(person, actor):
+    assert alerts_of(_delivery(actor, person("Mariam"))) == []
