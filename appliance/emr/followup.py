@@ -51,7 +51,8 @@ ROLE_PROGRAMMES: dict[str, tuple[str, ...]] = {
     "medecin": ALL_PROGRAMMES,
     "agent_saisie": ALL_PROGRAMMES,
 }
-ALERT_KINDS = {"grossesse": _l("Grossesses à risque"), "nutrition": _l("Malnutrition"),
+ALERT_KINDS = {"grossesse": _l("Grossesses à risque"), "post_partum": _l("Mères après l'accouchement"),
+               "nouveau_ne": _l("Nouveau-nés"), "nutrition": _l("Malnutrition"),
                "chronique": _l("Urgences HTA et diabète"), "pcime": _l("PCIME : références urgentes")}
 STATUS_LABELS = {"en_retard": _l("En retard"), "du": _l("À faire"), "a_venir": _l("Cette semaine")}
 DUE_LATE = _l("prévu le %(date)s, depuis %(days)s j")
