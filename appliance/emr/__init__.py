@@ -94,7 +94,7 @@ def _areas() -> list[ModuleType]:
 def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:
     """The web process's hook registry: the record's hooks (a visit recomputes the follow-up),
     each area's home tiles, and the follow-up's and PCIME's parts of the patient chart."""
-    from appliance.emr import followup, pcime
+    from appliance.emr import followup, pcime, pregnancy
     from appliance.wiring import record_hooks
 
     registry = record_hooks()
@@ -103,6 +103,7 @@ def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:
             registry.add(hooks.HOME_TILE, tile)
     registry.add(hooks.CHART_EXTRAS, followup.chart_extras)
     registry.add(hooks.CHART_EXTRAS, pcime.chart_extras)
+    registry.add(hooks.CHART_EXTRAS, pregnancy.chart_extras)
     return registry
 
 

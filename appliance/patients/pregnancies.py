@@ -14,12 +14,14 @@ import datetime as dt
 
 from appliance.clinical.pregnancy import dated_lmp
 from appliance.clinical.schedule_data import load_schedules
+from appliance.clinical.visit_checks import load_checks
 from appliance.patients.errors import VisitError
 from appliance.patients.models import AntenatalVisit, Delivery, Patient, Pregnancy, Visit
 from appliance.store.audit import Actor, audited_save
 from appliance.store.db import database
 
-MAX_GESTATION_WEEKS = 45  # beyond this at a contact, the dating is wrong (or it is another pregnancy)
+# Beyond this at a contact the dating is wrong (or it is another pregnancy): the antenatal form's limit.
+MAX_GESTATION_WEEKS = int(load_checks().value("antenatal", "max_gestation_weeks"))
 LOSS_REASONS = {"avortement": "Avortement", "fausse_couche": "Fausse couche", "geu": "Grossesse extra-utérine",
                 "mort_in_utero": "Mort fœtale in utero (sans accouchement ici)", "inconnue": "Issue inconnue"}
 # What a contact may add to the pregnancy record: contact column → pregnancy column.
@@ -72,11 +74,10 @@ def check_contact(patient: Patient, visit: AntenatalVisit, today: dt.date) -> No
         for other in AntenatalVisit.select(AntenatalVisit.id, AntenatalVisit.visit_date).where(
                 (AntenatalVisit.pregnancy == pregnancy.id) & (AntenatalVisit.voided == False)  # noqa: E712
                 & AntenatalVisit.iptp_dose.is_null(False) & (AntenatalVisit.id != (visit.id or 0))):
-            earliest = spacing.after(other.visit_date)
-            if other.visit_date <= visit.visit_date < earliest or (earliest > other.visit_date > visit.visit_date \
-                    and spacing.after(visit.visit_date) > other.visit_date):
-                raise VisitError("iptp_dose", f"SP déjà donnée le {other.visit_date:%d/%m/%Y} : pas de nouvelle "
-                                              f"dose avant le {earliest:%d/%m/%Y} (4 semaines d'intervalle).")
+            earlier, later = sorted((visit.visit_date, other.visit_date))
+            if later < spacing.after(earlier):
+                raise VisitError("iptp_dose", f"SP déjà donnée le {other.visit_date:%d/%m/%Y} : il faut au moins "
+                                              "4 semaines entre deux doses de SP.")
 
 
 def end_by_loss(actor: Actor, pregnancy: Pregnancy, on: dt.date, reason: str, today: dt.date) -> Pregnancy:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from wtforms import BooleanField
 
+from appliance.clinical.pregnancy import dated_lmp
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import CheckboxListField, FrenchDateField, MeasureField
 from appliance.emr.visit_forms.base import (
@@ -16,8 +19,10 @@ from appliance.emr.visit_forms.base import (
     systolic_field,
     visit_date_field,
 )
+from appliance.patients import pregnancies
 from appliance.patients.models import (
     AntenatalVisit,
+    Pregnancy,
     Visit,
 )
 
@@ -27,49 +32,82 @@ SP_FROM_WEEKS = int(CHECKS.value("antenatal", "sp_from_weeks"))
 
 class AntenatalForm(VisitForm):
     MODEL = AntenatalVisit
-    COPIED = ("contact_number", "lmp_date", "gestational_age_weeks", "gravidity", "parity", "previous_caesarean",
-              "weight_kg", "systolic", "diastolic", "fundal_height_cm", "hb_g_dl", "iptp_dose", "iron_folic",
-              "td_dose", "next_visit_date")
+    COPIED = ("lmp_date", "ultrasound_on", "ultrasound_weeks", "gestational_age_weeks", "gravidity", "parity",
+              "previous_caesarean", "previous_pph", "previous_stillbirth", "previous_pre_eclampsia",
+              "multiple_pregnancy", "height_cm", "weight_kg", "systolic", "diastolic", "fundal_height_cm", "hb_g_dl",
+              "proteinuria", "iptp_dose", "iron_folic", "iron_folic_tablets", "td_dose", "net_given",
+              "next_visit_date")
+    # Carried from her open pregnancy into a new contact's form: typed once, at the first contact.
+    CARRIED = ("lmp_date", "ultrasound_on", "ultrasound_weeks", "gravidity", "parity", "previous_caesarean",
+               "previous_pph", "previous_stillbirth", "previous_pre_eclampsia", "height_cm")
     CODE_LISTS = ("danger_signs",)
 
     visit_date = visit_date_field()
-    contact_number = MeasureField(_l("N° de CPN"), minimum=1, maximum=12, integer=True)
     lmp_date = FrenchDateField(_l("Date des dernières règles (DDR)"))
+    ultrasound_on = FrenchDateField(_l("Échographie précoce (avant 24 semaines) : date"))
+    ultrasound_weeks = MeasureField(_l("Âge gestationnel à l'échographie"), minimum=5, maximum=24,
+                                    unit=_l("semaines"), integer=True)
     gestational_age_weeks = MeasureField(_l("Âge gestationnel"), minimum=1, maximum=MAX_GESTATION_WEEKS,
                                          unit=_l("semaines"), integer=True)
     gravidity = MeasureField(_l("Gestité (grossesses, celle-ci comprise)"), minimum=1, maximum=25, integer=True)
     parity = MeasureField(_l("Parité (accouchements)"), minimum=0, maximum=20, integer=True)
     previous_caesarean = BooleanField(_l("Césarienne antérieure"))
+    previous_pph = BooleanField(_l("Antécédent d'hémorragie du post-partum"))
+    previous_stillbirth = BooleanField(_l("Antécédent de mort-né ou de décès néonatal"))
+    previous_pre_eclampsia = BooleanField(_l("Antécédent de pré-éclampsie ou d'éclampsie"))
+    multiple_pregnancy = BooleanField(_l("Grossesse multiple (jumeaux…)"))
+    height_cm = MeasureField(_l("Taille"), minimum=120, maximum=200, unit="cm")
     weight_kg = MeasureField(_l("Poids"), minimum=25, maximum=200, unit="kg")
     systolic = systolic_field()
     diastolic = diastolic_field()
     fundal_height_cm = MeasureField(_l("Hauteur utérine"), minimum=5, maximum=50, unit="cm", integer=True)
     hb_g_dl = MeasureField(_l("Hémoglobine"), minimum=2, maximum=20, unit="g/dL")
+    proteinuria = MeasureField(_l("Protéinurie (bandelette : nombre de croix, 0 si négative)"), minimum=0, maximum=4,
+                               integer=True)
     danger_signs = CheckboxListField(_l("Signes de danger"), choices=[])
     iptp_dose = MeasureField(_l("TPI/SP : n° de la dose donnée ce jour"), minimum=1, maximum=6, integer=True)
     iron_folic = BooleanField(_l("Fer-acide folique donné"))
+    iron_folic_tablets = MeasureField(_l("Fer-acide folique : comprimés donnés"), minimum=1, maximum=180,
+                                      integer=True)
     td_dose = MeasureField(_l("Td (tétanos) : n° de la dose donnée ce jour"), minimum=1, maximum=5, integer=True)
+    net_given = BooleanField(_l("MILD (moustiquaire imprégnée) donnée"))
     next_visit_date = FrenchDateField(_l("Prochaine CPN"))
     notes = notes_field()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.danger_signs.choices = code_choices("anc_danger_signs")
+        self.pregnancy: Pregnancy | None = pregnancies.current(self.patient.id)
+        if self.existing is None and self.pregnancy is not None and not self.is_submitted():
+            for name in self.CARRIED:
+                getattr(self, name).data = getattr(self.pregnancy, name)
+            self.multiple_pregnancy.data = self.pregnancy.multiple
+
+    def dated_lmp(self) -> dt.date | None:
+        return dated_lmp(self.lmp_date.data, self.ultrasound_on.data, self.ultrasound_weeks.data)
 
     def gestational_weeks(self) -> int | None:
-        """Weeks at this visit: typed, or computed from the LMP."""
+        """Weeks at this visit: typed, or computed from the dating (early ultrasound, else LMP)."""
         if self.gestational_age_weeks.data is not None:
             return self.gestational_age_weeks.data
-        if self.lmp_date.data and self.visit_date.data:
-            return (self.visit_date.data - self.lmp_date.data).days // 7
+        lmp = self.dated_lmp()
+        if lmp and self.visit_date.data:
+            return (self.visit_date.data - lmp).days // 7
         return None
 
     def check(self) -> None:
         super().check()
         self.require_female()
         when, lmp, weeks = self.visit_date.data, self.lmp_date.data, self.gestational_age_weeks.data
-        if lmp is None and weeks is None and not self.gestational_age_weeks.errors:
-            self.add_error("gestational_age_weeks", _l("Indiquez la DDR ou l'âge gestationnel."))
+        if lmp is None and weeks is None and self.dated_lmp() is None and not self.gestational_age_weeks.errors:
+            self.add_error("gestational_age_weeks",
+                           _l("Indiquez la DDR, une échographie précoce ou l'âge gestationnel."))
+        scan_on, scan_weeks = self.ultrasound_on.data, self.ultrasound_weeks.data
+        if (scan_on is None) != (scan_weeks is None) and not self.ultrasound_weeks.errors:
+            self.add_error("ultrasound_weeks" if scan_on else "ultrasound_on",
+                           _l("Indiquez la date de l'échographie et l'âge gestationnel lu."))
+        if lmp and lmp > self.today:
+            self.add_error("lmp_date", _l("La date des dernières règles est dans le futur."))
         if lmp and when:
             from_lmp = (when - lmp).days / 7
             if lmp > when:

@@ -32,6 +32,10 @@ MODES = [("voie_basse", _l("Voie basse")), ("instrumentale", _l("Voie basse inst
          ("cesarienne", _l("Césarienne"))]
 OUTCOMES = [("vivant", _l("Né vivant")), ("mort_frais", _l("Mort-né frais")), ("mort_macere", _l("Mort-né macéré"))]
 SEX_CHOICES = [("F", _l("Fille")), ("M", _l("Garçon"))]
+# Who attended the birth (SNIS: accouchements assistés par du personnel qualifié).
+ATTENDANTS = [("", "—"), ("sage_femme", _l("Sage-femme")), ("medecin", _l("Médecin")),
+              ("infirmier", _l("Infirmier(e) obstétricien(ne)")), ("matrone", _l("Matrone")),
+              ("accoucheuse", _l("Accoucheuse traditionnelle")), ("autre", _l("Autre / seule"))]
 
 
 BABY_COUNT_CHOICES = [(str(count), str(count)) for count in range(1, MAX_BABIES + 1)]
@@ -66,6 +70,7 @@ class DeliveryForm(VisitForm):
 
     visit_date = visit_date_field(_l("Date de l'accouchement"))
     place = SelectField(_l("Lieu"), choices=PLACES)
+    attendant = SelectField(_l("Accouchement assisté par"), choices=ATTENDANTS, default="", validators=[Optional()])
     mode = SelectField(_l("Mode d'accouchement"), choices=MODES)
     gestational_age_weeks = MeasureField(_l("Terme"), minimum=20, maximum=MAX_GESTATION_WEEKS, unit=_l("semaines"),
                                          integer=True)
@@ -197,6 +202,7 @@ class DeliveryForm(VisitForm):
         super().fill(visit)
         visit.babies = self.baby_count()
         visit.baby_sex = self.baby_sex.data or None
+        visit.attendant = self.attendant.data or None
         return visit
 
     def newborn_identity(self, mother: Patient, number: int) -> Identity | None:
