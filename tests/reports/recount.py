@@ -25,6 +25,7 @@ from appliance.patients.models import (
     Immunisation,
     Patient,
     PostnatalVisit,
+    Pregnancy,
     Visit,
 )
 from appliance.reports.ages import AgeBands, completed_years
@@ -97,8 +98,33 @@ def rules(month: Month, settings: ReportSettings, visits: dict[type[Visit], list
     listed = _diagnoses(*groups)
     result["cons_autres"] = Rule(Consultation, lambda v, p: v.diagnosis_code not in listed)
     result["cpn1"] = Rule(AntenatalVisit, lambda v, p: v.contact_number == 1)
-    result["cpn4"] = Rule(AntenatalVisit, lambda v, p: v.contact_number is not None and v.contact_number >= 4)
+    dated = {pregnancy.id: pregnancy.dated_lmp() for pregnancy in Pregnancy.select()}
+
+    def first_trimester(v: AntenatalVisit) -> bool:
+        lmp = dated.get(v.pregnancy_id)
+        return lmp is not None and (v.visit_date - lmp).days < 91
+
+    result["cpn1_t1"] = Rule(AntenatalVisit, lambda v, p: v.contact_number == 1 and first_trimester(v))
+    result["cpn4"] = Rule(AntenatalVisit, lambda v, p: v.contact_number == 4)
+    sp_rank: dict[int, int] = {}
+    by_pregnancy: dict[int, list[AntenatalVisit]] = {}
+    for v in visits[AntenatalVisit]:
+        if v.iptp_dose is not None and v.pregnancy_id is not None:
+            by_pregnancy.setdefault(v.pregnancy_id, []).append(v)
+    for doses in by_pregnancy.values():
+        for rank, v in enumerate(sorted(doses, key=lambda d: (d.visit_date, d.id)), start=1):
+            sp_rank[v.id] = rank
+    result["tpi1"] = Rule(AntenatalVisit, lambda v, p: sp_rank.get(v.id) == 1)
+    result["tpi2"] = Rule(AntenatalVisit, lambda v, p: sp_rank.get(v.id) == 2)
+    result["tpi3"] = Rule(AntenatalVisit, lambda v, p: sp_rank.get(v.id, 0) >= 3)
+    result["td2plus_cpn"] = Rule(AntenatalVisit, lambda v, p: v.td_dose is not None and v.td_dose >= 2)
+    result["mild"] = Rule(AntenatalVisit, lambda v, p: bool(v.net_given), per_patient=True)
     result["accouchements"] = Rule(Delivery, lambda v, p: v.place == "ici")
+    result["accouchements_qualifies"] = Rule(Delivery, lambda v, p: v.attendant in ("sage_femme", "medecin",
+                                                                                    "infirmier"))
+    result["accouchements_matrone"] = Rule(Delivery, lambda v, p: v.attendant == "matrone")
+    result["accouchements_domicile"] = Rule(Delivery, lambda v, p: v.place in ("domicile", "en_route"))
+    result["accouchements_autre_formation"] = Rule(Delivery, lambda v, p: v.place == "autre_formation")
     for code, keep in (("naissances_vivantes", lambda b: b.outcome == "vivant"),
                        ("mort_nes_frais", lambda b: b.outcome == "mort_frais"),
                        ("mort_nes_maceres", lambda b: b.outcome == "mort_macere"),

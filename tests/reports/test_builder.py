@@ -15,6 +15,7 @@ from appliance.patients.models import (
     GrowthMeasurement,
     Immunisation,
     PostnatalVisit,
+    Pregnancy,
 )
 from appliance.pcime.models import PcimeAssessment
 from appliance.reports.builder import Month, build_report, records_behind
@@ -43,13 +44,20 @@ def record(store):
     make_visit(Consultation, cancelled, "2024-03-05", diagnosis_code="B50.9")  # voided record: not counted
 
     mother = make_patient("F", "2000-06-10")  # 23 years old in March
-    make_visit(AntenatalVisit, mother, "2023-12-05", contact_number=1)  # December
-    make_visit(AntenatalVisit, mother, "2024-03-02", contact_number=4)  # cpn4 F_15_24
-    make_visit(AntenatalVisit, mother, "2024-03-30", contact_number=5)  # cpn4 F_15_24 (each contact ≥ 4)
+    hers = Pregnancy.create(patient=mother.id, lmp_date=dt.date(2023, 7, 1), opened_on=dt.date(2023, 9, 1))
+    # Contact numbers as the record computes them (two earlier contacts elsewhere in the pregnancy).
+    make_visit(AntenatalVisit, mother, "2023-12-05", contact_number=3, pregnancy=hers.id, iptp_dose=1)  # December
+    make_visit(AntenatalVisit, mother, "2024-03-02", contact_number=4, pregnancy=hers.id, iptp_dose=1,
+               td_dose=2)  # cpn4, tpi2 (her 2nd SP whatever number was typed), td2plus_cpn F_15_24
+    make_visit(AntenatalVisit, mother, "2024-03-30", contact_number=5, pregnancy=hers.id, iptp_dose=3,
+               net_given=True)  # 5th contact: not cpn4 again; tpi3, mild F_15_24
     young = make_patient("F", "2009-03-10")
-    make_visit(AntenatalVisit, young, "2024-03-09", contact_number=1)  # cpn1 F_5_14 (14, birthday tomorrow)
-    make_visit(Delivery, mother, "2024-03-31", place="ici")  # accouchements F_15_24
-    make_visit(Delivery, young, "2024-03-20", place="domicile")  # at home: not an assisted delivery
+    first_trimester = Pregnancy.create(patient=young.id, lmp_date=dt.date(2024, 1, 5), opened_on=dt.date(2024, 3, 9))
+    make_visit(AntenatalVisit, young, "2024-03-09", contact_number=1,
+               pregnancy=first_trimester.id)  # cpn1 and cpn1_t1 (9 weeks) F_5_14 (14, birthday tomorrow)
+    make_visit(Delivery, mother, "2024-03-31", place="ici",
+               attendant="sage_femme")  # accouchements, accouchements_qualifies F_15_24
+    make_visit(Delivery, young, "2024-03-20", place="domicile")  # at home: accouchements_domicile F_15_24
     baby = make_patient("F", "2024-03-31")
     make_visit(PostnatalVisit, mother, "2024-03-31", subject="mere")  # cpon F_15_24
     make_visit(PostnatalVisit, baby, "2024-03-31", subject="nouveau_ne")  # cpon_nouveau_ne F_lt1
@@ -109,8 +117,15 @@ EXPECTED = {
     ("cons_ira", "M_1_4"): 1,
     ("cons_autres", "F_5_14"): 1,
     ("cpn1", "F_5_14"): 1,
-    ("cpn4", "F_15_24"): 2,
+    ("cpn1_t1", "F_5_14"): 1,
+    ("cpn4", "F_15_24"): 1,
+    ("tpi2", "F_15_24"): 1,
+    ("tpi3", "F_15_24"): 1,
+    ("td2plus_cpn", "F_15_24"): 1,
+    ("mild", "F_15_24"): 1,
     ("accouchements", "F_15_24"): 1,
+    ("accouchements_qualifies", "F_15_24"): 1,
+    ("accouchements_domicile", "F_15_24"): 1,
     ("cpon", "F_15_24"): 1,
     ("cpon_nouveau_ne", "F_lt1"): 1,
     ("vacc_bcg", "F_lt1"): 1,
@@ -145,7 +160,7 @@ def test_every_indicator_has_every_sex_and_band_cell(record):
 
 def test_the_drill_down_lists_exactly_the_records_of_a_figure(record):
     rows = records_behind(PERIOD, "cpn4", SETTINGS, sex="F", band="15_24", today=TODAY)
-    assert [row.event_date for row in rows] == [dt.date(2024, 3, 2), dt.date(2024, 3, 30)]
+    assert [row.event_date for row in rows] == [dt.date(2024, 3, 2)]  # each woman once, when she reaches it
     assert {row.patient_id for row in rows} == {record["mother"].id}
     assert rows[0].detail.startswith("CPN4")
     every_consultation = records_behind(PERIOD, "cons_ira", SETTINGS, today=TODAY)
@@ -170,7 +185,8 @@ def test_lost_to_follow_up_counts_in_the_month_the_delay_runs_out(record):
 def test_a_month_not_over_is_provisional_and_ignores_nothing_yet_to_come(record):
     report = build_report(PERIOD, SETTINGS, today=dt.date(2024, 3, 15))
     assert report.provisional
-    assert report.total("cpn4") == 1  # the contact of 30 March is in the future of that day
+    assert report.total("cpn4") == 1
+    assert report.total("tpi3") == 0  # the SP of 30 March is in the future of that day
     assert report.total("chron_perdus_hta") == 1  # lost on 9 March: already known on the 15th
 
 
@@ -186,7 +202,7 @@ def test_csv_has_a_row_per_indicator_and_sex_with_totals(record):
     lines = text.lstrip("\ufeff").splitlines()
     assert len(lines) == 1 + 2 * len(load_definitions().indicators)
     cpn4 = next(line for line in lines if ";cpn4;" in line and ";Féminin;" in line).split(";")
-    assert cpn4[-4:] == ["2", "0", "0", "2"]  # 15–24: 2, 25–49: 0, 50+: 0, total 2
+    assert cpn4[-4:] == ["1", "0", "0", "1"]  # 15–24: 1, 25–49: 0, 50+: 0, total 1
 
 
 def test_month_labels_and_bounds():

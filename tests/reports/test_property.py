@@ -18,6 +18,7 @@ from appliance.patients.models import (
     GrowthMeasurement,
     Immunisation,
     PostnatalVisit,
+    Pregnancy,
 )
 from appliance.reports.builder import Month, build_report, records_behind
 from appliance.settings.reports import ReportSettings
@@ -39,8 +40,12 @@ def maybe(strategy):
 VISITS = st.one_of(
     st.fixed_dictionaries({"model": st.just(Consultation),
                            "diagnosis_code": st.sampled_from([*codes.code_list("diagnoses"), "XX99"])}),
-    st.fixed_dictionaries({"model": st.just(AntenatalVisit), "contact_number": maybe(st.integers(1, 6))}),
-    st.fixed_dictionaries({"model": st.just(Delivery), "place": st.sampled_from(["ici", "domicile"]),
+    st.fixed_dictionaries({"model": st.just(AntenatalVisit), "contact_number": maybe(st.integers(1, 6)),
+                           "iptp_dose": maybe(st.integers(1, 3)), "td_dose": maybe(st.integers(1, 5)),
+                           "net_given": st.booleans()}),
+    st.fixed_dictionaries({"model": st.just(Delivery),
+                           "place": st.sampled_from(["ici", "domicile", "en_route", "autre_formation"]),
+                           "attendant": st.sampled_from([None, "sage_femme", "medecin", "matrone", "accoucheuse"]),
                            "outcome": st.sampled_from(["vivant", "vivant", "mort_frais", "mort_macere"]),
                            "baby_sex": st.sampled_from([None, "F", "M"]),
                            "birth_weight_g": maybe(st.integers(1200, 4200)),
@@ -75,6 +80,10 @@ PATIENTS = st.lists(
                 + dt.timedelta(days=t[1])),
         ),
         "voided": st.sampled_from([False] * 9 + [True]),  # a record cancelled by mistake, one in ten
+        # Her pregnancy's dating: by LMP, or by an ultrasound (date, weeks), or undated.
+        "dating": st.one_of(st.none(), days(-300, 0).map(lambda lmp: {"lmp_date": lmp}),
+                            st.tuples(days(-200, 0), st.integers(6, 23)).map(
+                                lambda t: {"ultrasound_on": t[0], "ultrasound_weeks": t[1]})),
         "visits": st.lists(st.tuples(VISITS, days(-150, 40), st.integers(0, 9)), max_size=6),
     }),
     min_size=1, max_size=10,
@@ -91,9 +100,12 @@ def test_sql_builder_equals_a_recount_from_the_visits(store, people, today_offse
     with database.atomic() as transaction:
         for person in people:
             patient = make_patient(person["sex"], person["birth"], voided=person["voided"])
+            pregnancy = Pregnancy.create(patient=patient.id, opened_on=MONTH.start, **(person["dating"] or {}))
             for fields, when, voided_roll in person["visits"]:
                 values = dict(fields)
                 model = values.pop("model")
+                if model is AntenatalVisit:
+                    values["pregnancy"] = pregnancy.id
                 second = values.pop("second", None)
                 twins = {"babies": 2} if second else {}
                 visit = make_visit(model, patient, max(when, person["birth"]), voided=voided_roll == 0,
