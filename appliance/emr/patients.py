@@ -57,6 +57,7 @@ PROGRAMME_LABELS = {
     "croissance": _l("Croissance / nutrition"),
     "pf": _l("Planification familiale"),
     "chronique": _l("Maladie chronique"),
+    "deces": _l("Décès"),
 }
 
 TILES = (
@@ -92,6 +93,7 @@ def applicable_programmes(patient: Patient, today: dt.date | None = None) -> lis
         offered.append("pf")
     if age_days >= 15 * 365:
         offered.append("chronique")
+    offered.append("deces")
     return offered
 
 
@@ -162,6 +164,8 @@ def _summary_words(locale: str) -> dict:
         "modes": {"voie_basse": _("voie basse"), "instrumentale": _("voie basse instrumentale"),
                   "cesarienne": _("césarienne")},
         "outcomes": {"vivant": _("né vivant"), "mort_frais": _("mort-né frais"), "mort_macere": _("mort-né macéré")},
+        "death_categories": {"maternel": _("Décès maternel"), "neonatal": _("Décès néonatal"),
+                             "enfant": _("Décès d'enfant"), "autre": _("Décès")},
         "details": _("Détails"), "correct": _("Corriger"), "corrected": _("corrigé"),
         "automatic": _("Saisie automatique"),
         # Abbreviations of the paper registers: each language has its own.

@@ -83,13 +83,16 @@ def departure(patient_id: int) -> FollowupContact | None:
 
 
 def deaths_among(patient_ids: Sequence[int]) -> dict[int, dt.date]:
-    """Patients of a list (a page of search results) reported dead, with the date: one indexed read."""
+    """Patients of a list (a page of search results) reported dead by a contact or with their death
+    recorded, with the date: one indexed read per source."""
     if not patient_ids:
         return {}
     marks = ", ".join("?" * len(patient_ids))
     rows = database.execute_sql(
-        f"SELECT patient_id, max(death_on) FROM followup_contact WHERE patient_id IN ({marks}) "
-        "AND outcome = 'decede' AND voided = 0 GROUP BY patient_id", tuple(patient_ids)).fetchall()
+        f"SELECT patient_id, max(death_on) FROM (SELECT patient_id, death_on FROM followup_contact "
+        f"WHERE patient_id IN ({marks}) AND outcome = 'decede' AND voided = 0 UNION ALL "
+        f"SELECT patient_id, visit_date FROM death WHERE patient_id IN ({marks}) AND voided = 0) "
+        "GROUP BY patient_id", (*patient_ids, *patient_ids)).fetchall()
     return {patient_id: _date(death_on) for patient_id, death_on in rows}
 
 

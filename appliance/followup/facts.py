@@ -187,6 +187,7 @@ class PatientRecord:
     born_in_recorded_delivery: bool = False  # its record was opened from a delivery form
     birth_weight_g: int | None = None  # from that delivery form
     registered_on: dt.date | None = None
+    died_on: dt.date | None = None  # a death recorded as a vital event: off every list
     last_visit_on: dt.date | None = None
     referrals: list[Referral] = field(default_factory=list)
 
@@ -228,6 +229,8 @@ class _CurrentPregnancy:
 
 def evaluate(record: PatientRecord, today: dt.date, rules: Schedules | None = None) -> Outcome:
     """The patient's open due items and current alerts, as of ``today``."""
+    if record.died_on is not None:
+        return Outcome(items=(), alerts=())
     rules = rules or load_schedules()
     current = _current_pregnancy(record)
     facts = schedules.PatientFacts(

@@ -81,6 +81,7 @@ _BORN_IN_DELIVERY = ('SELECT newborn_id, birth_weight_g FROM "delivery" WHERE {n
                      'SELECT b.newborn_id, b.birth_weight_g FROM delivery_baby AS b '
                      'JOIN "delivery" AS d ON d.id = b.delivery_id '
                      "WHERE {baby} AND b.voided = 0 AND d.voided = 0")
+_DEATHS = 'SELECT patient_id, MIN(visit_date) FROM "death" WHERE {where} AND voided = 0 GROUP BY patient_id'
 _SUPPLIES = _visits_sql(FamilyPlanningVisit, FamilyPlanningVisit.method, FamilyPlanningVisit.quantity)
 _CHRONIC = _visits_sql(ChronicVisit, ChronicVisit.programme, ChronicVisit.systolic, ChronicVisit.diastolic,
                        ChronicVisit.next_appointment, ChronicVisit.glucose_g_l, ChronicVisit.fasting)
@@ -152,6 +153,9 @@ def _load(where: str, params: Sequence[int]) -> dict[int, PatientRecord]:
         if record is not None:
             pink = tuple(item["label"] for item in json.loads(stored) if item.get("colour") == "rose")
             record.referrals.append(Referral(_date(referred_on), pink))
+    for patient_id, died_on in database.execute_sql(_DEATHS.format(where=where), params):
+        if patient_id in records:
+            records[patient_id].died_on = _date(died_on)
     for patient_id, last in database.execute_sql(_LAST_VISITS.format(where=where), list(params) * len(VISIT_MODELS)):
         record = records.get(patient_id)
         last = _date(last)

@@ -282,9 +282,25 @@ class ChronicVisit(Visit):
     next_appointment = peewee.DateField(null=True)
 
 
+class Death(Visit):
+    """A death as a vital event, on the record of who died; ``visit_date`` is the date of death.
+
+    The category follows WHO's definitions (ICD-11 / ICD-MM): neonatal under 28 days, child under
+    5 years, maternal for a woman who dies pregnant or within 42 days of the end of a pregnancy
+    from a cause not accidental or incidental; computed by the record (``patients.deaths``).
+    Schema: m0081. Once written, the patient leaves every follow-up list."""
+
+    PROGRAMME = "deces"
+
+    category = peewee.TextField()  # maternel, neonatal, enfant, autre
+    place = peewee.TextField()  # ici, autre_formation, domicile, en_route
+    cause = peewee.TextField(default="")  # as staff know it
+    incidental = peewee.BooleanField(default=False)  # accidental or incidental cause: not maternal
+
+
 VISIT_MODELS: tuple[type[Visit], ...] = (
     Consultation, AntenatalVisit, Delivery, PostnatalVisit, Immunisation, GrowthMeasurement,
-    FamilyPlanningVisit, ChronicVisit,
+    FamilyPlanningVisit, ChronicVisit, Death,
 )
 PROGRAMMES: dict[str, type[Visit]] = {model.PROGRAMME: model for model in VISIT_MODELS}
 

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 from appliance import hooks
 from appliance.hooks import PATIENT_WRITTEN
-from appliance.patients import pregnancies
+from appliance.patients import deaths, pregnancies
 from appliance.patients.errors import VisitError
 from appliance.patients.models import (
     PROGRAMMES,
     AntenatalVisit,
     Consultation,
+    Death,
     Delivery,
     DeliveryBaby,
     Patient,
@@ -55,8 +56,11 @@ def _check_dates(patient: Patient, visit: Visit, today: dt.date) -> None:
         raise VisitError("visit_date", "La date est dans le futur.")
     if visit.visit_date < patient.birth_date:
         raise VisitError("visit_date", "La date est avant la naissance du patient.")
+    deaths.check_alive(patient, visit)
     if isinstance(visit, AntenatalVisit):
         pregnancies.check_contact(patient, visit, today)
+    if isinstance(visit, Death):
+        visit.category = deaths.categorise(patient, visit)
 
 
 def record_visit(actor: Actor, patient: Patient, visit: Visit, *,
@@ -83,6 +87,8 @@ def record_visit(actor: Actor, patient: Patient, visit: Visit, *,
         if before_hooks is not None:
             before_hooks(visit)
         pregnancies.after_write(actor, patient, visit)
+        if isinstance(visit, Death):
+            deaths.after_write(actor, patient, visit)
         run_patient_hooks(actor, patient, visit)
     return visit
 
@@ -111,6 +117,8 @@ def correct_visit(actor: Actor, visit: Visit, *, reason: str = "",
         if before_hooks is not None:
             before_hooks(visit)
         pregnancies.after_write(actor, patient, visit)
+        if isinstance(visit, Death):
+            deaths.after_write(actor, patient, visit)
         run_patient_hooks(actor, patient, visit)
     return visit
 
@@ -124,6 +132,8 @@ def void_visit(actor: Actor, visit: Visit, reason: str) -> Visit:
                 audited_void(actor, line, reason)
         patient = Patient.get_by_id(visit.patient_id)
         pregnancies.after_write(actor, patient, visit)
+        if isinstance(visit, Death):
+            deaths.after_write(actor, patient, visit)
         run_patient_hooks(actor, patient, visit)
         if isinstance(visit, Delivery):
             run_newborn_hooks(actor, visit)

@@ -467,6 +467,8 @@ _DESCRIBERS = {
     "growth_measurement": _growth,
     "family_planning_visit": lambda v: _join(codes.label("fp_methods", v.method),
                                              "nouvelle utilisatrice" if v.user_status == "nouvelle" else "continue"),
+    "death": lambda v: _join({"maternel": "décès maternel", "neonatal": "décès néonatal", "enfant": "décès d'enfant",
+                              "autre": "décès"}.get(v.category, v.category), _PLACES.get(v.place, v.place), v.cause),
     "chronic_visit": lambda v: _join({"hta": "hypertension", "diabete": "diabète"}.get(v.programme, v.programme),
                                      f"visite du {v.visit_date:%d/%m/%Y}",
                                      f"rendez-vous du {v.next_appointment:%d/%m/%Y}" if v.next_appointment else ""),

@@ -28,6 +28,7 @@ VISIT_TABLES = (
     "growth_measurement",
     "family_planning_visit",
     "chronic_visit",
+    "death",
     "birth",
 )
 # The columns of the ``birth`` view (migration m0037): one row per baby, patient_id = the mother.

@@ -18,6 +18,7 @@ from appliance.patients.models import (
     AntenatalVisit,
     ChronicVisit,
     Consultation,
+    Death,
     Delivery,
     DeliveryBaby,
     FamilyPlanningVisit,
@@ -119,6 +120,9 @@ def rules(month: Month, settings: ReportSettings, visits: dict[type[Visit], list
     result["tpi3"] = Rule(AntenatalVisit, lambda v, p: sp_rank.get(v.id, 0) >= 3)
     result["td2plus_cpn"] = Rule(AntenatalVisit, lambda v, p: v.td_dose is not None and v.td_dose >= 2)
     result["mild"] = Rule(AntenatalVisit, lambda v, p: bool(v.net_given), per_patient=True)
+    for category, code in (("maternel", "deces_maternels"), ("neonatal", "deces_neonatals"),
+                           ("enfant", "deces_enfants"), ("autre", "deces_autres")):
+        result[code] = Rule(Death, lambda v, p, c=category: v.category == c)
     result["accouchements"] = Rule(Delivery, lambda v, p: v.place == "ici")
     result["accouchements_qualifies"] = Rule(Delivery, lambda v, p: v.attendant in ("sage_femme", "medecin",
                                                                                     "infirmier"))
@@ -242,7 +246,7 @@ def recount(period: str, settings: ReportSettings, today: dt.date) -> dict[tuple
     bands = AgeBands.from_bounds(settings.age_bands)
     patients = {patient.id: patient for patient in Patient.select()}
     models = (Consultation, AntenatalVisit, Delivery, PostnatalVisit, Immunisation, GrowthMeasurement,
-              FamilyPlanningVisit, ChronicVisit)
+              FamilyPlanningVisit, ChronicVisit, Death)
     visits: dict = {model: [visit for visit in model.select() if not visit.voided] for model in models}
     visits["birth"] = births(visits[Delivery])
     counts: Counter[tuple[str, str]] = Counter()

@@ -15,6 +15,7 @@ from appliance.emr.visit_forms.antenatal import AntenatalForm
 from appliance.emr.visit_forms.base import VisitForm
 from appliance.emr.visit_forms.chronic import ChronicForm
 from appliance.emr.visit_forms.consultation import ConsultationForm
+from appliance.emr.visit_forms.death import DeathForm
 from appliance.emr.visit_forms.delivery import DeliveryForm
 from appliance.emr.visit_forms.family_planning import FamilyPlanningForm
 from appliance.emr.visit_forms.growth import GrowthForm
@@ -30,4 +31,5 @@ FORMS: dict[str, type[VisitForm]] = {
     "croissance": GrowthForm,
     "pf": FamilyPlanningForm,
     "chronique": ChronicForm,
+    "deces": DeathForm,
 }
