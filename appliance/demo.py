@@ -38,6 +38,7 @@ from appliance.patients.models import (
     AntenatalVisit,
     ChronicVisit,
     Consultation,
+    Death,
     Delivery,
     FamilyPlanningVisit,
     GrowthMeasurement,
@@ -257,6 +258,7 @@ class _Person:
 class _Generator:
     def __init__(self, seed: int, today: dt.date, years: int, site_id: str, users: dict[str, list[int]]) -> None:
         self.rng = random.Random(seed)
+        self.death_rng = random.Random(seed + 1)  # its own stream: the rest of the record is unchanged
         self.today = today
         self.start = today - dt.timedelta(days=round(365.25 * years))
         self.prefix = card_prefix(site_id)
@@ -292,6 +294,7 @@ class _Generator:
             "croissance": _Table(GrowthMeasurement, {**visit, "oedema": False}),
             "pf": _Table(FamilyPlanningVisit, {**visit}),
             "chronique": _Table(ChronicVisit, {**visit, "treatment": ""}),
+            "deces": _Table(Death, {**visit, "cause": "", "incidental": False}),
         }
 
     # helpers -------------------------------------------------------------------------------------
@@ -399,6 +402,10 @@ class _Generator:
             self._children(wife, head, add)
         for person in people:
             self._visits(person)
+        if grandmother is not None and self.death_rng.random() < 0.1:  # an old woman died at home today
+            self.tables["deces"].add({"patient": grandmother.id, "visit_date": self.today.isoformat(), "author": None,
+                                      "author_role": "", "recorded_at": f"{self.today.isoformat()} 09:00:00",
+                                      "category": "autre", "place": "domicile"})
         return people
 
     def _children(self, mother: _Person, father: _Person, add) -> None:
@@ -651,7 +658,7 @@ class _Generator:
     def flush(self) -> None:
         # Parents first: foreign keys are checked row by row.
         for name in ("household", "patient", "consultation", "prescription", "grossesse", "cpn", "accouchement",
-                     "cpon", "vaccination", "croissance", "pf", "chronique"):
+                     "cpon", "vaccination", "croissance", "pf", "chronique", "deces"):
             self.tables[name].flush()
 
 
