@@ -77,4 +77,5 @@ def visit_form_data(programme: str) -> dict[str, str]:
         "chronique": {"visit_date": day, "programme": "hta", "systolic": "152", "diastolic": "94",
                       "weight_kg": "70", "treatment": "Amlodipine 5 mg", "next_appointment":
                       (TODAY + dt.timedelta(days=30)).isoformat()},
+        "deces": {"visit_date": day, "place": "domicile", "cause": "fièvre et convulsions"},
     }[programme]
