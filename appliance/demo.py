@@ -689,8 +689,25 @@ def populate(patients: int, seed: int, *, site_id: str = DEFAULT_SITE, today: dt
                      reason=f"{report.patients} patients de démonstration (graine {seed}), "
                             f"{sum(report.rows.values())} lignes")
         recompute_all(generator.today)  # rows inserted past the visit hooks: derive the follow-up lists once
+        _area_population(generator.today, years)
     report.seconds = time.perf_counter() - began
     return report
+
+
+DEMO_COVERAGE_OF_AREA = 0.7  # the demo's records hold about 70 % of the area's inhabitants
+
+
+def _area_population(today: dt.date, years: int) -> None:
+    """The health area's inhabitants per village for each demo year (the head's figures, audited),
+    so the coverage page of ``make run`` has its denominators."""
+    from appliance.facility.population import record_village
+
+    actor = system_actor("demo-data")
+    villages = database.execute_sql(
+        "SELECT MIN(village), COUNT(*) FROM patient WHERE voided = 0 GROUP BY village_key ORDER BY 1").fetchall()
+    for year in range(today.year - years + 1, today.year + 1):
+        for village, people in villages:
+            record_village(actor, year, village, round(people / DEMO_COVERAGE_OF_AREA), "démonstration")
 
 
 @click.command("demo-data")

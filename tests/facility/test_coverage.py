@@ -143,3 +143,15 @@ def test_the_figures_follow_every_write_even_between_two_readings(record):
     assert row(read(2024, SETTINGS, TODAY), "penta3").year_to_date.numerator == 1
     record_village(HEAD, 2024, "Sama", 20_000)
     assert read(2024, SETTINGS, TODAY).area.total == 22_000
+
+
+def test_the_demo_gives_its_area_a_population_so_make_run_shows_rates(store):
+    from appliance.demo import seed_demo
+
+    seed_demo(store, patients=300, seed=5, today=TODAY)
+    area = area_year(2024)
+    assert area.entered_for == 2024 and area.total > 300
+    assert {row.source for row in area.villages} == {"démonstration"}
+    year = coverage_year(2024, SETTINGS, TODAY)
+    assert all(item.year_to_date.denominator > 0 for item in year.rows)
+    assert sum(item.year_to_date.numerator for item in year.rows) > 0
