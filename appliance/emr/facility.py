@@ -22,10 +22,11 @@ from appliance.facility.access import access_year, structure, trend
 from appliance.facility.chronic import (
     COHORT_STATUSES,
     CONTROLLED,
-    LABELS,
+    LOST,
     MISSED,
     NO_MEASURE,
     PROGRAMMES,
+    RECENT,
     UNCONTROLLED,
     Quarter,
     cohort,
@@ -166,12 +167,19 @@ def chronic():
     listed.sort(key=lambda line: (line.status != UNCONTROLLED, line.last_visit or today))
     names = _names([line.patient_id for line in listed[:LISTED]])
     return render_template("facility/chronic.html", programme=programme, programmes=PROGRAMMES, register=result,
-                           labels=LABELS, statuses=REGISTER_STATUSES, cohorts=cohorts, cohort_statuses=COHORT_STATUSES,
+                           labels=STATUS_LABELS, statuses=REGISTER_STATUSES, cohorts=cohorts,
+                           cohort_statuses=COHORT_STATUSES,
                            listed=listed[:LISTED], more=max(0, len(listed) - LISTED), names=names,
                            chart_url=_chart_url)
 
 
 LISTED = 200
+STATUS_LABELS = {
+    CONTROLLED: _l("Contrôlés"), UNCONTROLLED: _l("Non contrôlés"), NO_MEASURE: _l("Vus sans mesure"),
+    MISSED: _l("Visites manquées (aucune visite depuis trois mois)"),
+    LOST: _l("Perdus de vue (aucune visite depuis un an)"),
+    RECENT: _l("Enregistrés depuis moins de trois mois"),
+}
 TREND_COVERAGE = "penta3"  # the coverage drawn beside the first contacts
 REGISTER_STATUSES = (CONTROLLED, UNCONTROLLED, NO_MEASURE, MISSED)
 
@@ -230,7 +238,7 @@ def review():
     return render_template(
         "facility/review.html", year=year, table=coverage_year(year, _cfg().reports, today),
         access=access_year(year, _cfg().reports.age_bands, area_year(year), today),
-        registers=[register(code, asof) for code in PROGRAMMES], programmes=PROGRAMMES, labels=LABELS,
+        registers=[register(code, asof) for code in PROGRAMMES], programmes=PROGRAMMES, labels=STATUS_LABELS,
         statuses=REGISTER_STATUSES, cohorts=[cohort(code, quarter.previous(), today) for code in PROGRAMMES],
         cohort_statuses=COHORT_STATUSES, visits_chart=visits_chart, first_chart=first_chart, band_label=band_label,
         printed_on=today)

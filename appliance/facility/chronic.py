@@ -28,11 +28,6 @@ from appliance.store.db import database
 PROGRAMMES = {chronic_care.HYPERTENSION: "Hypertension artérielle", chronic_care.DIABETES: "Diabète"}
 CONTROLLED, UNCONTROLLED, NO_MEASURE, MISSED, LOST, RECENT = (
     "controle", "non_controle", "sans_mesure", "visite_manquee", "perdu", "recent")
-LABELS = {
-    CONTROLLED: "Contrôlés", UNCONTROLLED: "Non contrôlés", NO_MEASURE: "Vus sans mesure",
-    MISSED: "Visites manquées (aucune en 3 mois)", LOST: "Perdus de vue (aucune visite en 12 mois)",
-    RECENT: "Enregistrés depuis moins de 3 mois",
-}
 
 
 def months_before(day: dt.date, months: int) -> dt.date:

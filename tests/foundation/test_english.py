@@ -116,6 +116,9 @@ ENGLISH_WORDS = {
     "bulk users": ["Bulk accounts", "Create accounts from a CSV file", "Data clerk", "Matron (auxiliary midwife)",
                    "Nurse", "Deactivate"],
     "audit trail": ["Audit trail", "User", "Filter"],
+    "coverage": ["Coverage and drop-out", "Year to date", "Month by month", "Population and targets", "Target"],
+    "chronic care": ["Under care (denominator)", "Quarterly cohorts", "Registered (total)", "New this month"],
+    "access": ["Access to care", "Trends over 24 months", "Age band", "Women", "Men", "District review sheet"],
 }
 
 
@@ -228,6 +231,9 @@ def main_pages(login_as, clinic: dict, language: str) -> dict[str, str]:
         "users admin": (admin, "/admin/utilisateurs"),
         "bulk users": (admin, "/admin/comptes/"),
         "audit trail": (doctor, "/admin/journal"),
+        "coverage": (doctor, "/couverture/"),
+        "chronic care": (doctor, "/chronique/"),
+        "access": (doctor, "/acces/"),
     }
     pages = {}
     for name, (web, url) in urls.items():
