@@ -12,7 +12,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from appliance.patients import normalize
-from appliance.patients.models import PROGRAMMES, Delivery, DeliveryBaby, Household, LocalNumberSequence, Patient
+from appliance.patients.models import (
+    PROGRAMMES,
+    SEXES,
+    Delivery,
+    DeliveryBaby,
+    Household,
+    LocalNumberSequence,
+    Patient,
+    Pregnancy,
+)
 from appliance.patients.visits import correct_visit, record_visit, run_newborn_hooks, run_patient_hooks
 from appliance.store.audit import Actor, audited_save, audited_void, record_event
 from appliance.store.db import database
@@ -237,6 +246,12 @@ def merge_patients(actor: Actor, keep: Patient, drop: Patient, reason: str) -> P
         for child in Patient.select().where(Patient.mother == drop.id):
             child.mother = keep.id
             audited_save(actor, child, reason=f"fusion de {drop.local_number} dans {keep.local_number}")
+        # Her pregnancies follow her contacts; a newborn's duplicate leaves the delivery pointing at the kept record.
+        for row in (*Pregnancy.select().where(Pregnancy.patient == drop.id),
+                    *Delivery.select().where(Delivery.newborn == drop.id),
+                    *DeliveryBaby.select().where(DeliveryBaby.newborn == drop.id)):
+            setattr(row, "patient" if isinstance(row, Pregnancy) else "newborn", keep.id)
+            audited_save(actor, row, reason=f"fusion de {drop.local_number} dans {keep.local_number}")
         national_id = drop.national_id
         if national_id and not keep.national_id:
             drop.national_id = None
@@ -385,8 +400,22 @@ def correct_delivery(actor: Actor, delivery: Delivery, *, site_id: str, reason: 
             delivery.newborn = _open_record(actor, mother, newborn, site_id, 1, (delivery.babies or 1) > 1).id
         correct_visit(actor, delivery, reason=reason,
                       before_hooks=lambda saved: _write_babies(actor, mother, saved, babies, site_id))
+        _sync_newborn_sexes(actor, delivery)
         run_newborn_hooks(actor, delivery)
     return delivery
+
+
+def _sync_newborn_sexes(actor: Actor, delivery: Delivery) -> None:
+    """A baby's sex corrected on the delivery is corrected on the baby's own record too."""
+    pairs = [(delivery.newborn_id, delivery.baby_sex),
+             *((baby.newborn_id, baby.sex) for baby in delivery.other_babies())]
+    for newborn_id, sex in pairs:
+        if newborn_id is None or sex not in SEXES:
+            continue
+        baby = Patient.get_by_id(newborn_id)
+        if baby.sex != sex:
+            baby.sex = sex
+            audited_save(actor, baby, reason="sexe corrigé sur la fiche d'accouchement")
 
 
 _VILLAGES_TTL_SECONDS = 300.0

@@ -63,3 +63,34 @@ def test_low_birth_weight_raises_an_alert_and_opens_a_weighing_follow_up(person,
 
 def test_a_normal_weight_baby_without_signs_has_no_alert(person, actor):
     assert alerts_of(_delivery(actor, person("Mariam"))) == []
+
+
+def test_merging_a_newborns_duplicate_moves_the_deliverys_link(person, actor):
+    from appliance.patients.registry import merge_patients
+
+    mother = person("Mariam")
+    baby = _delivery(actor, mother)
+    duplicate_kept = person("Awa", age_days=5)
+    merge_patients(actor, duplicate_kept, baby, "même bébé enregistré deux fois")
+    assert Delivery.get().newborn_id == duplicate_kept.id
+
+
+def test_merging_a_mothers_duplicate_moves_her_pregnancy(person, visit, actor):
+    from appliance.patients.models import AntenatalVisit, Pregnancy
+    from appliance.patients.registry import merge_patients
+
+    first, second = person("Mariam"), person("Mariam", village="Kalaban")
+    visit(second, AntenatalVisit(visit_date=days_ago(10), lmp_date=days_ago(100), danger_signs=""))
+    merge_patients(actor, first, second, "doublon")
+    assert Pregnancy.get().patient_id == first.id
+
+
+def test_a_babys_sex_corrected_on_the_delivery_changes_its_record(person, actor):
+    from appliance.patients.registry import correct_delivery
+
+    mother = person("Mariam")
+    baby = _delivery(actor, mother)
+    delivery = Delivery.get()
+    delivery.baby_sex = "M"
+    correct_delivery(actor, delivery, site_id=SITE, reason="sexe mal saisi")
+    assert Patient.get_by_id(baby.id).sex == "M"
