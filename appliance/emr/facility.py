@@ -22,6 +22,7 @@ from appliance.facility.access import access_year, structure, trend
 from appliance.facility.chronic import (
     COHORT_STATUSES,
     CONTROLLED,
+    DEAD,
     LOST,
     MISSED,
     NO_MEASURE,
@@ -179,6 +180,7 @@ STATUS_LABELS = {
     MISSED: _l("Visites manquées (aucune visite depuis trois mois)"),
     LOST: _l("Perdus de vue (aucune visite depuis un an)"),
     RECENT: _l("Enregistrés depuis moins de trois mois"),
+    DEAD: _l("Décédés"),
 }
 TREND_COVERAGE = "penta3"  # the coverage drawn beside the first contacts
 REGISTER_STATUSES = (CONTROLLED, UNCONTROLLED, NO_MEASURE, MISSED)

@@ -9,7 +9,9 @@ programme. As of a date D:
 - among them, by their last visit up to D: *controlled* / *uncontrolled* (last visit within the past
   3 months, judged by ``clinical.chronic_care.controlled``: BP for hypertension, glucose for
   diabetes), *no measure* (seen, value not taken), *missed visits* (no visit in the past 3 months);
-- *lost*: registered, no visit for 12 months (outside the denominator).
+- *lost*: registered, no visit for 12 months (outside the denominator);
+- *dead*: a death recorded (``death`` table) by D: outside the denominator and the cohort's outcomes,
+  as Simple.org does.
 
 The cohort of a quarter Q: patients registered in the quarter before Q, judged by their last visit
 inside Q (none: missed). Both run one SQL query; the control of each last visit is the clinical
@@ -26,8 +28,8 @@ from appliance.facility.freshness import reuse
 from appliance.store.db import database
 
 PROGRAMMES = {chronic_care.HYPERTENSION: "Hypertension artérielle", chronic_care.DIABETES: "Diabète"}
-CONTROLLED, UNCONTROLLED, NO_MEASURE, MISSED, LOST, RECENT = (
-    "controle", "non_controle", "sans_mesure", "visite_manquee", "perdu", "recent")
+CONTROLLED, UNCONTROLLED, NO_MEASURE, MISSED, LOST, RECENT, DEAD = (
+    "controle", "non_controle", "sans_mesure", "visite_manquee", "perdu", "recent", "decede")
 
 
 def months_before(day: dt.date, months: int) -> dt.date:
@@ -67,7 +69,9 @@ WITH v AS (
   FROM v {window} GROUP BY patient_id
 )
 SELECT reg.patient_id, reg.registered_on, lv.visit_date, lv.systolic, lv.diastolic, lv.glucose_g_l, lv.treatment,
-       chronic_controlled(:programme, lv.systolic, lv.diastolic, lv.glucose_g_l, lv.fasting) AS ok
+       chronic_controlled(:programme, lv.systolic, lv.diastolic, lv.glucose_g_l, lv.fasting) AS ok,
+       (SELECT MIN(d.visit_date) FROM death AS d WHERE d.patient_id = reg.patient_id AND d.voided = 0
+        AND d.visit_date <= :asof) AS died_on
 FROM reg JOIN patient AS p ON p.id = reg.patient_id AND p.voided = 0
 LEFT JOIN last ON last.patient_id = reg.patient_id
 LEFT JOIN chronic_visit AS lv ON lv.id = last.visit_id
@@ -123,9 +127,11 @@ def _register(programme: str, asof: dt.date) -> Register:
     rows = database.execute_sql(_PATIENTS.format(window=""),
                                 {"programme": programme, "asof": asof.isoformat()}).fetchall()
     result = Register(programme, asof)
-    for patient_id, registered, last, systolic, diastolic, glucose, treatment, ok in rows:
+    for patient_id, registered, last, systolic, diastolic, glucose, treatment, ok, died_on in rows:
         registered_on, last_visit = dt.date.fromisoformat(registered), dt.date.fromisoformat(last)
-        if registered_on > recent_from:
+        if died_on:
+            status = DEAD
+        elif registered_on > recent_from:
             status = RECENT
         elif last_visit <= lost_before:
             status = LOST
@@ -190,6 +196,15 @@ class Cohort:
 COHORT_STATUSES = (CONTROLLED, UNCONTROLLED, NO_MEASURE, MISSED)
 
 
+def _outcome(last_visit: str | None, controlled: int | None, died_on: str | None) -> str:
+    """A cohort member's outcome: dead, no visit in the quarter, or the control at the last one."""
+    if died_on:
+        return DEAD
+    if last_visit is None:
+        return MISSED
+    return {1: CONTROLLED, 0: UNCONTROLLED}.get(controlled, NO_MEASURE)
+
+
 def cohort(programme: str, quarter: Quarter, today: dt.date) -> Cohort:
     """Registered in the quarter before ``quarter``; judged by their last visit inside ``quarter``."""
     registered_in = quarter.previous()
@@ -202,8 +217,8 @@ def cohort(programme: str, quarter: Quarter, today: dt.date) -> Cohort:
                                       "reg_start": registered_in.start.isoformat(),
                                       "reg_end": registered_in.end.isoformat()}).fetchall()
     result = Cohort(programme, quarter)
-    for patient_id, registered, last, systolic, diastolic, glucose, treatment, ok in rows:
-        status = MISSED if last is None else {1: CONTROLLED, 0: UNCONTROLLED}.get(ok, NO_MEASURE)
+    for patient_id, registered, last, systolic, diastolic, glucose, treatment, ok, died_on in rows:
+        status = _outcome(last, ok, died_on)
         result.lines.append(RegisterLine(patient_id, dt.date.fromisoformat(registered),
                                          dt.date.fromisoformat(last) if last else None, systolic, diastolic,
                                          glucose, treatment or "", status))

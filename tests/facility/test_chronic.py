@@ -211,3 +211,20 @@ def test_quarters_and_months():
     assert Quarter(2024, 1).end == dt.date(2024, 3, 31) and Quarter.of(dt.date(2024, 5, 2)) == Quarter(2024, 2)
     assert months_before(dt.date(2024, 5, 31), 3) == dt.date(2024, 2, 29)
     assert months_before(dt.date(2024, 1, 15), 12) == dt.date(2023, 1, 15)
+
+
+def test_a_death_takes_the_patient_out_of_the_denominator_and_the_cohort(hypertensives):
+    from appliance.facility.chronic import DEAD
+    from appliance.patients.models import Death
+
+    Death.create(patient=hypertensives["controle"].id, visit_date=dt.date(2024, 6, 25), category="autre",
+                 place="domicile", cause="")
+    result = register("hta", ASOF)
+    assert result.under_care == 4 and result.count(DEAD) == 1 and result.count(CONTROLLED) == 1
+    assert register("hta", dt.date(2024, 6, 24)).count(DEAD) == 0  # not yet dead that day
+    after_the_quarter = cohort("hta", Quarter(2024, 1), ASOF)  # judged at 31 March: alive then
+    assert after_the_quarter.count(DEAD) == 0 and after_the_quarter.count(MISSED) == 3
+    Death.create(patient=hypertensives["sans_mesure"].id, visit_date=dt.date(2024, 6, 21), category="autre",
+                 place="domicile", cause="")
+    in_the_quarter = cohort("hta", Quarter(2024, 2), ASOF)
+    assert in_the_quarter.count(DEAD) == 1 and in_the_quarter.count(NO_MEASURE) == 0
