@@ -77,7 +77,6 @@ def offsite_fetch(config_path: str | None, folder: Path, snapshot: str) -> None:
 def offsite_ssh_key(config_path: str | None) -> None:
     """Affiche la clé SSH publique de l'appareil pour le serveur sftp (la crée si elle manque)."""
     from appliance.backup import sftp
-    from appliance.provision.sheet import offsite_rows
 
     cfg = load_config_or_exit(config_path)
     try:
@@ -86,7 +85,7 @@ def offsite_ssh_key(config_path: str | None) -> None:
     except (sftp.SftpError, OSError) as exc:
         click.echo(f"Clé SSH indisponible : {exc}", err=True)
         sys.exit(1)
-    for label, value in offsite_rows(cfg.backup.offsite_repository, cfg.backup.offsite_host_key, key):
+    for label, value in sftp.offsite_lines(cfg.backup.offsite_repository, cfg.backup.offsite_host_key, key):
         click.echo(f"{label:<28} {value}")
     click.echo("À ajouter sur le serveur, dans le fichier authorized_keys du compte de sauvegarde : "
                "la ligne « authorized_keys » ci-dessus.")

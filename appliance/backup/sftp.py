@@ -142,6 +142,21 @@ def fingerprint(key_line: str) -> str:
     return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
 
 
+def offsite_lines(repository: str, host_key: str, ssh_key: PublicKey | None) -> list[tuple[str, str]]:
+    """What the central team needs to let this appliance in (the installation sheet and
+    ``appliance backup offsite-ssh-key``): its public key, and which server it trusts."""
+    rows = []
+    if ssh_key is not None:
+        rows += [("Clé SSH de l'appareil", ssh_key.line), ("Empreinte de la clé SSH", ssh_key.fingerprint),
+                 ("Ligne pour authorized_keys", ssh_key.authorized_keys_line)]
+    target = parse_repository(repository) if repository else None
+    if target is not None:
+        trusted = (f"épinglée : {fingerprint(parse_host_key(host_key))}" if host_key
+                   else "non épinglée : acceptée au premier contact")
+        rows += [("Dépôt hors site", repository), ("Clé d'hôte du serveur", trusted)]
+    return rows
+
+
 def parse_host_key(text: str) -> str:
     """A server's public host key as ``type base64``, from the ``.pub`` line or a known_hosts /
     ``ssh-keyscan`` line (host names first); refused unless the base64 holds a key of the named type."""

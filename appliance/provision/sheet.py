@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from appliance.backup import sftp
 from appliance.provision import ownership
 from appliance.provision.model import (
     EMR_ADDRESS,
@@ -15,12 +15,9 @@ from appliance.provision.model import (
     Provisioning,
 )
 
-if TYPE_CHECKING:
-    from appliance.backup.sftp import PublicKey
-
 
 def write_sheet(path: Path, provisioning: Provisioning, *, username: str, password: str,
-                ssh_key: PublicKey | None = None) -> None:
+                ssh_key: sftp.PublicKey | None = None) -> None:
     """The one-time installation sheet (printable HTML): how to join the WiFi and log in first, and the
     line the central team adds to the backup server (``ssh_key``: appliance.backup.sftp.PublicKey)."""
     rows = [
@@ -31,7 +28,7 @@ def write_sheet(path: Path, provisioning: Provisioning, *, username: str, passwo
         ("Adresse du dossier médical", f"{EMR_ADDRESS}  (ou {EMR_FALLBACK_ADDRESS})"),
         ("Identifiant administrateur", username),
         ("Mot de passe provisoire", password),
-        *offsite_rows(provisioning.offsite_repository, provisioning.offsite_host_key, ssh_key),
+        *sftp.offsite_lines(provisioning.offsite_repository, provisioning.offsite_host_key, ssh_key),
     ]
     table = "\n".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(v)}</code></td></tr>" for k, v in rows)
     page = f"""<!doctype html>
@@ -51,22 +48,6 @@ th{{text-align:left;padding:.4em 1em .4em 0;vertical-align:top}}code{{font-size:
 SSH_KEY_NOTE = ("<p>La ligne « authorized_keys » est à transmettre à l'équipe centrale : ajoutée au compte de "
                 "sauvegarde du serveur, elle permet à l'appareil (et à lui seul, en sftp seulement) d'y déposer "
                 "la copie hors site chiffrée. Elle n'est pas secrète ; comparez l'empreinte au téléphone.</p>")
-
-
-def offsite_rows(repository: str, host_key: str, ssh_key: PublicKey | None) -> list[tuple[str, str]]:
-    """The sheet's lines for the off-site copy: the appliance's public key, and which server it trusts."""
-    from appliance.backup import sftp
-
-    rows = []
-    if ssh_key is not None:
-        rows += [("Clé SSH de l'appareil", ssh_key.line), ("Empreinte de la clé SSH", ssh_key.fingerprint),
-                 ("Ligne pour authorized_keys", ssh_key.authorized_keys_line)]
-    target = sftp.parse_repository(repository) if repository else None
-    if target is not None:
-        trusted = (f"épinglée : {sftp.fingerprint(sftp.parse_host_key(host_key))}" if host_key
-                   else "non épinglée : acceptée au premier contact")
-        rows += [("Dépôt hors site", repository), ("Clé d'hôte du serveur", trusted)]
-    return rows
 
 
 def take_sheet(data_dir: Path) -> str | None:

@@ -23,11 +23,11 @@ def run() -> dict:
     from appliance import outbox
     from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
     from appliance.dhis2.payload import payload_for
-    from appliance.outbox.registry import install_senders
     from appliance.reports.delivery import enqueue_report
     from appliance.reports.figures import ReportFigures
     from appliance.store import open_and_migrate
     from appliance.store.db import database
+    from appliance.wiring import install_outbox
     from tests.fakes.dhis2_fixtures import write_config
     from tests.fakes.fake_dhis2 import FakeDhis2, Metadata
 
@@ -52,7 +52,7 @@ def run() -> dict:
                                             org_unit=unit)
                     enqueue_report(figures, report_ref=f"report:{unit}:{month}", version=1,
                                    complete_date=dt.date(2024, 4, 2))
-        install_senders(cfg)
+        install_outbox(cfg)
         started = time.perf_counter()
         report = outbox.flush()
         elapsed = time.perf_counter() - started

@@ -53,6 +53,8 @@ CONTRACTS = (
               ignored=(("appliance.outbox.cli", "appliance.wiring"),)),
     Forbidden("the record calls the follow-up through the patient_written hook only", ("appliance.patients",),
               ("appliance.followup", "appliance.wiring")),
+    Forbidden("provisioning uses the backup's pieces, never the reverse", ("appliance.backup",),
+              ("appliance.provision",)),
 )
 
 
