@@ -83,7 +83,10 @@ def test_seal_queue_send_and_a_conflict_in_french(live_server, phone_page, make_
                        encoding="utf-8")
     make_visit(Consultation, woman, day(9), diagnosis_code="A09")
     page.goto(f"{live_server}/rapports/{LAST_MONTH.period}?v=brouillon")
-    assert "1 chiffre(s) ont changé depuis la version 1 scellée" in page.inner_text(".changes")
+    changes = page.inner_text(".changes")  # her first consultation of the year: a diarrhoea and a new consultant
+    assert "2 chiffre(s) ont changé depuis la version 1 scellée" in changes
+    assert "diarrhées — Féminin, 25–49 ans : 0 → 1" in changes
+    assert "nouveaux consultants de l'année — Féminin, 25–49 ans : 0 → 1" in changes
     page.fill("textarea[name=motif]", "diarrhée du 10 saisie en retard")
     page.click("button:has-text('Sceller le rapport')")
     assert queue.flush().delivered_with_conflicts == 1
