@@ -8,7 +8,7 @@ TEST_DEPS := build/.system-test
 PO_FILES := $(wildcard appliance/emr/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test test-fast lint bench translations extract-messages image clean
+.PHONY: run test test-fast lint bench translations extract-messages image boot soak clean
 
 run: $(RUN_DEPS) $(PIP_STAMP) $(MO_FILES)
 	$(VENV)/bin/appliance simulate --instance instance --port 8080
@@ -30,6 +30,14 @@ translations: $(MO_FILES)
 # The bootable SD image (root, Debian 12 build host): build/image/clinic-appliance.img.xz + .sha256.
 image: $(TEST_DEPS) $(PIP_STAMP) $(MO_FILES)
 	$(PY) image/build.py all
+
+# The built image booted in the emulated Pi (QEMU virt, 512 MB) for a person to look around (docs/technician.md).
+boot: $(TEST_DEPS) $(PIP_STAMP)
+	$(PY) -m tests.boot.look
+
+# A hundred power cuts or more on the emulated Pi (up to an hour); figures merged into build/bench/results.json.
+soak: $(TEST_DEPS) $(PIP_STAMP)
+	$(PY) -m tests.boot.soak --cycles 100 --max-minutes 60
 
 # Gather the French source strings and merge them into the English catalogue.
 extract-messages: $(PIP_STAMP)

@@ -18,6 +18,7 @@ from appliance.accounts import create_user
 from appliance.store import open_and_migrate
 from appliance.store.audit import system_actor
 from appliance.store.models import User
+from tests.image.building import built  # noqa: F401  (one image per session, for tests/image and tests/boot)
 
 PASSWORD = "motdepasse1"
 

@@ -1,93 +1,16 @@
-"""The image built once per test session, the way ``make image`` builds it, and shared by the slow tests.
-
-Build steps run image/build.py as a subprocess (the real command, its real output in the log). Their
-durations and Ansible recaps are kept in /var/tmp/appliance-image-test/timings.json for the report.
-"""
+"""Fixtures of the image tests; the built image itself comes from tests/image/building.py."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-# Outside the repository on purpose (see WORK_DIR in image/build.py): setuptools walks build/.
-BUILD = Path(os.environ.get("APPLIANCE_IMAGE_TEST_WORK", "/var/tmp/appliance-image-test"))
+from tests.image.building import BUILD, REPO, BuiltImage
 
-
-@dataclass(frozen=True)
-class BuiltImage:
-    out: Path
-    rootfs: Path
-    image: Path
-    compressed: Path
-    first_run: dict
-    second_run: dict
-    timings: dict
-
-
-class _Stage:
-    """One image/build.py stage in its own process, logged to BUILD/<stage>.log."""
-
-    def __init__(self, stage: str, *extra: str) -> None:
-        self.stage = stage
-        self.report = BUILD / f"report-{stage}-{time.monotonic_ns()}.json"
-        self.log = BUILD / f"{stage}-{time.monotonic_ns()}.log"
-        command = [sys.executable, str(REPO / "image/build.py"), stage, "--out", str(BUILD),
-                   "--report", str(self.report), *extra]
-        self.began = time.monotonic()
-        self._handle = self.log.open("w")
-        self._handle.write(f"$ {' '.join(command)}\n")
-        self._handle.flush()
-        self.process = subprocess.Popen(command, stdout=self._handle, stderr=subprocess.STDOUT)
-
-    def result(self) -> dict:
-        code = self.process.wait()
-        self._handle.close()
-        with (BUILD / "build.log").open("a") as whole:
-            whole.write(self.log.read_text(errors="replace"))
-        if code != 0:
-            tail = self.log.read_text(errors="replace").splitlines()[-40:]
-            pytest.fail(f"image/build.py {self.stage} a échoué :\n" + "\n".join(tail))
-        data = json.loads(self.report.read_text())
-        self.report.unlink()
-        self.log.unlink()
-        data["wall_s"] = round(time.monotonic() - self.began, 1)
-        return data
-
-
-def _stage(stage: str, *extra: str) -> dict:
-    return _Stage(stage, *extra).result()
-
-
-@pytest.fixture(scope="session")
-def built() -> BuiltImage:
-    if os.geteuid() != 0:
-        pytest.skip("building the image needs root (debootstrap, chroot, mount): CI runs as root")
-    BUILD.mkdir(parents=True, exist_ok=True)
-    (BUILD / "build.log").write_text("")
-    timings: dict = {}
-    timings["rootfs"] = _stage("rootfs")
-    first = _stage("apply")
-    timings["assemble"] = _stage("assemble")
-    # Compression (xz on both cores) reads only the .img; the second, idempotence, run of the playbook
-    # (qemu, one core) works on the tree meanwhile. A second run that changed anything fails its test.
-    compressing = _Stage("compress", "--xz-level", "0")
-    second = _stage("apply")
-    timings["compress"] = compressing.result()
-    timings["playbook_first"] = first
-    timings["playbook_second"] = second
-    (BUILD / "timings.json").write_text(json.dumps(timings, indent=2))
-    return BuiltImage(out=BUILD, rootfs=BUILD / "rootfs", image=BUILD / "clinic-appliance.img",
-                      compressed=BUILD / "clinic-appliance.img.xz", first_run=first["playbook"],
-                      second_run=second["playbook"], timings=timings)
+__all__ = ["BUILD", "REPO", "BuiltImage"]
 
 
 @pytest.fixture

@@ -1,0 +1,248 @@
+"""The SD image booted as a whole machine: QEMU's ``virt`` board with a Cortex-A53 and 512 MB (the Zero 2 W).
+
+Shared by tests/boot, ``make boot`` and ``make soak``. The card is a copy of the built image, grown to a
+real card's size; QEMU gets the kernel, initramfs and command line found on that card's own boot
+partition (QEMU cannot run the Pi's GPU firmware, which is what reads them on a Pi), and the card as its
+one disk, as the SD slot would present it. The network is QEMU's user mode: the guest sees a wired port
+(``lan0``, DHCP) and the host reaches the EMR and sshd through forwarded loopback ports.
+
+A power cut is ``kill -9`` of QEMU: the whole machine stops, its RAM (page cache, the ext4 journal not
+yet committed) is gone, and only what the guest had written to the card remains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance.provision import boot_partition_offset
+
+QEMU = "qemu-system-aarch64"
+MEMORY_MB = 512
+CARD_BYTES = 4 * 1024**3  # a 4 GB card: the smallest sold; the data partition grows into it
+# The serial console of QEMU's virt board (the Pi's is ttyS1/ttyAMA0 on its GPIO header).
+CONSOLE = "console=ttyAMA0,115200"
+# What a technician provisions for a test clinic (appliance provision write).
+SITE = {"--site-id": "cscom-kati-01", "--facility-name": "CSCom de Kati", "--dhis2-org-unit": "DiszpKrYNg8",
+        "--wifi-passphrase": "kati-wifi-2026", "--mqtt-username": "cscom-kati-01",
+        "--mqtt-password": "mqtt-secret-kati", "--modem-apn": "internet"}
+
+
+class MachineError(RuntimeError):
+    """The emulated machine did not do what was expected; the message carries the console's tail."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def copy_card(image: Path, card: Path, size: int = CARD_BYTES) -> Path:
+    """A sparse copy of the built image, grown to the card's size as flashing it onto a card would."""
+    subprocess.run(["cp", "--sparse=always", str(image), str(card)], check=True)
+    with card.open("r+b") as handle:
+        handle.truncate(size)
+    return card
+
+
+def _mtools(card: Path, *args: str) -> subprocess.CompletedProcess:
+    target = f"{card}@@{boot_partition_offset(card)}"
+    return subprocess.run([args[0], "-i", target, *args[1:]], check=True, capture_output=True, text=True,
+                          env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})
+
+
+def provision_card(image: Path, folder: Path) -> tuple[Path, Path]:
+    """A 4 GB card flashed with the image and provisioned as the technician does (``provision write``)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    key = folder / "technicien_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "technicien@test", "-f", str(key)],
+                   check=True)
+    card = copy_card(image, folder / "card.img")
+    arguments = [arg for pair in SITE.items() for arg in pair]
+    subprocess.run([sys.executable, "-m", "appliance", "provision", "write", str(card), *arguments,
+                    "--ssh-key", f"{key}.pub"], check=True, capture_output=True, text=True)
+    return card, key
+
+
+@dataclass(frozen=True)
+class BootFiles:
+    kernel: Path
+    initrd: Path
+    cmdline: str
+
+
+def boot_files(card: Path, folder: Path) -> BootFiles:
+    """The kernel, initramfs and cmdline.txt the Pi's firmware would read from the card's boot partition."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = _mtools(card, "mdir", "-b", "::/").stdout.split()
+    names = [name.removeprefix("::/") for name in names]
+
+    def newest(prefix: str) -> str:
+        found = sorted(name for name in names if name.startswith(prefix))
+        if not found:
+            raise MachineError(f"pas de {prefix}* sur la partition de démarrage ({' '.join(names)})")
+        return found[-1]
+
+    kernel, initrd = folder / "vmlinuz", folder / "initrd.img"
+    _mtools(card, "mcopy", "-o", f"::/{newest('vmlinuz')}", str(kernel))
+    _mtools(card, "mcopy", "-o", f"::/{newest('initrd.img')}", str(initrd))
+    cmdline = _mtools(card, "mtype", "::/cmdline.txt").stdout.strip()
+    return BootFiles(kernel=kernel, initrd=initrd, cmdline=cmdline)
+
+
+@dataclass
+class Machine:
+    """One emulated Pi: ``start()``, wait for a service, ``ssh()``, then ``poweroff()`` or ``power_cut()``."""
+
+    card: Path
+    folder: Path
+    ssh_key: Path | None = None
+    smp: int = 2
+    rtc_base: str = "utc"
+    terminal: bool = False  # make boot: the serial console on the person's terminal (Ctrl-A X quits)
+    http_port: int = field(default_factory=free_port)
+    ssh_port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    boots: int = 0
+
+    @property
+    def console_log(self) -> Path:
+        return self.folder / f"console-{self.boots}.log"
+
+    def command(self, files: BootFiles) -> list[str]:
+        forwards = f"hostfwd=tcp:127.0.0.1:{self.http_port}-:80,hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22"
+        return [
+            QEMU, "-M", "virt", "-cpu", "cortex-a53", "-m", str(MEMORY_MB), "-smp", str(self.smp),
+            "-nographic", *(["-serial", "mon:stdio"] if self.terminal else
+                            ["-monitor", "none", "-serial", f"file:{self.console_log}"]),
+            "-kernel", str(files.kernel), "-initrd", str(files.initrd),
+            "-append", f"{files.cmdline} {CONSOLE}",
+            "-drive", f"file={self.card},format=raw,if=none,id=card,cache=writeback,discard=unmap",
+            "-device", "virtio-blk-pci,drive=card",
+            "-netdev", f"user,id=lan,{forwards}", "-device", "virtio-net-pci,netdev=lan,romfile=",
+            "-rtc", f"base={self.rtc_base},clock=host",
+            "-no-reboot",
+        ]
+
+    def start(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            raise MachineError("la machine tourne déjà")
+        self.boots += 1
+        self.folder.mkdir(parents=True, exist_ok=True)
+        files = boot_files(self.card, self.folder / "boot")
+        self.started_at = time.monotonic()
+        if self.terminal:
+            self.process = subprocess.Popen(self.command(files))
+            return
+        self.process = subprocess.Popen(self.command(files), stdin=subprocess.DEVNULL,
+                                        stdout=(self.folder / f"qemu-{self.boots}.log").open("w"),
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def console(self) -> str:
+        return self.console_log.read_text(errors="replace") if self.console_log.exists() else ""
+
+    def fail(self, message: str) -> MachineError:
+        tail = "\n".join(self.console().splitlines()[-60:])
+        return MachineError(f"{message}\n--- console ({self.console_log}) ---\n{tail}")
+
+    def http_get(self, path: str, timeout: float = 10) -> tuple[int, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            return response.status, response.read().decode("utf-8", "replace")
+        finally:
+            connection.close()
+
+    def wait_for_http(self, path: str = "/connexion", timeout: float = 600) -> float:
+        """Seconds from power-on until ``path`` answers 200 (QEMU accepts the forwarded port at once, so
+        only an HTTP answer counts)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise self.fail("la machine s'est arrêtée avant de servir")
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                status, _ = self.http_get(path, timeout=5)
+                if status == 200:
+                    return round(time.monotonic() - self.started_at, 1)
+            time.sleep(1)
+        raise self.fail(f"{path} n'a pas répondu en {timeout:.0f} s")
+
+    def ssh_command(self, command: str, *, user: str = "technicien", key: Path | None = None) -> list[str]:
+        key = key or self.ssh_key
+        return ["ssh", "-p", str(self.ssh_port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
+                "-o", "IdentitiesOnly=yes", *(["-i", str(key)] if key else []), f"{user}@127.0.0.1", command]
+
+    def ssh(self, command: str, *, user: str = "technicien", key: Path | None = None, check: bool = True,
+            timeout: float = 180, stdin: str = "") -> subprocess.CompletedProcess:
+        result = subprocess.run(self.ssh_command(command, user=user, key=key), capture_output=True, text=True,
+                                timeout=timeout, input=stdin)
+        if check and result.returncode != 0:
+            raise MachineError(f"ssh {command!r} : code {result.returncode}\n{result.stdout}{result.stderr}")
+        return result
+
+    def wait_for_ssh(self, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise self.fail("la machine s'est arrêtée avant d'accepter SSH")
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                if self.ssh("true", check=False, timeout=30).returncode == 0:
+                    return
+            time.sleep(2)
+        raise self.fail(f"SSH n'a pas répondu en {timeout:.0f} s")
+
+    def wait_until_settled(self, timeout: float = 300) -> str:
+        """``systemctl is-system-running --wait``: 'running' once every unit has started, else 'degraded'."""
+        result = self.ssh("systemctl is-system-running --wait", check=False, timeout=timeout)
+        return result.stdout.strip()
+
+    def power_cut(self) -> None:
+        """The power goes: QEMU killed outright, nothing flushed by the guest."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def poweroff(self, timeout: float = 180) -> None:
+        """A clean shutdown through systemd (the technician's ``sudo poweroff``), power cut if it hangs."""
+        if not self.running:
+            return
+        self.ssh("sudo systemctl poweroff", check=False, timeout=30)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.power_cut()
+
+    def boot_journal_mentions(self, pattern: str) -> list[str]:
+        return [line for line in self.console().splitlines() if re.search(pattern, line)]
+
+
+@contextlib.contextmanager
+def running(machine: Machine) -> Iterator[Machine]:
+    """Start the machine and be sure it is gone afterwards, whatever happened."""
+    machine.start()
+    try:
+        yield machine
+    finally:
+        machine.power_cut()

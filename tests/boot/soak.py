@@ -1,0 +1,101 @@
+"""``make soak``: a month of power cuts on the emulated Pi, bounded in time, not part of CI.
+
+One card (the image ``make image`` built, provisioned for a test clinic) is cut at random moments while a
+nurse records visits, at least ``--cycles`` times (100 by default) unless ``--max-minutes`` runs out
+first. Merges into build/bench/results.json (as ``make bench`` does): ``powercut_cycles``,
+``powercut_lost_writes`` (budget 0), ``powercut_boot_s_p95``, plus failures and the worst boot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+from tests.bench.run import RESULTS
+from tests.bench.support import p95
+from tests.boot.look import IMAGE
+from tests.boot.machine import Machine, MachineError, provision_card
+from tests.boot.powercut import nurse_on, power_cut_cycle, wait_ready
+
+WORK = Path("/var/tmp/appliance-soak")
+
+
+def merge_results(figures: dict) -> None:
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results.update(figures)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Coupures de courant répétées sur la carte émulée.")
+    parser.add_argument("--cycles", type=int, default=100)
+    parser.add_argument("--max-minutes", type=float, default=60)
+    parser.add_argument("--seed", type=int, default=int(time.time()))
+    parser.add_argument("--image", type=Path, default=IMAGE)
+    args = parser.parse_args(argv)
+    if not args.image.exists():
+        print(f"Pas d'image {args.image} : lancez d'abord « make image ».", file=sys.stderr)
+        return 1
+    began = time.monotonic()
+    card, key = provision_card(args.image, WORK)
+    machine = Machine(card=card, folder=WORK / "machine", ssh_key=key)
+    rng = random.Random(args.seed)
+    ledger: dict[str, int] = {}
+    boots: list[float] = []
+    lost: set[str] = set()
+    bad_cycles = 0
+    log = (WORK / "cycles.jsonl").open("w")
+    machine.start()
+    try:
+        first_boot = machine.wait_for_http(timeout=900)
+        machine.wait_for_ssh()
+        admin_password = machine.ssh("sudo appliance provision sheet").stdout
+        admin_password = admin_password.split("Mot de passe provisoire", 1)[1].split()[0]
+        nurse, patient_id = nurse_on(machine, admin_password)
+        print(f"premier démarrage : {first_boot} s ; graine {args.seed}", flush=True)
+        number = 0
+        while number < args.cycles and (time.monotonic() - began) / 60 < args.max_minutes:
+            number += 1
+            try:
+                cycle = power_cut_cycle(machine, nurse, patient_id, number, ledger, rng)
+                wait_ready(machine, nurse)
+            except MachineError as exc:  # the card did not come back by itself: a failed cycle, kept going
+                print(f"cycle {number} : ÉCHEC {exc}", flush=True)
+                log.write(json.dumps({"cycle": number, "error": str(exc)[-4000:]}) + "\n")
+                bad_cycles += 1
+                machine.power_cut()
+                machine.start()
+                machine.wait_for_http(timeout=900)
+                continue
+            boots.append(cycle.boot_s)
+            lost.update(cycle.lost)
+            bad_cycles += 0 if cycle.ok else 1
+            log.write(json.dumps(cycle.__dict__, ensure_ascii=False) + "\n")
+            log.flush()
+            print(f"cycle {number} : coupure à {cycle.cut_after_s} s, {cycle.acknowledged} visites confirmées, "
+                  f"redémarrage {cycle.boot_s} s, perdues {len(cycle.lost)}, doublées {len(cycle.doubled)}, "
+                  f"intégrité {cycle.integrity}, système {cycle.system_state}", flush=True)
+    finally:
+        machine.poweroff()
+        log.close()
+    figures = {
+        "powercut_cycles": len(boots) + bad_cycles,
+        "powercut_lost_writes": len(lost),
+        "powercut_failed_cycles": bad_cycles,
+        "powercut_acknowledged_writes": sum(ledger.values()),
+        "powercut_boot_s_p95": p95(boots) if boots else None,
+        "powercut_boot_s_max": max(boots) if boots else None,
+    }
+    merge_results(figures)
+    print(json.dumps(figures, indent=2))
+    print(f"Résultats : {RESULTS} ; détail : {WORK / 'cycles.jsonl'}")
+    return 0 if not lost and not bad_cycles else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""First boot as in the field, on the emulated Pi (QEMU virt, Cortex-A53, 512 MB) with the image's own
+kernel and initramfs: a card flashed and provisioned by the technician's command, powered on once.
+
+Everything is read from inside the running card over its own sshd, as the technician would.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.boot.conftest import WORK, BootedCard
+from tests.boot.machine import SITE
+from tests.boot.powercut import nurse_on
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]  # the first test builds and boots the image
+
+
+def record_timing(name: str, value: float) -> None:
+    path = WORK / "timings.json"
+    timings = json.loads(path.read_text()) if path.exists() else {}
+    timings[name] = value
+    path.write_text(json.dumps(timings, indent=2))
+
+
+def test_first_boot_serves_the_login_page(booted: BootedCard) -> None:
+    record_timing("first_boot_to_login_s", booted.first_boot_s)
+    status, page = booted.machine.http_get("/connexion")
+    assert status == 200 and 'name="password"' in page
+    assert "CSCom de Kati" in page or "Connexion" in page
+
+
+def test_every_unit_started_and_none_failed(booted: BootedCard) -> None:
+    state = booted.machine.wait_until_settled()
+    failed = booted.machine.ssh("systemctl --failed --no-legend --plain", check=False).stdout
+    assert (state, failed.strip()) == ("running", "")
+    active = booted.machine.ssh("systemctl is-active ssh nftables appliance-web appliance-agent chrony",
+                                check=False).stdout.split()
+    assert active == ["active"] * 5
+
+
+def test_the_card_booted_its_own_kernel_from_its_own_initramfs(booted: BootedCard) -> None:
+    machine = booted.machine
+    uname = machine.ssh("uname -r").stdout.strip()
+    assert machine.ssh(f"test -e /boot/initrd.img-{uname} && test -e /lib/modules/{uname}/modules.dep",
+                       check=False).returncode == 0
+    assert "LABEL=RASPIROOT" in machine.ssh("cat /proc/cmdline").stdout
+    root = machine.ssh("findmnt -no SOURCE,FSTYPE /").stdout.split()
+    assert root[1] == "ext4" and root[0].startswith("/dev/vda")
+
+
+def test_the_data_partition_grew_to_the_card(booted: BootedCard) -> None:
+    machine = booted.machine
+    size = int(machine.ssh("lsblk -bno SIZE /dev/disk/by-label/appliance-data").stdout)
+    assert size > 3 * 1024**3  # 64 MiB in the image, the rest of the 4 GB card after first boot
+    free_kb = int(machine.ssh("df --output=avail -k /var/lib/appliance | tail -1").stdout)
+    assert free_kb > 2_500_000
+    assert machine.ssh("test -e /var/lib/appliance/.partition-grown", check=False).returncode == 0
+
+
+def test_secrets_left_the_boot_partition_for_their_0600_files(booted: BootedCard) -> None:
+    machine = booted.machine
+    assert machine.ssh("test -e /boot/firmware/appliance-provision.toml", check=False).returncode == 1
+    modes = machine.ssh("sudo stat -c '%a %n' /etc/appliance/secrets/*").stdout.splitlines()
+    names = {line.split()[1].rsplit("/", 1)[-1]: line.split()[0] for line in modes}
+    assert {"mqtt_password", "flask_secret_key", "wifi.psk"} <= set(names)
+    assert set(names.values()) == {"600"}
+    # The passwords themselves are nowhere on the boot partition, and are in their files.
+    for secret in (SITE["--mqtt-password"], SITE["--wifi-passphrase"]):
+        found = machine.ssh(f"sudo grep -rlF -- '{secret}' /boot/firmware", check=False)
+        assert found.returncode == 1 and found.stdout == "", secret
+    assert machine.ssh("sudo cat /etc/appliance/secrets/mqtt_password").stdout.strip() == SITE["--mqtt-password"]
+
+
+def test_the_firewall_is_loaded(booted: BootedCard) -> None:
+    ruleset = booted.machine.ssh("sudo nft list ruleset").stdout
+    assert "policy drop" in ruleset and "wwan" in ruleset
+
+
+def test_ssh_host_keys_were_made_on_the_card(booted: BootedCard) -> None:
+    machine = booted.machine
+    assert machine.ssh("systemctl show -p NRestarts --value ssh").stdout.strip() == "0"
+    keys = machine.ssh("ls /etc/ssh").stdout.split()
+    assert "ssh_host_ed25519_key" in keys
+
+
+def test_sshd_admits_only_the_technician_with_his_key(booted: BootedCard, tmp_path) -> None:
+    machine = booted.machine
+    assert machine.ssh("id -un").stdout.strip() == "technicien"
+    assert machine.ssh("true", user="root", check=False).returncode == 255
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    assert machine.ssh("true", key=stranger, check=False).returncode == 255
+    password_only = subprocess.run(
+        [*machine.ssh_command("true")[:-2], "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
+         "technicien@127.0.0.1", "true"], capture_output=True, text=True, timeout=60)
+    assert password_only.returncode == 255 and "Permission denied" in password_only.stderr
+
+
+def test_sudo_works_for_the_technician(booted: BootedCard) -> None:
+    assert booted.machine.ssh("sudo -n id -u").stdout.strip() == "0"
+
+
+def test_it_serves_a_visit_recorded_over_http(booted: BootedCard) -> None:
+    nurse, patient_id = nurse_on(booted.machine, booted.admin_password)
+    booted.nurse, booted.patient_id = nurse, patient_id
+    nurse.record_visit(patient_id, "Fièvre au premier démarrage")
+    status, _, chart = nurse.request("GET", f"/patients/{patient_id}")
+    assert status == 200 and "Fièvre au premier démarrage" in chart
