@@ -1,4 +1,4 @@
-"""One provisioned card booted once per session in the emulated Pi, shared by the boot tests.
+"""One provisioned card booted once for tests/boot in the emulated Pi, shared by the boot tests.
 
 The card is a copy of the image the session built (tests/image/building.py), provisioned with the
 technician's real command; the first boot is the field's first boot. Later tests (power cuts) keep
@@ -37,7 +37,8 @@ class BootedCard:
         return re.search(r"Mot de passe provisoire\s+(\S+)", self.sheet).group(1)
 
 
-@pytest.fixture(scope="session")
+# Package scope: the machine is powered off once tests/boot is done, not left idling through the session.
+@pytest.fixture(scope="package")
 def booted(built: BuiltImage) -> BootedCard:
     if shutil.which("qemu-system-aarch64") is None:
         pytest.fail("qemu-system-aarch64 manque : installez les paquets de .ci/apt-packages.txt (qemu-system-arm)")
