@@ -11,6 +11,7 @@ import click
 from appliance.provision.card import write_to_target
 from appliance.provision.first_boot import Targets, apply
 from appliance.provision.model import (
+    HARDWARE_SIMULATION,
     MIN_WIFI_PASSPHRASE,
     SHEET_COMMAND,
     ProvisionError,
@@ -54,13 +55,15 @@ def provision() -> None:
               help="Dépôt restic de la sauvegarde hors site (ex. sftp:sauvegarde@serveur:/srv/restic/site).")
 @click.option("--offsite-key-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Fichier de la clé de la sauvegarde hors site (donné par l'équipe centrale).")
+@click.option("--simulated-hardware", is_flag=True,
+              help="Batterie et modem simulés : carte essayée sans Pi (émulateur, banc d'essai), jamais en clinique.")
 @click.option("--offsite-host-key", default="",
               help="Clé d'hôte publique du serveur sftp (« ssh-ed25519 AAAA… ») : épinglée. "
                    "Sans elle : acceptée au premier contact.")
 def write_command(target: Path, site_id, facility_name, dhis2_org_unit, wifi_passphrase, mqtt_username,
                   mqtt_password, modem_apn, mqtt_broker, wifi_ssid, dhis2_url, dhis2_token, ssh_key_file,
                   modem_apn_user, modem_apn_password, offsite_repository, offsite_key_file,
-                  offsite_host_key) -> None:
+                  offsite_host_key, simulated_hardware) -> None:
     """Écrit les paramètres du site sur la partition de démarrage (dossier) ou dans l'image .img."""
     site = _ask(site_id, "Identifiant du site")
     offsite_key = ""
@@ -88,6 +91,7 @@ def write_command(target: Path, site_id, facility_name, dhis2_org_unit, wifi_pas
         offsite_repository=offsite_repository,
         offsite_key=offsite_key,
         offsite_host_key=offsite_host_key.strip(),
+        hardware=HARDWARE_SIMULATION if simulated_hardware else "",
     )
     try:
         where = write_to_target(values, target)

@@ -16,6 +16,7 @@ import tomli_w
 
 from appliance.provision import ownership
 from appliance.provision.model import (
+    HARDWARE_SIMULATION,
     PROVISION_FILE,
     SHEET_FILE,
     TECHNICIAN_USER,
@@ -114,6 +115,8 @@ def config_document(provisioning: Provisioning, targets: Targets) -> str:
         document["modem"]["apn_user"] = provisioning.modem_apn_user
     if provisioning.modem_apn_password:
         document["modem"]["apn_password"] = provisioning.modem_apn_password
+    if provisioning.hardware == HARDWARE_SIMULATION:
+        document["simulation"] = True
     if provisioning.offsite_repository:
         document["backup"] = {"offsite_repository": provisioning.offsite_repository}
     if provisioning.offsite_host_key:

@@ -16,6 +16,7 @@ PROVISION_FILE = "appliance-provision.toml"
 SHEET_FILE = "fiche-installation.html"
 FORMAT_VERSION = 1
 MIN_WIFI_PASSPHRASE = 12  # WPA2-PSK falls to offline guessing from one captured handshake: long and random
+HARDWARE_SIMULATION = "simulation"  # provisioning value switching the agent to its simulated battery and modem
 SERVICE_USER = "appliance"
 # The one account sshd lets in (ansible/roles/base, group_vars technician_user): root never logs in over SSH.
 TECHNICIAN_USER = "technicien"
@@ -68,6 +69,8 @@ class Provisioning:
     offsite_repository: str = ""  # empty: no off-site copy
     offsite_key: str = ""  # secret: restic's repository password, kept by the central team too
     offsite_host_key: str = ""  # sftp: the backup server's public host key, pinned (empty: first contact)
+    # "simulation": no ADC, GPIO or modem on this board (an emulator, a bench): the agent's simulated ones.
+    hardware: str = ""
 
     SECRET_FIELDS = ("wifi_passphrase", "mqtt_password", "dhis2_token", "modem_apn_password", "offsite_key")
 
@@ -82,6 +85,9 @@ class Provisioning:
     def problems(self) -> list[str]:
         """Every problem, one French line each, naming the field: the technician fixes all at once."""
         errors = []
+        if self.hardware not in ("", HARDWARE_SIMULATION):
+            errors.append(f"Matériel : « {HARDWARE_SIMULATION} » ou rien (le Pi et ses capteurs), "
+                          f"reçu « {self.hardware} »")
         if not SITE_ID.fullmatch(self.site_id):
             errors.append("Identifiant du site : 2 à 40 caractères, minuscules, chiffres et tirets "
                           f"(ex. « cscom-kati-01 »), reçu « {self.site_id} »")

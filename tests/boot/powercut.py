@@ -118,10 +118,16 @@ def power_cut_cycle(machine: Machine, staff: Staff, patient_id: int, number: int
                  integrity=found["integrity"], system_state=state, failed_units=failed, fsck=fsck_lines(machine))
 
 
-def nurse_on(machine: Machine, sheet_admin_password: str) -> tuple[Staff, int]:
-    """The administrator's first login, a nurse account, her first login and one patient to write on."""
+def admin_on(machine: Machine, sheet_admin_password: str) -> Staff:
+    """The administrator's first login with the sheet's provisional password."""
     admin = Staff(machine.http_port)
     admin.first_login("admin", sheet_admin_password)
+    return admin
+
+
+def nurse_on(machine: Machine, sheet_admin_password: str, admin: Staff | None = None) -> tuple[Staff, int]:
+    """A nurse account made by the administrator, her first login and one patient to write on."""
+    admin = admin or admin_on(machine, sheet_admin_password)
     provisional = admin.create_user("infirmier1", "infirmier")
     nurse = Staff(machine.http_port)
     nurse.first_login("infirmier1", provisional)

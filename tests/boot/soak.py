@@ -1,8 +1,9 @@
-"""``make soak``: a month of power cuts on the emulated Pi, bounded in time, not part of CI.
+"""``make soak``: a busy day, then a month of power cuts on the emulated Pi, bounded in time, not in CI.
 
 One card (the image ``make image`` built, provisioned for a test clinic) is cut at random moments while a
 nurse records visits, at least ``--cycles`` times (100 by default) unless ``--max-minutes`` runs out
-first. Merges into build/bench/results.json (as ``make bench`` does): ``powercut_cycles``,
+first. Before the cuts, ten staff browse and write at once (tests/boot/workload.py: ``vm_used_mb_10_staff``,
+``sd_bytes_written_per_day``). Merges into build/bench/results.json (as ``make bench`` does): ``powercut_cycles``,
 ``powercut_lost_writes`` (budget 0), ``powercut_boot_s_p95``, plus failures and the worst boot.
 """
 
@@ -17,9 +18,10 @@ from pathlib import Path
 
 from tests.bench.run import RESULTS
 from tests.bench.support import p95
+from tests.boot import workload
 from tests.boot.look import IMAGE
 from tests.boot.machine import Machine, MachineError, provision_card
-from tests.boot.powercut import nurse_on, power_cut_cycle, wait_ready
+from tests.boot.powercut import admin_on, nurse_on, power_cut_cycle, wait_ready
 
 WORK = Path("/var/tmp/appliance-soak")
 
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-minutes", type=float, default=60)
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--image", type=Path, default=IMAGE)
+    parser.add_argument("--busy-minutes", type=float, default=5, help="ten staff at work (0: skipped)")
+    parser.add_argument("--idle-minutes", type=float, default=5, help="then nobody, for the night's write rate")
     args = parser.parse_args(argv)
     if not args.image.exists():
         print(f"Pas d'image {args.image} : lancez d'abord « make image ».", file=sys.stderr)
@@ -49,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     boots: list[float] = []
     lost: set[str] = set()
     bad_cycles = 0
+    figures: dict = {}
     log = (WORK / "cycles.jsonl").open("w")
     machine.start()
     try:
@@ -56,8 +61,15 @@ def main(argv: list[str] | None = None) -> int:
         machine.wait_for_ssh()
         admin_password = machine.ssh("sudo appliance provision sheet").stdout
         admin_password = admin_password.split("Mot de passe provisoire", 1)[1].split()[0]
-        nurse, patient_id = nurse_on(machine, admin_password)
+        admin = admin_on(machine, admin_password)
         print(f"premier démarrage : {first_boot} s ; graine {args.seed}", flush=True)
+        figures["boot_first_to_login_s"] = first_boot
+        if args.busy_minutes > 0:
+            figures.update(workload.measure(machine, admin, busy_s=args.busy_minutes * 60,
+                                            idle_s=args.idle_minutes * 60))
+            merge_results(figures)
+            print(json.dumps(figures, indent=2, ensure_ascii=False), flush=True)
+        nurse, patient_id = nurse_on(machine, admin_password, admin)
         number = 0
         while number < args.cycles and (time.monotonic() - began) / 60 < args.max_minutes:
             number += 1
@@ -83,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         machine.poweroff()
         log.close()
-    figures = {
+    figures |= {
         "powercut_cycles": len(boots) + bad_cycles,
         "powercut_lost_writes": len(lost),
         "powercut_failed_cycles": bad_cycles,
@@ -92,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         "powercut_boot_s_max": max(boots) if boots else None,
     }
     merge_results(figures)
-    print(json.dumps(figures, indent=2))
+    print(json.dumps(figures, indent=2, ensure_ascii=False))
     print(f"Résultats : {RESULTS} ; détail : {WORK / 'cycles.jsonl'}")
     return 0 if not lost and not bad_cycles else 1
 

@@ -39,6 +39,8 @@ def test_every_unit_started_and_none_failed(booted: BootedCard) -> None:
     active = booted.machine.ssh("systemctl is-active ssh nftables appliance-web appliance-agent chrony",
                                 check=False).stdout.split()
     assert active == ["active"] * 5
+    restarts = booted.machine.ssh("systemctl show -p NRestarts --value appliance-web appliance-agent ssh").stdout
+    assert restarts.split() == ["0", "0", "0"]  # started once, not crash-looping behind "activating"
 
 
 def test_the_card_booted_its_own_kernel_from_its_own_initramfs(booted: BootedCard) -> None:

@@ -418,3 +418,24 @@ def test_bad_sftp_repository_or_host_key_is_refused_naming_the_field(tmp_path: P
     problems = dataclasses.replace(WITH_BACKUP, **changes).problems()
     assert len(problems) == 1, problems
     assert problems[0].startswith(named)
+
+
+def test_simulated_hardware_switches_the_agent_to_its_simulation_and_nothing_else(tmp_path: Path) -> None:
+    (tmp_path / "pi").mkdir()
+    (tmp_path / "bench").mkdir()
+    assert config_module.load(first_boot(tmp_path / "pi")[0].config_file).simulation is False
+    targets, _ = first_boot(tmp_path / "bench", dataclasses.replace(GOOD, hardware="simulation"))
+    cfg = config_module.load(targets.config_file)
+    assert cfg.simulation is True and cfg.site.id == GOOD.site_id
+    assert "Matériel : « simulation » ou rien" in "\n".join(dataclasses.replace(GOOD, hardware="oui").problems())
+
+
+def test_cli_writes_simulated_hardware_only_when_asked(tmp_path: Path) -> None:
+    boot = boot_dir(tmp_path)
+    arguments = ["provision", "write", str(boot), "--site-id", "cscom-kati-01", "--facility-name", "CSCom de Kati",
+                 "--dhis2-org-unit", "DiszpKrYNg8", "--wifi-passphrase", "kati-wifi-2024", "--mqtt-username", "k",
+                 "--mqtt-password", "mqtt-secret-123", "--modem-apn", "internet"]
+    assert CliRunner().invoke(main, arguments).exit_code == 0
+    assert "hardware" not in (boot / PROVISION_FILE).read_text()
+    assert CliRunner().invoke(main, [*arguments, "--simulated-hardware"]).exit_code == 0
+    assert 'hardware = "simulation"' in (boot / PROVISION_FILE).read_text()
