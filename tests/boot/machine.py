@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from appliance.provision import boot_partition_offset
+from appliance.provision.card import boot_partition_offset
 
 QEMU = "qemu-system-aarch64"
 MEMORY_MB = 512

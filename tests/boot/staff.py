@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-NEW_PASSWORD = "Kati-2026-solide"
+NEW_PASSWORD = "Baobab-nuage-4217"
 
 
 class StaffError(RuntimeError):
