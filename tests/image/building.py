@@ -72,6 +72,8 @@ def _stage(stage: str, *extra: str) -> dict:
 def built() -> BuiltImage:
     if os.geteuid() != 0:
         pytest.skip("building the image needs root (debootstrap, chroot, mount): CI runs as root")
+    if os.environ.get("APPLIANCE_IMAGE_REUSE") and (BUILD / "timings.json").exists():
+        return _previous_build()  # iterating on tests/boot: the image the last session built, as it is
     BUILD.mkdir(parents=True, exist_ok=True)
     (BUILD / "build.log").write_text("")
     timings: dict = {}
@@ -89,3 +91,10 @@ def built() -> BuiltImage:
     return BuiltImage(out=BUILD, rootfs=BUILD / "rootfs", image=BUILD / "clinic-appliance.img",
                       compressed=BUILD / "clinic-appliance.img.xz", first_run=first["playbook"],
                       second_run=second["playbook"], timings=timings)
+
+
+def _previous_build() -> BuiltImage:
+    timings = json.loads((BUILD / "timings.json").read_text())
+    return BuiltImage(out=BUILD, rootfs=BUILD / "rootfs", image=BUILD / "clinic-appliance.img",
+                      compressed=BUILD / "clinic-appliance.img.xz", first_run=timings["playbook_first"]["playbook"],
+                      second_run=timings["playbook_second"]["playbook"], timings=timings)
