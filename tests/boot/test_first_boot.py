@@ -67,7 +67,7 @@ def test_the_data_partition_grew_to_the_card(booted: BootedCard) -> None:
 def test_secrets_left_the_boot_partition_for_their_0600_files(booted: BootedCard) -> None:
     machine = booted.machine
     assert machine.ssh("test -e /boot/firmware/appliance-provision.toml", check=False).returncode == 1
-    modes = machine.ssh("sudo stat -c '%a %n' /etc/appliance/secrets/*").stdout.splitlines()
+    modes = machine.ssh("sudo sh -c 'stat -c \"%a %n\" /etc/appliance/secrets/*'").stdout.splitlines()
     names = {line.split()[1].rsplit("/", 1)[-1]: line.split()[0] for line in modes}
     assert {"mqtt_password", "flask_secret_key", "wifi.psk"} <= set(names)
     assert set(names.values()) == {"600"}
