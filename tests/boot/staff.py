@@ -24,13 +24,14 @@ class StaffError(RuntimeError):
 @dataclass
 class Staff:
     port: int
-    cookie: str = ""
+    cookies: dict[str, str] = field(default_factory=dict)  # the session's and the known device's
     timeout: float = 60
 
     def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str, str]:
         """(status, Location header, body). Network errors propagate: the caller decides what a cut means."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
-        headers = {"Cookie": self.cookie} if self.cookie else {}
+        headers = {"Cookie": "; ".join(f"{name}={value}" for name, value in self.cookies.items())} \
+            if self.cookies else {}
         body = None
         if form is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -41,8 +42,9 @@ class Staff:
             text = response.read().decode("utf-8", "replace")
         finally:
             connection.close()
-        if cookie := response.getheader("Set-Cookie"):
-            self.cookie = cookie.split(";", 1)[0]
+        for cookie in response.msg.get_all("Set-Cookie") or []:
+            name, _, value = cookie.split(";", 1)[0].partition("=")
+            self.cookies[name] = value
         return response.status, response.getheader("Location") or "", text
 
     def token(self, path: str) -> str:
