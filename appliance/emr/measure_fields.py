@@ -88,13 +88,26 @@ class MeasureField(StringField):
                                     unit=self.unit))
 
 
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")  # the date picker's ISO, then as staff type it
+
+
+def parse_date(text: str) -> dt.date | None:
+    """The date in ``text`` (any of DATE_FORMATS), or None when it is none of them."""
+    for pattern in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text.strip(), pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
 class FrenchDateField(DateField):
     """A date from the browser's date picker (ISO) or typed as jj/mm/aaaa."""
 
     def __init__(self, label=None, validators=None, *, required: bool = False, **kwargs) -> None:
         kwargs.setdefault("render_kw", {})
         kwargs["render_kw"].setdefault("type", "date")
-        super().__init__(label, validators, format=["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"], **kwargs)
+        super().__init__(label, validators, format=list(DATE_FORMATS), **kwargs)
         self.required = required
         self.parse_error = None
         self.raw = ""

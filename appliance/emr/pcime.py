@@ -17,6 +17,7 @@ from flask_login import current_user
 
 from appliance.clinical import growth, pcime
 from appliance.emr.i18n import gettext as _
+from appliance.emr.measure_fields import parse_date
 from appliance.emr.security import requires
 from appliance.followup.queries import patient_items
 from appliance.patients.models import Consultation, Immunisation, Patient
@@ -77,13 +78,10 @@ def _date(name: str, errors: dict[str, str], today: dt.date) -> dt.date:
     raw = (request.form.get(name) or "").strip()
     if not raw:
         return today
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return dt.datetime.strptime(raw, pattern).date()
-        except ValueError:
-            continue
-    errors[name] = _("Date attendue (JJ/MM/AAAA).")
-    return today
+    parsed = parse_date(raw)
+    if parsed is None:
+        errors[name] = _("Date attendue (JJ/MM/AAAA).")
+    return parsed or today
 
 
 def _read_facts(chart: pcime.Chart, age_days: int, patient: Patient, errors: dict[str, str]):

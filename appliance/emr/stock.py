@@ -12,6 +12,7 @@ from appliance.clinical.pcime import formulary
 from appliance.emr.home import Tile
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
+from appliance.emr.measure_fields import parse_date
 from appliance.emr.security import requires
 from appliance.stock import queries
 from appliance.stock.models import MOVE_KINDS, StockLot, StockMove
@@ -46,13 +47,10 @@ def _date(name: str, errors: dict[str, str], *, required: bool = True) -> dt.dat
         if required:
             errors[name] = _("Champ obligatoire.")
         return None
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return dt.datetime.strptime(raw, pattern).date()
-        except ValueError:
-            continue
-    errors[name] = _("Date attendue (JJ/MM/AAAA).")
-    return None
+    parsed = parse_date(raw)
+    if parsed is None:
+        errors[name] = _("Date attendue (JJ/MM/AAAA).")
+    return parsed
 
 
 @bp.route("/")
