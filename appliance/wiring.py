@@ -14,6 +14,7 @@ from appliance.hooks import OUTBOX_SENDERS, PATIENT_WRITTEN, Hooks
 
 if TYPE_CHECKING:
     from appliance.config import Config
+    from appliance.outbox import Outbox
 
 
 def add_record_hooks(hooks: Hooks) -> Hooks:
@@ -39,8 +40,8 @@ def add_outbox_senders(hooks: Hooks) -> Hooks:
     return hooks
 
 
-def install_outbox(cfg: Config) -> list[str]:
-    """Configure the outbox from [outbox] and register every sender; return their kinds."""
-    from appliance.outbox.registry import install_senders
+def compose_outbox(cfg: Config) -> Outbox:
+    """The flushing process's outbox: the [outbox] settings and every sender."""
+    from appliance.outbox.registry import build_outbox
 
-    return install_senders(cfg, add_outbox_senders(Hooks()))
+    return build_outbox(cfg, add_outbox_senders(Hooks()))

@@ -1,19 +1,19 @@
 """Store-and-forward outbox: SQLite-backed, at-least-once, safe against a power cut at any instant.
 
-Public API (other packages depend on these names): ``enqueue``, ``register_sender``, ``flush``,
-``status``, ``list_dead_letters``, ``requeue``, ``abandon``, ``Outcome``/``OutcomeKind``/``Conflict``.
+Public API (other packages depend on these names): ``enqueue``, ``status``, ``list_dead_letters``,
+``requeue``, ``abandon``, ``Outcome``/``OutcomeKind``/``Conflict``, and ``Outbox`` (its senders and
+``flush``), which the flushing process composes (``appliance.wiring.compose_outbox``).
 """
 
 from appliance.outbox.outcome import Conflict, Outcome, OutcomeKind
 from appliance.outbox.queue import (
     DeadLetter,
     FlushReport,
+    Outbox,
     OutboxStatus,
     abandon,
     enqueue,
-    flush,
     list_dead_letters,
-    register_sender,
     requeue,
     status,
 )
@@ -22,14 +22,13 @@ __all__ = [
     "Conflict",
     "DeadLetter",
     "FlushReport",
+    "Outbox",
     "OutboxStatus",
     "Outcome",
     "OutcomeKind",
     "abandon",
     "enqueue",
-    "flush",
     "list_dead_letters",
-    "register_sender",
     "requeue",
     "status",
 ]

@@ -34,15 +34,14 @@ def outbox() -> None:
 )
 def flush(config_path: str | None, deadline: float | None, urgent_only: bool, byte_budget: int | None) -> None:
     """Envoie maintenant ce qui est dû (le même chemin que les fenêtres d'envoi de l'agent)."""
-    from appliance.outbox import queue
-    from appliance.wiring import install_outbox
+    from appliance.wiring import compose_outbox
 
     cfg = load_config_or_exit(config_path)
     open_store_or_exit(cfg)
-    kinds = install_outbox(cfg)
-    if not kinds:
+    outbox = compose_outbox(cfg)
+    if not outbox.kinds():
         click.echo("Aucun expéditeur configuré (DHIS2 : renseignez [dhis2] base_url) : rien n'est envoyé.")
-    report = queue.flush(deadline_s=deadline, only_urgent=urgent_only, byte_budget=byte_budget)
+    report = outbox.flush(deadline_s=deadline, only_urgent=urgent_only, byte_budget=byte_budget)
     click.echo(report.summary_fr())
     if report.stopped == "locked":
         sys.exit(75)  # EX_TEMPFAIL: another flush holds the queue

@@ -10,6 +10,10 @@ rules that make a power cut harmless at any instant:
   the receiver said so;
 - one flusher at a time (a flock beside the database); at start it finds items left ``sending`` by
   a flusher that died and puts them back in the queue, their attempt marked ``interrupted``.
+
+Enqueueing and reading the queue need nothing but the database. Flushing needs to know who delivers
+each kind and how patiently to retry: that is an ``Outbox``, composed once by the process that
+flushes (``appliance.wiring.compose_outbox``), never a module-level registry.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import random
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,10 +46,6 @@ log = logging.getLogger(__name__)
 
 Sender = Callable[[OutboxItem], Outcome]
 
-_senders: dict[str, Sender] = {}
-_settings = OutboxSettings()
-_random = random.Random()
-
 KIND_LABELS: dict[str, str] = tomllib.loads(
     (Path(__file__).parent / "data" / "kinds.toml").read_text(encoding="utf-8")
 )["labels"]
@@ -54,26 +54,6 @@ KIND_LABELS: dict[str, str] = tomllib.loads(
 def kind_label(kind: str) -> str:
     """French label of a kind of message, for the EMR pages (the raw kind when unknown)."""
     return KIND_LABELS.get(kind, kind)
-
-
-def configure(settings: OutboxSettings) -> None:
-    """Use these retry settings from now on (called once at start with the [outbox] section)."""
-    global _settings
-    _settings = settings
-
-
-def register_sender(kind: str, sender: Sender) -> None:
-    """``sender(item) -> Outcome`` delivers items of ``kind``. It must not raise for a delivery failure
-    (an exception counts as retry_later). An optional ``sender.close()`` is called after each flush."""
-    _senders[kind] = sender
-
-
-def unregister_sender(kind: str) -> None:
-    _senders.pop(kind, None)
-
-
-def registered_kinds() -> list[str]:
-    return sorted(_senders)
 
 
 # --- Enqueue --------------------------------------------------------------------------------------
@@ -172,70 +152,195 @@ class FlushReport:
         )
 
 
-def flush(*, deadline_s: float | None = None, only_urgent: bool = False, byte_budget: int | None = None) -> FlushReport:
-    """Deliver what is due. The one code path of ``appliance outbox flush`` and the upload windows.
+class Outbox:
+    """The flushing side of the queue: who delivers each kind and how patiently to retry.
 
-    Without ``deadline_s``: one pass over the items due when it began. With it: keeps going until the
-    deadline, waiting for items whose backoff ends before it (an upload window's airtime).
-    ``byte_budget`` is checked between items (the item that crosses it is still sent whole).
+    One per flushing process, composed at start-up from the ``outbox_senders`` hook point
+    (``appliance.wiring.compose_outbox``); tests build their own. The queue's state lives in
+    SQLite only, so any number of ``Outbox`` objects share it safely (one flush at a time, by flock).
     """
-    started = time.monotonic()
-    report = FlushReport()
-    with _flush_lock() as acquired:
-        if not acquired:
-            report.stopped = "locked"
-            report.remaining = _waiting_count()
-            return report
+
+    def __init__(
+        self,
+        settings: OutboxSettings | None = None,
+        senders: Mapping[str, Sender] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings or OutboxSettings()
+        self._senders: dict[str, Sender] = dict(senders or {})
+        self._random = rng or random.Random()
+
+    def register_sender(self, kind: str, sender: Sender) -> None:
+        """``sender(item) -> Outcome`` delivers items of ``kind``. It must not raise for a delivery failure
+        (an exception counts as retry_later). An optional ``sender.close()`` is called after each flush."""
+        self._senders[kind] = sender
+
+    def kinds(self) -> list[str]:
+        """The kinds this outbox delivers; items of other kinds wait for a process that has their sender."""
+        return sorted(self._senders)
+
+    def flush(
+        self, *, deadline_s: float | None = None, only_urgent: bool = False, byte_budget: int | None = None
+    ) -> FlushReport:
+        """Deliver what is due. The one code path of ``appliance outbox flush`` and the upload windows.
+
+        Without ``deadline_s``: one pass over the items due when it began. With it: keeps going until the
+        deadline, waiting for items whose backoff ends before it (an upload window's airtime).
+        ``byte_budget`` is checked between items (the item that crosses it is still sent whole).
+        """
+        started = time.monotonic()
+        report = FlushReport()
+        with _flush_lock() as acquired:
+            if not acquired:
+                report.stopped = "locked"
+                report.remaining = _waiting_count()
+                return report
+            try:
+                report.recovered = self._recover_interrupted()
+                self._deliver_due(report, started, deadline_s, only_urgent, byte_budget)
+            finally:
+                for sender in self._senders.values():
+                    close = getattr(sender, "close", None)
+                    if close is not None:
+                        close()
+        report.elapsed_s = time.monotonic() - started
+        report.remaining = _waiting_count()
+        return report
+
+    def _deliver_due(
+        self, report: FlushReport, started: float, deadline_s: float | None, only_urgent: bool, byte_budget: int | None
+    ) -> None:
+        link_failures: dict[str, int] = {}
+        stopped_kinds: set[str] = set()
+        # Without a deadline, one pass: what was due when the flush began, each item tried once.
+        pass_began = utcnow()
+        while True:
+            elapsed = time.monotonic() - started
+            if deadline_s is not None and elapsed >= deadline_s:
+                report.stopped = "deadline"
+                return
+            if byte_budget is not None and report.bytes_sent + report.bytes_received >= byte_budget:
+                report.stopped = "byte_budget"
+                return
+            kinds = [kind for kind in self._senders if kind not in stopped_kinds]
+            item = _next_due(kinds, only_urgent, utcnow() if deadline_s is not None else pass_began)
+            if item is None:
+                wait = _seconds_until_next_due(kinds, only_urgent)
+                if deadline_s is not None and wait is not None and elapsed + wait < deadline_s:
+                    time.sleep(max(wait, 0.001))
+                    continue
+                report.stopped = "link_down" if stopped_kinds else "empty"
+                return
+            attempt = _start(item)
+            outcome = self._call_sender(item)
+            report.attempted += 1
+            report.bytes_sent += outcome.bytes_sent
+            report.bytes_received += outcome.bytes_received
+            _count(report, self._finish(item, attempt, outcome), outcome)
+            if outcome.kind is OutcomeKind.RETRY_LATER and outcome.link_down:
+                link_failures[item.kind] = link_failures.get(item.kind, 0) + 1
+                if link_failures[item.kind] >= self.settings.link_failures_before_stop:
+                    stopped_kinds.add(item.kind)
+                    report.link_down_kinds.append(item.kind)
+            else:
+                link_failures[item.kind] = 0
+
+    def _call_sender(self, item: OutboxItem) -> Outcome:
+        """The sender's outcome, outside any transaction (a request may take a minute over 3G)."""
         try:
-            report.recovered = _recover_interrupted()
-            _deliver_due(report, started, deadline_s, only_urgent, byte_budget)
-        finally:
-            for sender in _senders.values():
-                close = getattr(sender, "close", None)
-                if close is not None:
-                    close()
-    report.elapsed_s = time.monotonic() - started
-    report.remaining = _waiting_count()
-    return report
+            return self._senders[item.kind](item)
+        except Exception as exc:  # a bug in a sender must not stop the queue: retried, then dead-lettered
+            log.exception("outbox sender for %s failed on item %s", item.kind, item.id)
+            return Outcome(OutcomeKind.RETRY_LATER, f"erreur interne pendant l'envoi : {type(exc).__name__}: {exc}")
 
+    def _finish(self, item: OutboxItem, attempt: OutboxAttempt, outcome: Outcome) -> str:
+        """Record the attempt's outcome and the item's next state in one transaction; return that state."""
+        with database.atomic():
+            now = utcnow()
+            (
+                OutboxAttempt.update(
+                    finished_at=now,
+                    outcome=outcome.kind.value,
+                    http_status=outcome.http_status,
+                    bytes_sent=outcome.bytes_sent,
+                    bytes_received=outcome.bytes_received,
+                    message=outcome.message,
+                    detail=json.dumps(outcome.detail_json(), ensure_ascii=False, default=str),
+                )
+                .where(OutboxAttempt.id == attempt.id)
+                .execute()
+            )
+            changes: dict[str, Any] = {
+                "last_outcome": outcome.kind.value,
+                "last_message": outcome.message,
+                "updated_at": now,
+            }
+            if outcome.delivered:
+                changes |= {"state": ItemState.DELIVERED, "delivered_at": now}
+            elif (newer := _newest_sibling(item)) is not None:
+                changes |= {"state": ItemState.SUPERSEDED, "superseded_by": newer}
+            elif outcome.kind is OutcomeKind.NEEDS_ACTION:
+                changes |= {"state": ItemState.DEAD}
+            elif outcome.link_down:
+                # Nothing reached the server: that says nothing about the item, so it does not spend
+                # the item's attempts (a week without coverage must not turn reports into dead letters).
+                item.attempts -= 1
+                changes |= {
+                    "state": ItemState.PENDING,
+                    "attempts": item.attempts,
+                    "next_attempt_at": now + dt.timedelta(seconds=self.backoff(item.attempts, outcome)),
+                }
+            elif item.attempts >= self.settings.max_attempts:
+                changes |= {
+                    "state": ItemState.DEAD,
+                    "last_message": f"abandonné après {item.attempts} tentatives ; dernière erreur : {outcome.message}",
+                }
+            else:
+                changes |= {
+                    "state": ItemState.PENDING,
+                    "next_attempt_at": now + dt.timedelta(seconds=self.backoff(item.attempts, outcome)),
+                }
+            OutboxItem.update(**changes).where(OutboxItem.id == item.id).execute()
+        item.state = changes["state"]
+        return changes["state"]
 
-def _deliver_due(
-    report: FlushReport, started: float, deadline_s: float | None, only_urgent: bool, byte_budget: int | None
-) -> None:
-    link_failures: dict[str, int] = {}
-    stopped_kinds: set[str] = set()
-    # Without a deadline, one pass: what was due when the flush began, each item tried once.
-    pass_began = utcnow()
-    while True:
-        elapsed = time.monotonic() - started
-        if deadline_s is not None and elapsed >= deadline_s:
-            report.stopped = "deadline"
-            return
-        if byte_budget is not None and report.bytes_sent + report.bytes_received >= byte_budget:
-            report.stopped = "byte_budget"
-            return
-        kinds = [kind for kind in _senders if kind not in stopped_kinds]
-        item = _next_due(kinds, only_urgent, utcnow() if deadline_s is not None else pass_began)
-        if item is None:
-            wait = _seconds_until_next_due(kinds, only_urgent)
-            if deadline_s is not None and wait is not None and elapsed + wait < deadline_s:
-                time.sleep(max(wait, 0.001))
-                continue
-            report.stopped = "link_down" if stopped_kinds else "empty"
-            return
-        attempt = _start(item)
-        outcome = _call_sender(item)
-        report.attempted += 1
-        report.bytes_sent += outcome.bytes_sent
-        report.bytes_received += outcome.bytes_received
-        _count(report, _finish(item, attempt, outcome), outcome)
-        if outcome.kind is OutcomeKind.RETRY_LATER and outcome.link_down:
-            link_failures[item.kind] = link_failures.get(item.kind, 0) + 1
-            if link_failures[item.kind] >= _settings.link_failures_before_stop:
-                stopped_kinds.add(item.kind)
-                report.link_down_kinds.append(item.kind)
-        else:
-            link_failures[item.kind] = 0
+    def backoff(self, attempts: int, outcome: Outcome) -> float:
+        """Equal jitter: between half and all of the exponential delay, never less than Retry-After."""
+        ceiling = min(self.settings.max_delay_s, self.settings.base_delay_s * 2 ** min(max(attempts, 1) - 1, 60))
+        delay = ceiling / 2 + self._random.random() * ceiling / 2
+        if outcome.retry_after_s:
+            delay = max(delay, min(outcome.retry_after_s, self.settings.max_delay_s))
+        return delay
+
+    def _recover_interrupted(self) -> int:
+        """Items left "sending" by a flusher that died: back in the queue (their attempt counts)."""
+        recovered = 0
+        for item in OutboxItem.select().where(OutboxItem.state == ItemState.SENDING):
+            with database.atomic():
+                now = utcnow()
+                message = "envoi interrompu (arrêt ou coupure de courant pendant l'envoi) : sera renvoyé"
+                (
+                    OutboxAttempt.update(outcome="interrupted", finished_at=now, message=message)
+                    .where((OutboxAttempt.item == item.id) & (OutboxAttempt.outcome == "in_flight"))
+                    .execute()
+                )
+                changes: dict[str, Any] = {
+                    "updated_at": now,
+                    "last_outcome": "interrupted",
+                    "last_message": message,
+                }
+                if (newer := _newest_sibling(item)) is not None:
+                    changes |= {"state": ItemState.SUPERSEDED, "superseded_by": newer}
+                elif item.attempts >= self.settings.max_attempts:
+                    changes |= {
+                        "state": ItemState.DEAD,
+                        "last_message": f"abandonné après {item.attempts} tentatives interrompues",
+                    }
+                else:
+                    changes |= {"state": ItemState.PENDING, "next_attempt_at": now}
+                OutboxItem.update(**changes).where(OutboxItem.id == item.id).execute()
+            recovered += 1
+        return recovered
 
 
 def _count(report: FlushReport, state: str, outcome: Outcome) -> None:
@@ -291,76 +396,6 @@ def _start(item: OutboxItem) -> OutboxAttempt:
     return attempt
 
 
-def _call_sender(item: OutboxItem) -> Outcome:
-    """The sender's outcome, outside any transaction (a request may take a minute over 3G)."""
-    try:
-        return _senders[item.kind](item)
-    except Exception as exc:  # a bug in a sender must not stop the queue: retried, then dead-lettered
-        log.exception("outbox sender for %s failed on item %s", item.kind, item.id)
-        return Outcome(OutcomeKind.RETRY_LATER, f"erreur interne pendant l'envoi : {type(exc).__name__}: {exc}")
-
-
-def _finish(item: OutboxItem, attempt: OutboxAttempt, outcome: Outcome) -> str:
-    """Record the attempt's outcome and the item's next state in one transaction; return that state."""
-    with database.atomic():
-        now = utcnow()
-        (
-            OutboxAttempt.update(
-                finished_at=now,
-                outcome=outcome.kind.value,
-                http_status=outcome.http_status,
-                bytes_sent=outcome.bytes_sent,
-                bytes_received=outcome.bytes_received,
-                message=outcome.message,
-                detail=json.dumps(outcome.detail_json(), ensure_ascii=False, default=str),
-            )
-            .where(OutboxAttempt.id == attempt.id)
-            .execute()
-        )
-        changes: dict[str, Any] = {
-            "last_outcome": outcome.kind.value,
-            "last_message": outcome.message,
-            "updated_at": now,
-        }
-        if outcome.delivered:
-            changes |= {"state": ItemState.DELIVERED, "delivered_at": now}
-        elif (newer := _newest_sibling(item)) is not None:
-            changes |= {"state": ItemState.SUPERSEDED, "superseded_by": newer}
-        elif outcome.kind is OutcomeKind.NEEDS_ACTION:
-            changes |= {"state": ItemState.DEAD}
-        elif outcome.link_down:
-            # Nothing reached the server: that says nothing about the item, so it does not spend
-            # the item's attempts (a week without coverage must not turn reports into dead letters).
-            item.attempts -= 1
-            changes |= {
-                "state": ItemState.PENDING,
-                "attempts": item.attempts,
-                "next_attempt_at": now + dt.timedelta(seconds=_backoff(item.attempts, outcome)),
-            }
-        elif item.attempts >= _settings.max_attempts:
-            changes |= {
-                "state": ItemState.DEAD,
-                "last_message": f"abandonné après {item.attempts} tentatives ; dernière erreur : {outcome.message}",
-            }
-        else:
-            changes |= {
-                "state": ItemState.PENDING,
-                "next_attempt_at": now + dt.timedelta(seconds=_backoff(item.attempts, outcome)),
-            }
-        OutboxItem.update(**changes).where(OutboxItem.id == item.id).execute()
-    item.state = changes["state"]
-    return changes["state"]
-
-
-def _backoff(attempts: int, outcome: Outcome) -> float:
-    """Equal jitter: between half and all of the exponential delay, never less than Retry-After."""
-    ceiling = min(_settings.max_delay_s, _settings.base_delay_s * 2 ** min(max(attempts, 1) - 1, 60))
-    delay = ceiling / 2 + _random.random() * ceiling / 2
-    if outcome.retry_after_s:
-        delay = max(delay, min(outcome.retry_after_s, _settings.max_delay_s))
-    return delay
-
-
 def _newest_sibling(item: OutboxItem) -> int | None:
     """The id of the newest item with the same kind and dedupe key, if newer than ``item``."""
     if item.dedupe_key is None:
@@ -371,37 +406,6 @@ def _newest_sibling(item: OutboxItem) -> int | None:
         .scalar()
     )
     return newest if newest and newest > item.id else None
-
-
-def _recover_interrupted() -> int:
-    """Items left "sending" by a flusher that died: back in the queue (their attempt counts)."""
-    recovered = 0
-    for item in OutboxItem.select().where(OutboxItem.state == ItemState.SENDING):
-        with database.atomic():
-            now = utcnow()
-            message = "envoi interrompu (arrêt ou coupure de courant pendant l'envoi) : sera renvoyé"
-            (
-                OutboxAttempt.update(outcome="interrupted", finished_at=now, message=message)
-                .where((OutboxAttempt.item == item.id) & (OutboxAttempt.outcome == "in_flight"))
-                .execute()
-            )
-            changes: dict[str, Any] = {
-                "updated_at": now,
-                "last_outcome": "interrupted",
-                "last_message": message,
-            }
-            if (newer := _newest_sibling(item)) is not None:
-                changes |= {"state": ItemState.SUPERSEDED, "superseded_by": newer}
-            elif item.attempts >= _settings.max_attempts:
-                changes |= {
-                    "state": ItemState.DEAD,
-                    "last_message": f"abandonné après {item.attempts} tentatives interrompues",
-                }
-            else:
-                changes |= {"state": ItemState.PENDING, "next_attempt_at": now}
-            OutboxItem.update(**changes).where(OutboxItem.id == item.id).execute()
-        recovered += 1
-    return recovered
 
 
 def _waiting_count() -> int:

@@ -7,16 +7,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from appliance.hooks import OUTBOX_SENDERS, Hooks
-from appliance.outbox import queue
+from appliance.outbox.queue import Outbox
 
 if TYPE_CHECKING:
     from appliance.config import Config
 
 
-def install_senders(cfg: Config, hooks: Hooks) -> list[str]:
-    """Configure the outbox from [outbox] and register the senders of ``hooks``; return their kinds."""
-    queue.configure(cfg.outbox)
+def build_outbox(cfg: Config, hooks: Hooks) -> Outbox:
+    """An outbox with the [outbox] settings and every sender of ``hooks``."""
+    outbox = Outbox(cfg.outbox)
     for factory in hooks.each(OUTBOX_SENDERS):
         for kind, sender in factory(cfg).items():
-            queue.register_sender(kind, sender)
-    return queue.registered_kinds()
+            outbox.register_sender(kind, sender)
+    return outbox

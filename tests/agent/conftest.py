@@ -38,7 +38,7 @@ class FakeReport:
 
 @dataclass
 class FakeOutbox:
-    """Follows appliance.outbox.flush's contract (deadline_s, only_urgent, byte_budget; an item is
+    """Follows appliance.outbox.Outbox.flush's contract (deadline_s, only_urgent, byte_budget; an item is
     delivered only once the other side answered; the report says the bytes moved), timed on the
     simulated modem's link so a drop mid-transfer behaves as it would on the wire."""
 

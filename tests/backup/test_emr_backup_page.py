@@ -18,7 +18,7 @@ from appliance.backup.log import BackupRun
 from appliance.backup.status import cause_of
 from appliance.backup.usb import FolderUsbMedia
 from appliance.emr import backup as backup_page
-from appliance.outbox import queue
+from appliance.outbox import Outbox
 from tests.conftest import PASSWORD, WebClient, screenshot
 
 from .conftest import NO_STICK
@@ -169,15 +169,10 @@ def test_the_offsite_copy_shows_its_last_upload_and_its_last_error(cfg, live, ma
         cfg.backup, offsite_repository=str(tmp_path / "depot-distant")))
     unreachable = dataclasses.replace(offsite_cfg, backup=dataclasses.replace(
         offsite_cfg.backup, offsite_repository="rest:http://127.0.0.1:9/depot"))
-    try:
-        run_nightly_backup(offsite_cfg, usb=NO_STICK)
-        queue.register_sender(offsite.KIND, offsite.OffsiteSender(offsite_cfg))
-        queue.flush()
-        run_nightly_backup(offsite_cfg, usb=NO_STICK)
-        queue.register_sender(offsite.KIND, offsite.OffsiteSender(unreachable))  # the 3G link is down
-        queue.flush()
-    finally:
-        queue.unregister_sender(offsite.KIND)
+    run_nightly_backup(offsite_cfg, usb=NO_STICK)
+    Outbox(senders={offsite.KIND: offsite.OffsiteSender(offsite_cfg)}).flush()
+    run_nightly_backup(offsite_cfg, usb=NO_STICK)
+    Outbox(senders={offsite.KIND: offsite.OffsiteSender(unreachable)}).flush()  # the 3G link is down
     sent = BackupRun.get((BackupRun.target == "offsite") & (BackupRun.status == "ok"))
     assert sent.bytes > 0
 

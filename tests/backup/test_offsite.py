@@ -14,7 +14,7 @@ from appliance.backup import offsite
 from appliance.backup.canonical import database_digests
 from appliance.backup.local import run_nightly_backup
 from appliance.backup.restore import restore
-from appliance.outbox import queue
+from appliance.outbox import Outbox
 from appliance.outbox.models import ItemState, OutboxItem
 from appliance.outbox.outcome import OutcomeKind
 
@@ -72,12 +72,7 @@ def test_a_newer_night_supersedes_the_unsent_one(offsite_cfg):
 
 def test_the_outbox_flush_delivers_it_with_the_registered_sender(offsite_cfg):
     run_nightly_backup(offsite_cfg, usb=NO_STICK)
-    for kind, sender in offsite.outbox_senders(offsite_cfg).items():
-        queue.register_sender(kind, sender)
-    try:
-        queue.flush(deadline_s=300)
-    finally:
-        queue.unregister_sender(offsite.KIND)
+    Outbox(offsite_cfg.outbox, senders=offsite.outbox_senders(offsite_cfg)).flush(deadline_s=300)
     assert OutboxItem.get(OutboxItem.kind == offsite.KIND).state == ItemState.DELIVERED
 
 

@@ -20,14 +20,13 @@ REPORTS = 1000
 
 def run() -> dict:
     from appliance import config as config_module
-    from appliance import outbox
     from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
     from appliance.dhis2.payload import payload_for
     from appliance.reports.delivery import enqueue_report
     from appliance.reports.figures import ReportFigures
     from appliance.store import open_and_migrate
     from appliance.store.db import database
-    from appliance.wiring import install_outbox
+    from appliance.wiring import compose_outbox
     from tests.fakes.dhis2_fixtures import write_config
     from tests.fakes.fake_dhis2 import FakeDhis2, Metadata
 
@@ -52,9 +51,9 @@ def run() -> dict:
                                             org_unit=unit)
                     enqueue_report(figures, report_ref=f"report:{unit}:{month}", version=1,
                                    complete_date=dt.date(2024, 4, 2))
-        install_outbox(cfg)
+        box = compose_outbox(cfg)
         started = time.perf_counter()
-        report = outbox.flush()
+        report = box.flush()
         elapsed = time.perf_counter() - started
         db.close()
     if report.delivered != REPORTS:

@@ -9,11 +9,9 @@ import pytest
 
 from appliance import config as config_module
 from appliance.dhis2.mapping import DEMO_MAPPING
-from appliance.outbox import queue
 from appliance.patients.models import AntenatalVisit, Consultation, GrowthMeasurement
 from appliance.reports.builder import Month
-from appliance.settings.outbox import OutboxSettings
-from appliance.wiring import install_outbox
+from appliance.wiring import compose_outbox
 from tests.conftest import PASSWORD, screenshot
 from tests.fakes.dhis2_fixtures import fake_dhis2, write_config  # noqa: F401 (fixture)
 from tests.reports.factories import make_patient, make_visit
@@ -27,10 +25,7 @@ LAST_MONTH = Month.of(dt.date.today()).previous()
 def cfg(tmp_path, fake_dhis2):  # noqa: F811
     mapping = tmp_path / "mapping.toml"
     mapping.write_text(DEMO_MAPPING.read_text(encoding="utf-8"), encoding="utf-8")
-    yield config_module.load(write_config(tmp_path, fake_dhis2.url, extra_dhis2=f'mapping_file = "{mapping}"'))
-    for kind in queue.registered_kinds():
-        queue.unregister_sender(kind)
-    queue.configure(OutboxSettings())
+    return config_module.load(write_config(tmp_path, fake_dhis2.url, extra_dhis2=f'mapping_file = "{mapping}"'))
 
 
 def day(n: int) -> dt.date:
@@ -70,8 +65,8 @@ def test_seal_queue_send_and_a_conflict_in_french(live_server, phone_page, make_
     assert "En file d'attente" in page.inner_text(".journey")
     screenshot(page, "report-queued-360")
 
-    install_outbox(cfg)
-    assert queue.flush().delivered == 1  # what the agent's upload window does
+    box = compose_outbox(cfg)
+    assert box.flush().delivered == 1  # what the agent's upload window does
     page.reload()
     assert "Reçu par DHIS2" in page.inner_text(".journey")
     assert fake_dhis2.values_for(cfg.dhis2.org_unit or "um9BIy2ewA5", LAST_MONTH.start.strftime("%Y%m"))
@@ -89,7 +84,7 @@ def test_seal_queue_send_and_a_conflict_in_french(live_server, phone_page, make_
     assert "nouveaux consultants de l'année — Féminin, 25–49 ans : 0 → 1" in changes
     page.fill("textarea[name=motif]", "diarrhée du 10 saisie en retard")
     page.click("button:has-text('Sceller le rapport')")
-    assert queue.flush().delivered_with_conflicts == 1
+    assert box.flush().delivered_with_conflicts == 1
     page.reload()
     newest = page.locator(".journey").first
     assert "Version 2" in newest.inner_text() and "Reçu, avec des valeurs refusées" in newest.inner_text()

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 
 import pytest
 
 from appliance import config as config_module
 from appliance.dhis2.mapping import DEMO_MAPPING
-from appliance.outbox import queue
 from appliance.outbox.models import ItemState, OutboxItem
 from appliance.patients.models import AntenatalVisit, Consultation
 from appliance.reports.builder import Month
 from appliance.reports.models import ReportVersion
-from appliance.settings.outbox import OutboxSettings
-from appliance.wiring import install_outbox
+from appliance.wiring import compose_outbox
 from tests.conftest import text_of
 from tests.fakes.dhis2_fixtures import fake_dhis2, write_config  # noqa: F401 (fixture)
 from tests.reports.factories import make_patient, make_visit
@@ -30,14 +27,6 @@ def cfg(tmp_path, fake_dhis2):  # noqa: F811 (the fixture above, used here)
     mapping = tmp_path / "mapping.toml"
     mapping.write_text(DEMO_MAPPING.read_text(encoding="utf-8"), encoding="utf-8")
     return config_module.load(write_config(tmp_path, fake_dhis2.url, extra_dhis2=f'mapping_file = "{mapping}"'))
-
-
-@pytest.fixture(autouse=True)
-def no_senders_left() -> Iterator[None]:
-    yield
-    for kind in queue.registered_kinds():
-        queue.unregister_sender(kind)
-    queue.configure(OutboxSettings())
 
 
 @pytest.fixture
@@ -89,8 +78,8 @@ def test_sealing_then_delivery_then_a_conflict_in_french(login_as, month_data, c
     assert "Version 1 scellée : elle attend l'envoi vers DHIS2." in journey
     assert "En file d'attente" in journey and "En attente de la prochaine fenêtre d'envoi" in journey
 
-    install_outbox(cfg)
-    assert queue.flush().delivered == 1
+    box = compose_outbox(cfg)
+    assert box.flush().delivered == 1
     journey = text_of(head.get(f"/rapports/{LAST_MONTH.period}/envois"))
     assert "Reçu par DHIS2 le" in journey and "1 tentative(s)" in journey
 
@@ -108,7 +97,7 @@ def test_sealing_then_delivery_then_a_conflict_in_french(login_as, month_data, c
                             follow_redirects=True)
     assert "indiquez le motif de la correction pour sceller une nouvelle version" in text_of(refused)
     head.post(f"/rapports/{LAST_MONTH.period}/sceller", {"motif": "consultation HTA oubliée"})
-    assert queue.flush().delivered_with_conflicts == 1
+    assert box.flush().delivered_with_conflicts == 1
 
     journey = text_of(head.get(f"/rapports/{LAST_MONTH.period}/envois"))
     assert "Reçu, avec des valeurs refusées" in journey
@@ -127,8 +116,8 @@ def test_a_dead_letter_is_shown_and_requeued_by_the_admin(login_as, month_data, 
     head = login_as("medecin")
     head.post(f"/rapports/{LAST_MONTH.period}/sceller", {"motif": ""})
     cfg.dhis2.token_path(cfg.paths.secrets_dir).write_text("d2pat_wrong\n", encoding="utf-8")
-    install_outbox(cfg)
-    assert queue.flush().dead == 1
+    box = compose_outbox(cfg)
+    assert box.flush().dead == 1
     journey = text_of(head.get(f"/rapports/{LAST_MONTH.period}/envois"))
     assert "Action nécessaire" in journey and "L'administrateur doit corriger la cause" in journey
     (item,) = OutboxItem.select()

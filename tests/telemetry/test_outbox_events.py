@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from appliance import config as config_module
 from appliance import outbox
-from appliance.outbox import queue
+from appliance.outbox import Outbox
 from appliance.outbox.models import ItemState, OutboxItem
 from appliance.telemetry.counters import SqliteCounters
 from appliance.telemetry.events import OUTBOX_KIND, emit_event
@@ -41,35 +40,34 @@ publish_timeout_s = 5
 
 
 @pytest.fixture
-def registered_sender() -> Iterator[None]:
-    yield
-    queue.unregister_sender(OUTBOX_KIND)
+def box() -> Outbox:
+    return Outbox()
 
 
-def sender_for(cfg: config_module.Config) -> MqttEventSender:
+def sender_for(cfg: config_module.Config, box: Outbox) -> MqttEventSender:
     publisher = TelemetryPublisher.from_config(cfg, counters=SqliteCounters())
     sender = MqttEventSender(lambda: publisher)
-    outbox.register_sender(OUTBOX_KIND, sender)
+    box.register_sender(OUTBOX_KIND, sender)
     return sender
 
 
 def test_an_event_waits_in_the_outbox_until_the_broker_acknowledges_it(
-    tmp_path, broker, recorder, store, registered_sender
+    tmp_path, broker, recorder, store, box
 ):
     emit_event("battery_critical", {"bv": 11.31}, now=1_780_000_000)
     emit_event("login_lockout", {"user": "awa"}, now=1_780_000_050)
 
-    sender_for(clinic_config(tmp_path, free_port()))  # the modem has no coverage: nobody listens
-    report = outbox.flush()
+    sender_for(clinic_config(tmp_path, free_port()), box)  # the modem has no coverage: nobody listens
+    report = box.flush()
     assert report.delivered == 0 and report.retried >= 1
     assert OutboxItem.select().where(OutboxItem.state == ItemState.PENDING).count() == 2
     assert recorder.payloads(EVENTS) == []
 
-    sender_for(clinic_config(tmp_path, broker.port))  # next window: the broker answers
+    sender_for(clinic_config(tmp_path, broker.port), box)  # next window: the broker answers
     for item in OutboxItem.select():  # skip the backoff, as the next window would
         item.next_attempt_at = item.created_at
         item.save()
-    report = outbox.flush()
+    report = box.flush()
     assert report.delivered == 2
     assert OutboxItem.select().where(OutboxItem.state == ItemState.DELIVERED).count() == 2
     recorder.wait_for(lambda: len(recorder.payloads(EVENTS)) == 2, timeout=10, what="two events")
@@ -82,15 +80,15 @@ def test_an_event_waits_in_the_outbox_until_the_broker_acknowledges_it(
 
 
 def test_inside_an_agent_window_the_sender_leaves_the_connection_alone(
-    tmp_path, broker, recorder, store, registered_sender
+    tmp_path, broker, recorder, store, box
 ):
     cfg = clinic_config(tmp_path, broker.port)
     publisher = TelemetryPublisher.from_config(cfg, counters=SqliteCounters())
-    outbox.register_sender(OUTBOX_KIND, MqttEventSender(lambda: publisher))
+    box.register_sender(OUTBOX_KIND, MqttEventSender(lambda: publisher))
     emit_event("shutdown", {"reason": "battery"}, now=1_780_000_000)
     with publisher.window() as connected:
         assert connected
-        assert outbox.flush().delivered == 1
+        assert box.flush().delivered == 1
         assert publisher.connected  # the flush's close() did not end the agent's window
     recorder.wait_for(lambda: bool(recorder.payloads(EVENTS)), timeout=10, what="the event")
     # the $state messages travel on their own: wait for the window's last one, don't race it
@@ -98,10 +96,10 @@ def test_inside_an_agent_window_the_sender_leaves_the_connection_alone(
                       timeout=10, what="the sleeping state")
 
 
-def test_a_malformed_event_becomes_a_dead_letter_for_a_person(tmp_path, broker, store, registered_sender):
+def test_a_malformed_event_becomes_a_dead_letter_for_a_person(tmp_path, broker, store, box):
     outbox.enqueue(OUTBOX_KIND, {"k": "not_a_kind", "t": 1})
-    sender_for(clinic_config(tmp_path, broker.port))
-    report = outbox.flush()
+    sender_for(clinic_config(tmp_path, broker.port), box)
+    report = box.flush()
     assert report.dead == 1
     assert "invalide" in OutboxItem.get().last_message
 
