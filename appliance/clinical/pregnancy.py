@@ -7,7 +7,9 @@ its French label, its severity and the values that made it fire (engine: ``alert
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from appliance.clinical import alert_rules
@@ -15,9 +17,23 @@ from appliance.clinical.alert_rules import RiskRules, highest_severity
 from appliance.clinical.alert_rules import RuleAlert as PregnancyAlert
 
 DATA_FILE = Path(__file__).with_name("data") / "pregnancy_risk.toml"
+LOSS_FILE = Path(__file__).with_name("data") / "pregnancy_loss.toml"
 DAYS_TO_TERM = 280  # Naegele: the due date is 280 days (40 weeks) after the LMP
-__all__ = ["DATA_FILE", "PregnancyAlert", "PregnancyFacts", "assess", "dated_lmp", "due_date", "highest_severity",
-           "load_rules", "severe_hypertension"]
+__all__ = [
+    "DATA_FILE",
+    "LOSS_FILE",
+    "LossKind",
+    "PregnancyAlert",
+    "PregnancyFacts",
+    "assess",
+    "dated_lmp",
+    "due_date",
+    "highest_severity",
+    "load_loss_kinds",
+    "load_rules",
+    "loss_problem",
+    "severe_hypertension",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +96,54 @@ def dated_lmp(lmp: dt.date | None, ultrasound_on: dt.date | None, ultrasound_wee
 def due_date(lmp: dt.date | None) -> dt.date | None:
     """Date prévue d'accouchement (DPA)."""
     return lmp + dt.timedelta(days=DAYS_TO_TERM) if lmp else None
+
+
+@dataclass(frozen=True, slots=True)
+class LossKind:
+    """One way a pregnancy ends without a delivery here (``data/pregnancy_loss.toml``)."""
+
+    code: str
+    label: str
+    hint: str = ""
+    below_weeks: int | None = None  # the gestational age at the end must be under this
+    from_weeks: int | None = None  # … or at least this
+
+
+@cache
+def load_loss_kinds(path: Path = LOSS_FILE) -> dict[str, LossKind]:
+    """The loss kinds in file order; a broken file is refused with its name and the kind at fault."""
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle).get("kinds")
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError(f"{path.name} : aucune issue [kinds.<code>]")
+    kinds: dict[str, LossKind] = {}
+    for code, entry in raw.items():
+        try:
+            kinds[code] = LossKind(code=code, label=str(entry["label"]), hint=str(entry.get("hint", "")),
+                                   below_weeks=_weeks(entry.get("below_weeks")),
+                                   from_weeks=_weeks(entry.get("from_weeks")))
+        except (TypeError, KeyError, ValueError) as problem:
+            raise ValueError(f"{path.name} : [kinds.{code}] : label attendu, below_weeks / from_weeks entiers "
+                             f"({problem})") from None
+    return kinds
+
+
+def _weeks(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 45:
+        raise ValueError(f"{value!r} : un nombre de semaines entre 1 et 45")
+    return value
+
+
+def loss_problem(kind: LossKind, weeks: int | None) -> str | None:
+    """Why a loss of this kind cannot be at ``weeks`` completed weeks (None: it can, or undated)."""
+    if weeks is None:
+        return None
+    if kind.below_weeks is not None and weeks >= kind.below_weeks:
+        return (f"{weeks} SA à cette date : « {kind.label} » est avant {kind.below_weeks} SA. "
+                "Vérifiez la date ou choisissez une autre issue.")
+    if kind.from_weeks is not None and weeks < kind.from_weeks:
+        return (f"{weeks} SA à cette date : « {kind.label} » est à partir de {kind.from_weeks} SA. "
+                "Vérifiez la date ou choisissez une autre issue.")
+    return None

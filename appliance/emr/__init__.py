@@ -82,13 +82,14 @@ def _areas() -> list[ModuleType]:
         patients,
         pcime,
         power,
+        pregnancy,
         reports,
         stock,
         visits,
     )
 
     return [auth, home, account, admin, bulk_users, patients, visits, power, followup, reports, outbox, facility,
-            backup, pcime, stock]
+            backup, pcime, stock, pregnancy]
 
 
 def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from appliance.clinical.pregnancy import dated_lmp
+from appliance import hooks
+from appliance.clinical.pregnancy import dated_lmp, load_loss_kinds, loss_problem
 from appliance.clinical.schedule_data import load_schedules
 from appliance.clinical.visit_checks import load_checks
 from appliance.patients.errors import VisitError
@@ -22,8 +23,7 @@ from appliance.store.db import database
 
 # Beyond this at a contact the dating is wrong (or it is another pregnancy): the antenatal form's limit.
 MAX_GESTATION_WEEKS = int(load_checks().value("antenatal", "max_gestation_weeks"))
-LOSS_REASONS = {"avortement": "Avortement", "fausse_couche": "Fausse couche", "geu": "Grossesse extra-utérine",
-                "mort_in_utero": "Mort fœtale in utero (sans accouchement ici)", "inconnue": "Issue inconnue"}
+LOSS_KINDS = load_loss_kinds()  # read at import: a broken file stops the start-up, not a midwife's save
 # What a contact may add to the pregnancy record: contact column → pregnancy column.
 CARRIED = {"lmp_date": "lmp_date", "ultrasound_on": "ultrasound_on", "ultrasound_weeks": "ultrasound_weeks",
            "gravidity": "gravidity", "parity": "parity", "height_cm": "height_cm"}
@@ -80,18 +80,58 @@ def check_contact(patient: Patient, visit: AntenatalVisit, today: dt.date) -> No
                                               "4 semaines entre deux doses de SP.")
 
 
-def end_by_loss(actor: Actor, pregnancy: Pregnancy, on: dt.date, reason: str, today: dt.date) -> Pregnancy:
-    """Close a pregnancy without a delivery (abortion, miscarriage, ectopic…)."""
-    if reason not in LOSS_REASONS:
-        raise VisitError("end_reason", "Issue inconnue.")
+def end_by_loss(actor: Actor, pregnancy: Pregnancy, on: dt.date | None, kind: str, today: dt.date) -> Pregnancy:
+    """Close a pregnancy without a delivery here (miscarriage, abortion, ectopic, fetal death with a
+    birth elsewhere, or an unknown outcome): dates checked against the record, the follow-up
+    recomputed (no more CPN due) in the same transaction, audited."""
+    if kind not in LOSS_KINDS:
+        raise VisitError("end_reason", "Choisissez l'issue de la grossesse.")
+    if on is None:
+        raise VisitError("ended_on", "La date est obligatoire.")
     if on > today:
         raise VisitError("ended_on", "La date est dans le futur.")
+    if pregnancy.voided or pregnancy.ended_on is not None:
+        raise VisitError("ended_on", "Cette grossesse est déjà close : rien n'a été enregistré.")
     if on < pregnancy.opened_on:
-        raise VisitError("ended_on", "La date est avant l'ouverture de la grossesse.")
+        raise VisitError("ended_on", f"La date est avant le premier contact de cette grossesse "
+                                     f"({pregnancy.opened_on:%d/%m/%Y}).")
+    lmp = pregnancy.dated_lmp()
+    if lmp is not None and on < lmp:
+        raise VisitError("ended_on", f"La date est avant les dernières règles ({lmp:%d/%m/%Y}).")
+    later = (AntenatalVisit.select(AntenatalVisit.visit_date)
+             .where((AntenatalVisit.pregnancy == pregnancy.id) & (AntenatalVisit.voided == False)  # noqa: E712
+                    & (AntenatalVisit.visit_date > on)).order_by(AntenatalVisit.visit_date.desc()).first())
+    if later is not None:
+        raise VisitError("ended_on", f"Une CPN de cette grossesse est enregistrée le {later.visit_date:%d/%m/%Y}, "
+                                     "après cette date : vérifiez la date.")
+    problem = loss_problem(LOSS_KINDS[kind], (on - lmp).days // 7 if lmp is not None else None)
+    if problem:
+        raise VisitError("ended_on", problem)
     with database.atomic():
-        pregnancy.ended_on, pregnancy.end_reason = on, reason
-        audited_save(actor, pregnancy, reason="fin de grossesse")
+        pregnancy.ended_on, pregnancy.end_reason = on, kind
+        audited_save(actor, pregnancy, reason=f"fin de grossesse : {LOSS_KINDS[kind].label}")
+        _recompute(actor, pregnancy)
     return pregnancy
+
+
+def undo_loss(actor: Actor, pregnancy: Pregnancy, reason: str) -> Pregnancy:
+    """A loss recorded by mistake: the pregnancy is open again (audited with the reason)."""
+    if pregnancy.voided or pregnancy.end_reason not in LOSS_KINDS:
+        raise VisitError("reason", "Cette grossesse n'a pas été close par une perte : rien n'a été changé.")
+    if not reason.strip():
+        raise VisitError("reason", "Indiquez un motif.")
+    if current(pregnancy.patient_id) is not None:
+        raise VisitError("reason", "Une autre grossesse est déjà ouverte : rien n'a été changé.")
+    with database.atomic():
+        pregnancy.ended_on, pregnancy.end_reason = None, None
+        audited_save(actor, pregnancy, reason=f"fin de grossesse annulée : {reason.strip()}")
+        _recompute(actor, pregnancy)
+    return pregnancy
+
+
+def _recompute(actor: Actor, pregnancy: Pregnancy) -> None:
+    """The record's ``patient_written`` hooks (the follow-up drops or restores the CPN due)."""
+    hooks.installed().call(hooks.PATIENT_WRITTEN, actor, Patient.get_by_id(pregnancy.patient_id), None)
 
 
 def _pregnancy_for(patient: Patient, visit: AntenatalVisit) -> Pregnancy | None:

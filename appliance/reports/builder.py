@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from appliance.clinical import nutrition
+from appliance.clinical.pregnancy import load_loss_kinds
 from appliance.patients import codes
-from appliance.patients.models import VISIT_MODELS, Patient
+from appliance.patients.models import Patient
 from appliance.reports.ages import AgeBands, completed_years, sql_age_days, sql_completed_years
-from appliance.reports.definitions import PLACEHOLDER, Definitions, Indicator, load_definitions
+from appliance.reports.definitions import PLACEHOLDER, SOURCE_MODELS, Definitions, Indicator, load_definitions
 from appliance.reports.figures import PERIOD, SEXES, ReportFigures, disaggregation_code
 from appliance.settings.reports import ReportSettings
 from appliance.store.db import database
@@ -402,7 +403,7 @@ def visit_details(table: str, visit_ids: list[int]) -> dict[int, str]:
     """A short French description of each visit: what made it count."""
     if table == "birth":
         return _birth_details(visit_ids)
-    model = next(model for model in VISIT_MODELS if model._meta.table_name == table)
+    model = next(model for model in SOURCE_MODELS if model._meta.table_name == table)
     describe = _DESCRIBERS[table]
     result: dict[int, str] = {}
     for start in range(0, len(visit_ids), 500):
@@ -412,6 +413,11 @@ def visit_details(table: str, visit_ids: list[int]) -> dict[int, str]:
         for visit in query:
             result[visit.id] = describe(visit)
     return result
+
+
+def _loss_label(code: str | None) -> str:
+    kind = load_loss_kinds().get(code or "")
+    return kind.label if kind else (code or "")
 
 
 _PLACES = {"ici": "au centre", "domicile": "à domicile", "autre_formation": "autre formation", "en_route": "en route"}
@@ -469,6 +475,9 @@ _DESCRIBERS = {
                                              "nouvelle utilisatrice" if v.user_status == "nouvelle" else "continue"),
     "death": lambda v: _join({"maternel": "décès maternel", "neonatal": "décès néonatal", "enfant": "décès d'enfant",
                               "autre": "décès"}.get(v.category, v.category), _PLACES.get(v.place, v.place), v.cause),
+    "pregnancy": lambda v: _join(_loss_label(v.end_reason),
+                                 f"grossesse ouverte le {v.opened_on:%d/%m/%Y}",
+                                 f"{(v.ended_on - v.dated_lmp()).days // 7} SA" if v.dated_lmp() else "non datée"),
     "chronic_visit": lambda v: _join({"hta": "hypertension", "diabete": "diabète"}.get(v.programme, v.programme),
                                      f"visite du {v.visit_date:%d/%m/%Y}",
                                      f"rendez-vous du {v.next_appointment:%d/%m/%Y}" if v.next_appointment else ""),

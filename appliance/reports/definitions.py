@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from appliance.patients.models import VISIT_MODELS, Patient
+from appliance.patients.models import VISIT_MODELS, Patient, Pregnancy
 from appliance.reports.figures import INDICATOR
 
 DATA_FILE = Path(__file__).with_name("data") / "indicators.toml"
@@ -30,7 +30,10 @@ VISIT_TABLES = (
     "chronic_visit",
     "death",
     "birth",
+    "pregnancy",  # one row per pregnancy (losses are dated by v.ended_on)
 )
+# The record tables an indicator may read, with their model (``birth`` is a view, apart).
+SOURCE_MODELS = (*VISIT_MODELS, Pregnancy)
 # The columns of the ``birth`` view (migration m0037): one row per baby, patient_id = the mother.
 BIRTH_COLUMNS = ("id", "delivery_id", "position", "patient_id", "visit_date", "voided", "place", "babies",
                  "outcome", "sex", "birth_weight_g", "newborn_id")
@@ -173,7 +176,7 @@ def _placeholder_problems(text: str, groups: dict[str, tuple[str, ...]]) -> list
 def _columns_of(table: str) -> tuple[str, ...]:
     if table == "birth":
         return BIRTH_COLUMNS
-    model = next((model for model in VISIT_MODELS if model._meta.table_name == table), None)
+    model = next((model for model in SOURCE_MODELS if model._meta.table_name == table), None)
     return tuple(field.column_name for field in model._meta.sorted_fields) if model else ()
 
 

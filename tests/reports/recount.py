@@ -123,6 +123,10 @@ def rules(month: Month, settings: ReportSettings, visits: dict[type[Visit], list
     for category, code in (("maternel", "deces_maternels"), ("neonatal", "deces_neonatals"),
                            ("enfant", "deces_enfants"), ("autre", "deces_autres")):
         result[code] = Rule(Death, lambda v, p, c=category: v.category == c)
+    ended = lambda pregnancy: pregnancy.ended_on  # noqa: E731
+    result["avortements"] = Rule(Pregnancy, lambda v, p: v.end_reason in ("fausse_couche", "avortement"),
+                                 event_date=ended)
+    result["geu"] = Rule(Pregnancy, lambda v, p: v.end_reason == "geu", event_date=ended)
     result["accouchements"] = Rule(Delivery, lambda v, p: v.place == "ici")
     result["accouchements_qualifies"] = Rule(Delivery, lambda v, p: v.attendant in ("sage_femme", "medecin",
                                                                                     "infirmier"))
@@ -246,7 +250,7 @@ def recount(period: str, settings: ReportSettings, today: dt.date) -> dict[tuple
     bands = AgeBands.from_bounds(settings.age_bands)
     patients = {patient.id: patient for patient in Patient.select()}
     models = (Consultation, AntenatalVisit, Delivery, PostnatalVisit, Immunisation, GrowthMeasurement,
-              FamilyPlanningVisit, ChronicVisit, Death)
+              FamilyPlanningVisit, ChronicVisit, Death, Pregnancy)
     visits: dict = {model: [visit for visit in model.select() if not visit.voided] for model in models}
     visits["birth"] = births(visits[Delivery])
     counts: Counter[tuple[str, str]] = Counter()

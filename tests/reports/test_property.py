@@ -85,6 +85,11 @@ PATIENTS = st.lists(
                             st.tuples(days(-200, 0), st.integers(6, 23)).map(
                                 lambda t: {"ultrasound_on": t[0], "ultrasound_weeks": t[1]})),
         "visits": st.lists(st.tuples(VISITS, days(-150, 40), st.integers(0, 9)), max_size=6),
+        # How her pregnancy ended, if it did: a loss (counted by its date), a delivery, a death; and
+        # whether that pregnancy record was voided.
+        "ending": st.one_of(st.none(), st.tuples(
+            days(-150, 40), st.sampled_from(["fausse_couche", "avortement", "geu", "mort_in_utero", "inconnue",
+                                             "accouchement", "deces_maternel"]), st.integers(0, 9))),
     }),
     min_size=1, max_size=10,
 )
@@ -100,7 +105,12 @@ def test_sql_builder_equals_a_recount_from_the_visits(store, people, today_offse
     with database.atomic() as transaction:
         for person in people:
             patient = make_patient(person["sex"], person["birth"], voided=person["voided"])
-            pregnancy = Pregnancy.create(patient=patient.id, opened_on=MONTH.start, **(person["dating"] or {}))
+            ending = {}
+            if person["ending"]:
+                ended_on, reason, voided_roll = person["ending"]
+                ending = {"ended_on": ended_on, "end_reason": reason, "voided": voided_roll == 0}
+            pregnancy = Pregnancy.create(patient=patient.id, opened_on=MONTH.start, **(person["dating"] or {}),
+                                         **ending)
             for fields, when, voided_roll in person["visits"]:
                 values = dict(fields)
                 model = values.pop("model")
