@@ -24,6 +24,7 @@ from appliance.settings.dhis2 import Dhis2Settings
 from appliance.settings.modem import ModemSettings
 from appliance.settings.outbox import OutboxSettings
 from appliance.settings.power import PowerSettings
+from appliance.settings.referrals import ReferralSettings
 from appliance.settings.reports import ReportSettings
 from appliance.settings.telemetry import TelemetrySettings
 from appliance.settings.uploads import UploadSettings
@@ -110,6 +111,7 @@ class Config:
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    referrals: ReferralSettings = field(default_factory=ReferralSettings)
     simulation: bool = False
     source: Path | None = None
 

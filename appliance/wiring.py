@@ -18,10 +18,13 @@ if TYPE_CHECKING:
 
 
 def add_record_hooks(hooks: Hooks) -> Hooks:
-    """patients → followup: a written visit recomputes the patient's due items and alerts."""
+    """patients → followup: a written visit recomputes the patient's due items and alerts;
+    patients → referrals: a merge moves the folded record's referrals."""
     from appliance.followup.service import recompute_after_write
+    from appliance.referrals.service import follow_merge
 
     hooks.add(PATIENT_WRITTEN, recompute_after_write)
+    hooks.add(PATIENT_WRITTEN, follow_merge)
     return hooks
 
 

@@ -83,19 +83,20 @@ def _areas() -> list[ModuleType]:
         pcime,
         power,
         pregnancy,
+        referrals,
         reports,
         stock,
         visits,
     )
 
     return [auth, home, account, admin, bulk_users, patients, visits, power, followup, reports, outbox, facility,
-            backup, pcime, stock, pregnancy]
+            backup, pcime, stock, pregnancy, referrals]
 
 
 def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:
     """The web process's hook registry: the record's hooks (a visit recomputes the follow-up),
     each area's home tiles, and the follow-up's and PCIME's parts of the patient chart."""
-    from appliance.emr import followup, pcime, pregnancy
+    from appliance.emr import followup, pcime, pregnancy, referrals
     from appliance.wiring import record_hooks
 
     registry = record_hooks()
@@ -105,6 +106,7 @@ def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:
     registry.add(hooks.CHART_EXTRAS, followup.chart_extras)
     registry.add(hooks.CHART_EXTRAS, pcime.chart_extras)
     registry.add(hooks.CHART_EXTRAS, pregnancy.chart_extras)
+    registry.add(hooks.CHART_EXTRAS, referrals.chart_extras)
     return registry
 
 

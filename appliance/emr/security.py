@@ -53,6 +53,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # coverage, chronic-care register, access, review sheet (appliance/emr/facility.py)
     "facility.read": frozenset({*CLINICAL, "agent_saisie", "admin"}),
     "facility.manage": frozenset({"medecin"}),  # the health area's population and the targets: the head's
+    # referrals and counter-referrals (appliance/emr/referrals.py): a clinician refers; the slip that comes
+    # back may be typed by the data clerk too
+    "referrals.read": frozenset({*CLINICAL, "agent_saisie"}),
+    "referrals.write": CLINICAL,
+    "referrals.counter": frozenset({*CLINICAL, "agent_saisie"}),
 }
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})

@@ -403,6 +403,8 @@ def visit_details(table: str, visit_ids: list[int]) -> dict[int, str]:
     """A short French description of each visit: what made it count."""
     if table == "birth":
         return _birth_details(visit_ids)
+    if table == "referral":
+        return _referral_details(visit_ids)
     model = next(model for model in SOURCE_MODELS if model._meta.table_name == table)
     describe = _DESCRIBERS[table]
     result: dict[int, str] = {}
@@ -425,18 +427,33 @@ _OUTCOMES = {"vivant": "né vivant", "mort_frais": "mort-né frais", "mort_macer
 _BABY_SEXES = {"F": "fille", "M": "garçon"}
 
 
+def _rows_by_id(select: str, ids: list[int]) -> list[tuple]:
+    """``select`` (« SELECT id, … FROM table ») for the given ids, 500 at a time (SQLite's variables)."""
+    rows: list[tuple] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows += database.execute_sql(f"{select} WHERE id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
+    return rows
+
+
 def _birth_details(birth_ids: list[int]) -> dict[int, str]:
     """« Bébé 2 sur 2 · né vivant · 2450 g · garçon · au centre », from the birth view."""
+    rows = _rows_by_id("SELECT id, position, babies, outcome, birth_weight_g, sex, place FROM birth", birth_ids)
+    return {birth_id: _join(f"bébé {position} sur {babies}" if (babies or 1) > 1 else "",
+                            _OUTCOMES.get(outcome, outcome), _number(weight, "g"),
+                            _BABY_SEXES.get(sex, "sexe non noté"), _PLACES.get(place, place))
+            for birth_id, position, babies, outcome, weight, sex, place in rows}
+
+
+def _referral_details(referral_ids: list[int]) -> dict[int, str]:
+    """« référé le 03/12/2026 vers CSRéf · évacuation · retour le 06/12/2026 », from the referral table
+    (read as rows: the report never imports the referrals' code)."""
     result: dict[int, str] = {}
-    for start in range(0, len(birth_ids), 500):
-        chunk = birth_ids[start:start + 500]
-        rows = database.execute_sql(
-            "SELECT id, position, babies, outcome, birth_weight_g, sex, place FROM birth "
-            f"WHERE id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
-        for birth_id, position, babies, outcome, weight, sex, place in rows:
-            result[birth_id] = _join(f"bébé {position} sur {babies}" if (babies or 1) > 1 else "",
-                                     _OUTCOMES.get(outcome, outcome), _number(weight, "g"),
-                                     _BABY_SEXES.get(sex, "sexe non noté"), _PLACES.get(place, place))
+    rows = _rows_by_id("SELECT id, visit_date, destination, evacuation, returned_on FROM referral", referral_ids)
+    for referral_id, referred_on, destination, evacuation, returned_on in rows:
+        back = dt.date.fromisoformat(str(returned_on)) if returned_on else None
+        result[referral_id] = _join(f"référé le {dt.date.fromisoformat(str(referred_on)):%d/%m/%Y} vers {destination}",
+                                    "évacuation" if evacuation else "", f"retour le {back:%d/%m/%Y}" if back else "")
     return result
 
 

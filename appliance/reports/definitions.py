@@ -31,6 +31,7 @@ VISIT_TABLES = (
     "death",
     "birth",
     "pregnancy",  # one row per pregnancy (losses are dated by v.ended_on)
+    "referral",  # appliance/referrals/models.py: visit_date = the day referred, returned_on = the day back
 )
 # The record tables an indicator may read, with their model (``birth`` is a view, apart).
 SOURCE_MODELS = (*VISIT_MODELS, Pregnancy)

@@ -39,9 +39,9 @@ HARDWARE = ("appliance.power", "appliance.modem", "appliance.agent")
 CONTRACTS = (
     Forbidden("clinical rules import nothing of the app", ("appliance.clinical",), ("appliance",),
               allowed=("appliance.clinical",)),
-    Forbidden("store, reports, facility, dhis2, outbox and the hardware never import the web",
+    Forbidden("store, reports, facility, dhis2, outbox, referrals and the hardware never import the web",
               ("appliance.store", "appliance.reports", "appliance.facility", "appliance.dhis2", "appliance.outbox",
-               *HARDWARE),
+               "appliance.referrals", *HARDWARE),
               ("appliance.emr",)),
     Forbidden("the web never imports power, modem or agent (they meet in SQLite)", ("appliance.emr",), HARDWARE),
     Forbidden("the store is the bottom: it imports only itself and the file helper", ("appliance.store",),

@@ -29,6 +29,7 @@ from appliance.patients.models import (
     Pregnancy,
     Visit,
 )
+from appliance.referrals.models import Referral
 from appliance.reports.ages import AgeBands, completed_years
 from appliance.reports.builder import Month
 from appliance.reports.definitions import load_definitions
@@ -127,6 +128,10 @@ def rules(month: Month, settings: ReportSettings, visits: dict[type[Visit], list
     result["avortements"] = Rule(Pregnancy, lambda v, p: v.end_reason in ("fausse_couche", "avortement"),
                                  event_date=ended)
     result["geu"] = Rule(Pregnancy, lambda v, p: v.end_reason == "geu", event_date=ended)
+    result["references"] = Rule(Referral, lambda v, p: True)
+    result["evacuations"] = Rule(Referral, lambda v, p: v.evacuation)
+    result["contre_references"] = Rule(Referral, lambda v, p: v.returned_on is not None,
+                                       event_date=lambda v: v.returned_on)
     result["accouchements"] = Rule(Delivery, lambda v, p: v.place == "ici")
     result["accouchements_qualifies"] = Rule(Delivery, lambda v, p: v.attendant in ("sage_femme", "medecin",
                                                                                     "infirmier"))
@@ -250,7 +255,7 @@ def recount(period: str, settings: ReportSettings, today: dt.date) -> dict[tuple
     bands = AgeBands.from_bounds(settings.age_bands)
     patients = {patient.id: patient for patient in Patient.select()}
     models = (Consultation, AntenatalVisit, Delivery, PostnatalVisit, Immunisation, GrowthMeasurement,
-              FamilyPlanningVisit, ChronicVisit, Death, Pregnancy)
+              FamilyPlanningVisit, ChronicVisit, Death, Pregnancy, Referral)
     visits: dict = {model: [visit for visit in model.select() if not visit.voided] for model in models}
     visits["birth"] = births(visits[Delivery])
     counts: Counter[tuple[str, str]] = Counter()
