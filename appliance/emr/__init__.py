@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from appliance import hooks, sessions
 from appliance.config import Config
-from appliance.emr import errors, headers, i18n, input
+from appliance.emr import errors, headers, i18n, input, submissions
 from appliance.emr.security import PUBLIC_ENDPOINTS, check_every_view_is_guarded, load_session_user
 from appliance.store.readonly import flag_path  # written by the agent before a low-battery shutdown
 
@@ -50,6 +50,7 @@ def create_app(cfg: Config, *, testing: bool = False) -> Flask:
     headers.install(app)
     Babel(app, locale_selector=_select_locale)
     i18n.install_in_templates(app)
+    submissions.install(app)
     csrf.init_app(app)
     login_manager.init_app(app)
 
@@ -132,8 +133,8 @@ def _guard_request():
     if not current_user.is_authenticated:
         if g.get("session_expired"):
             session.clear()
-            return redirect(url_for("auth.login", expired=1))
-        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+            return redirect(url_for("auth.login", expired=1, next=return_path()))
+        return redirect(url_for("auth.login", next=return_path()))
     sessions.touch(current_user.session)
     if current_user.must_change_password and endpoint not in ("account.password", "auth.logout"):
         return redirect(url_for("account.password"))
@@ -141,6 +142,12 @@ def _guard_request():
         g.read_only = True
         return errors.read_only()
     return None
+
+
+def return_path() -> str:
+    """Where to come back after logging in: the page, or for a form sent after the session ended,
+    the form itself (what was typed waits on the phone, static/drafts.js)."""
+    return request.full_path if request.method == "GET" else request.path
 
 
 def _template_globals() -> dict:

@@ -11,6 +11,7 @@ from appliance.accounts import create_user, generate_password, set_password
 from appliance.emr.forms import UserForm
 from appliance.emr.i18n import gettext as _
 from appliance.emr.security import requires
+from appliance.emr.submissions import once
 from appliance.store.audit import audited_save
 from appliance.store.models import AuditEntry, User
 
@@ -28,6 +29,7 @@ def users():
 
 @bp.route("/utilisateurs/nouveau", methods=["GET", "POST"])
 @requires("users.manage")
+@once
 def new_user():
     form = UserForm()
     if form.validate_on_submit():
@@ -45,6 +47,7 @@ def new_user():
 
 @bp.route("/utilisateurs/<int:user_id>", methods=["GET", "POST"])
 @requires("users.manage")
+@once
 def edit_user(user_id: int):
     user = User.get_or_none(User.id == user_id) or abort(404)
     form = UserForm(obj=user)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 
 import peewee
-from flask import Flask, render_template
+from flask import Flask, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from appliance.emr.i18n import gettext as _
 from appliance.emr.input import RefusedCharacter
+from appliance.emr.security import PUBLIC_ENDPOINTS
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,10 @@ def _chain_text(error: BaseException) -> str:
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
+        if not current_user.is_authenticated and request.endpoint not in PUBLIC_ENDPOINTS:
+            # the session ended while the form was open: log in again, then back to the form,
+            # where the phone offers again what was typed (static/drafts.js)
+            return redirect(url_for("auth.login", expired=1, next=request.path))
         return _page(400, _("Formulaire expiré"),
                      _("Le formulaire n'est plus valide (page trop ancienne ou ouverte ailleurs). "
                        "Revenez en arrière, rechargez la page et recommencez."))

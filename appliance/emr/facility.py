@@ -17,6 +17,7 @@ from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.reports import band_label
 from appliance.emr.security import can, current_actor, requires
+from appliance.emr.submissions import once
 from appliance.emr.trend_chart import Series, trend_svg
 from appliance.facility.access import access_year, structure, trend
 from appliance.facility.chronic import (
@@ -106,6 +107,7 @@ def _chart_url(patient_id: int) -> str | None:
 
 @bp.route("/population/", methods=["GET", "POST"])
 @requires("facility.read")
+@once
 def population():
     year = _year(request.values.get("annee", type=int))
     errors: dict[str, str] = {}

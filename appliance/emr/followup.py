@@ -24,6 +24,7 @@ from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import CheckboxListField, FrenchDateField
 from appliance.emr.patients import label_colon
 from appliance.emr.security import can, requires
+from appliance.emr.submissions import once
 from appliance.followup import contacts, queries, service
 from appliance.followup.models import FollowupContact
 from appliance.followup.records import ONE
@@ -330,6 +331,7 @@ def _contact_patient(patient_id: int) -> Patient:
 
 @bp.route("/patients/<int:patient_id>/contact", methods=["GET", "POST"])
 @requires("followup.contact")
+@once
 def contact(patient_id: int):
     """Record a phone call or a relay's home visit: from a worklist row (the items of its
     programmes ticked) or from the chart (every open item ticked)."""
@@ -376,6 +378,7 @@ def contact(patient_id: int):
 
 @bp.route("/patients/<int:patient_id>/contact/<int:contact_id>/annuler", methods=["POST"])
 @requires("followup.contact")
+@once
 def void_contact(patient_id: int, contact_id: int):
     """An attempt entered by mistake (a wrong patient, a death reported in error): voided with a
     reason; its effects on the lists are undone."""

@@ -23,6 +23,7 @@ from appliance.emr.i18n import ngettext
 from appliance.emr.measure_fields import number_text
 from appliance.emr.patient_forms import MergeForm, PatientForm
 from appliance.emr.security import requires
+from appliance.emr.submissions import once
 from appliance.followup.contacts import deaths_among
 from appliance.hooks import CHART_EXTRAS
 from appliance.patients import codes
@@ -213,6 +214,7 @@ def search_page():
 
 @bp.route("/nouveau", methods=["GET", "POST"])
 @requires("patients.register")
+@once
 def register():
     form = PatientForm()
     if request.method == "GET":
@@ -300,6 +302,7 @@ def chart(patient_id: int):
 
 @bp.route("/<int:patient_id>/identite", methods=["GET", "POST"])
 @requires("patients.register")
+@once
 def edit_identity(patient_id: int):
     patient = _living_patient(patient_id)
     if patient.voided:
@@ -371,6 +374,7 @@ def household(household_id: int):
 
 @bp.route("/<int:patient_id>/fusion", methods=["GET", "POST"])
 @requires("patients.merge")
+@once
 def merge(patient_id: int):
     keep = _living_patient(patient_id)
     if keep.voided:

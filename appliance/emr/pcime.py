@@ -19,6 +19,7 @@ from appliance.clinical import growth, pcime
 from appliance.emr.i18n import gettext as _
 from appliance.emr.measure_fields import parse_date
 from appliance.emr.security import requires
+from appliance.emr.submissions import once
 from appliance.followup.queries import patient_items
 from appliance.patients.models import Consultation, Immunisation, Patient
 from appliance.patients.visits import VisitError
@@ -152,6 +153,7 @@ def _vaccines(patient_id: int) -> list[Immunisation]:
 
 @bp.route("/nouveau", methods=["GET", "POST"])
 @requires("pcime.write")
+@once
 def new(patient_id: int):
     patient = _patient(patient_id)
     today = dt.date.today()
@@ -237,6 +239,7 @@ def referral(patient_id: int, consultation_id: int):
 
 @bp.route("/<int:consultation_id>/delivrer", methods=["POST"])
 @requires("stock.dispense")
+@once
 def hand_over(patient_id: int, consultation_id: int):
     """Dispense every coded line not yet handed over, all or none."""
     patient = _patient(patient_id)

@@ -14,6 +14,7 @@ from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import parse_date
 from appliance.emr.security import requires
+from appliance.emr.submissions import once
 from appliance.stock import queries
 from appliance.stock.models import MOVE_KINDS, StockLot, StockMove
 from appliance.stock.service import StockError, count, receive, remove
@@ -62,6 +63,7 @@ def index():
 
 @bp.route("/reception", methods=["GET", "POST"])
 @requires("stock.manage")
+@once
 def reception():
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -90,6 +92,7 @@ def product(code: str):
 
 @bp.route("/produit/<code>", methods=["POST"])
 @requires("stock.manage")
+@once
 def product_move(code: str):
     """An inventory count of one lot, or a loss / an expired lot taken out."""
     errors: dict[str, str] = {}

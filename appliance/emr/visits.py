@@ -11,6 +11,7 @@ from appliance.emr.input import storable_id
 from appliance.emr.patient_forms import VoidForm
 from appliance.emr.patients import applicable_programmes
 from appliance.emr.security import CLINICAL, TRANSCRIBERS, requires
+from appliance.emr.submissions import once
 from appliance.emr.visit_forms import FORMS, DeliveryForm, VisitForm
 from appliance.patients.models import Patient
 from appliance.patients.registry import RecordError, correct_delivery, record_delivery
@@ -85,6 +86,7 @@ def _wants_more_lines(form: VisitForm) -> bool:
 
 @bp.route("/<programme>/nouveau", methods=["GET", "POST"])
 @requires("visits.write")
+@once
 def new(patient_id: int, programme: str):
     patient = _patient(patient_id)
     form_class = _form_class(programme)
@@ -129,6 +131,7 @@ def _programme_name(programme: str) -> str:
 
 @bp.route("/<programme>/<int:visit_id>/corriger", methods=["GET", "POST"])
 @requires("visits.write")
+@once
 def correct(patient_id: int, programme: str, visit_id: int):
     patient = _patient(patient_id)
     form_class = _form_class(programme)
@@ -174,6 +177,7 @@ def history(patient_id: int, programme: str, visit_id: int):
 
 @bp.route("/<programme>/<int:visit_id>/annuler", methods=["POST"])
 @requires("visits.void")
+@once
 def void(patient_id: int, programme: str, visit_id: int):
     patient = _patient(patient_id)
     visit = find_visit(programme, visit_id, patient.id) or abort(404)

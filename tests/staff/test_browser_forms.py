@@ -1,0 +1,81 @@
+"""Forms on a phone in real Chromium at 360 px: the back button then "Enregistrer" saves once; a
+session that ends while a visit is being typed keeps it on the phone until the next login."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from appliance.patients.models import Consultation
+from appliance.patients.registry import Identity, register_patient
+from appliance.sessions import revoke_user
+from appliance.store.audit import system_actor
+from tests.conftest import PASSWORD, screenshot
+
+pytestmark = pytest.mark.slow
+
+
+def _login(page, base: str, username: str) -> None:
+    page.fill('[name="username"]', username)
+    page.fill('[name="password"]', PASSWORD)
+    page.click("button[type=submit]")
+
+
+@pytest.fixture
+def awa(store):
+    identity = Identity(family_name="Traoré", first_names="Awa", sex="F", birth_date=dt.date(1994, 5, 2),
+                        village="Pelengana")
+    return register_patient(system_actor("tests"), identity, site_id="demo-cscom")
+
+
+def _type_visit(page, reason: str) -> None:
+    page.fill('[name="visit_date"]', dt.date.today().isoformat())
+    page.fill('[name="reason"]', reason)
+    page.fill('[name="temperature_c"]', "38,2")
+    page.select_option('[name="diagnosis_code"]', "B50.9")
+
+
+def test_back_then_save_again_saves_once(live_server, phone_page, make_user, awa):
+    make_user("infirmier", username="inf.diarra")
+    page = phone_page
+    page.goto(f"{live_server}/connexion")
+    _login(page, live_server, "inf.diarra")
+    form_url = f"{live_server}/patients/{awa.id}/consultation/nouveau"
+    page.goto(form_url)
+    _type_visit(page, "Toux depuis 3 jours")
+    page.click("button.primary")
+    page.wait_for_load_state()
+    assert page.url == f"{live_server}/patients/{awa.id}", page.locator(".error, .warning").all_inner_texts()
+    page.go_back()
+    assert page.url == form_url
+    assert "Ce formulaire a été enregistré" in page.inner_text("main")
+    _type_visit(page, "Toux depuis 3 jours")  # whatever the browser kept, typed again
+    page.click("button.primary")
+    page.wait_for_url(f"{live_server}/patients/{awa.id}")
+    assert "déjà enregistré" in page.inner_text("main")
+    assert Consultation.select().count() == 1
+
+
+def test_an_expired_session_keeps_the_typed_visit(live_server, phone_page, make_user, awa):
+    nurse = make_user("infirmier", username="inf.kone")
+    page = phone_page
+    page.goto(f"{live_server}/connexion")
+    _login(page, live_server, "inf.kone")
+    form_url = f"{live_server}/patients/{awa.id}/consultation/nouveau"
+    page.goto(form_url)
+    _type_visit(page, "Fièvre et céphalées depuis 2 jours")
+    revoke_user(nurse.id)  # the session ends while the nurse examines the patient
+    page.click("button.primary")
+    page.wait_for_url("**/connexion**")
+    assert Consultation.select().count() == 0
+    _login(page, live_server, "inf.kone")
+    page.wait_for_url(form_url)
+    assert page.input_value('[name="reason"]') == "Fièvre et céphalées depuis 2 jours"
+    assert page.input_value('[name="temperature_c"]') == "38,2"
+    assert "Saisie non enregistrée retrouvée" in page.inner_text("main")
+    screenshot(page, "staff-draft-restored-360")
+    page.click("button.primary")
+    page.wait_for_url(f"{live_server}/patients/{awa.id}")
+    assert Consultation.select().count() == 1
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('draft:')).length") == 0
