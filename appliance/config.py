@@ -27,6 +27,7 @@ from appliance.settings.power import PowerSettings
 from appliance.settings.referrals import ReferralSettings
 from appliance.settings.reports import ReportSettings
 from appliance.settings.telemetry import TelemetrySettings
+from appliance.settings.update import UpdateSettings
 from appliance.settings.uploads import UploadSettings
 from appliance.toml_lines import TomlLines
 
@@ -112,6 +113,7 @@ class Config:
     backup: BackupSettings = field(default_factory=BackupSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     referrals: ReferralSettings = field(default_factory=ReferralSettings)
+    update: UpdateSettings = field(default_factory=UpdateSettings)
     simulation: bool = False
     source: Path | None = None
 
