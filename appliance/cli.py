@@ -43,6 +43,7 @@ LAZY_COMMANDS = {
     "provision": "appliance.provision.cli:provision",
     "restore": "appliance.backup.cli:restore",
     "telemetry": "appliance.telemetry.cli:telemetry",
+    "update": "appliance.update.cli:update",
     "users": "appliance.users.cli:users",
 }
 

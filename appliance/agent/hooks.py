@@ -5,6 +5,8 @@
   only_urgent, byte_budget) -> FlushReport`` is the same code path as ``appliance outbox flush``,
   called once per window while the link is up (``deadline_s``: seconds left in the window).
 - ``publish_telemetry(deadline_s)``: publish status and queued events while the link is up.
+- ``fetch_update(*, deadline_s, byte_budget) -> (bytes_received, detail)``: after the outbox and
+  telemetry, a piece of an application update fetched while the link is up (resumed next window).
 - ``attach_agent(agent)``: called once at start; telemetry keeps the agent to read
   ``agent.status()`` (an AgentStatus) and calls ``agent.events.subscribe(callback)``.
 
@@ -29,6 +31,7 @@ class AgentPartners:
     flush_loader: Callable[[], Callable[..., Any] | None] = lambda: None
     publish_telemetry: Callable[..., Any] | None = None
     attach_agent: Callable[[Any], None] | None = None
+    fetch_update: Callable[..., tuple[int, str]] | None = None
 
 
 def load_flush(cfg: Config) -> Any:
@@ -46,12 +49,20 @@ def load_flush(cfg: Config) -> Any:
 
 
 def agent_partners(cfg: Config) -> AgentPartners:
-    """agent → outbox and telemetry: the flush (loaded at the first window), telemetry's publish
-    and attach. Telemetry failing to load is logged and leaves the agent running without it."""
+    """agent → outbox, telemetry and updates: the flush (loaded at the first window), telemetry's
+    publish and attach, the 3G update fetch when an address is configured. Telemetry failing to
+    load is logged and leaves the agent running without it."""
+    fetch_update = None
+    if cfg.update.app_url:
+        from functools import partial
+
+        from appliance.update.channel import fetch_in_window
+
+        fetch_update = partial(fetch_in_window, cfg)
     try:
         from appliance import telemetry
     except Exception:
         log.exception("Télémétrie impossible à charger : fonction désactivée")
-        return AgentPartners(flush_loader=lambda: load_flush(cfg))
+        return AgentPartners(flush_loader=lambda: load_flush(cfg), fetch_update=fetch_update)
     return AgentPartners(flush_loader=lambda: load_flush(cfg), publish_telemetry=telemetry.publish_telemetry,
-                         attach_agent=telemetry.attach_agent)
+                         attach_agent=telemetry.attach_agent, fetch_update=fetch_update)

@@ -116,6 +116,7 @@ class Agent:
             presence=self.presence, usage=self.usage, state=self.state, events=self.events, clock=self.clock,
             shutdown=self.shutdown, flush_loader=partners.flush_loader,
             publish_telemetry=partners.publish_telemetry, on_link=self._set_link,
+            fetch_update=partners.fetch_update,
         )
         self.events.subscribe(self._on_event)
         self._watch_udev = (not self.simulation) if watch_udev is None else watch_udev

@@ -91,6 +91,7 @@ class WindowRunner:
         flush_loader: Callable[[], Callable[..., Any] | None],
         publish_telemetry: Callable[..., Any] | None,
         on_link: Callable[[Link | None], None] = lambda link: None,
+        fetch_update: Callable[..., tuple[int, str]] | None = None,
     ) -> None:
         self.uploads = uploads
         self.modem_settings = modem_settings
@@ -107,6 +108,7 @@ class WindowRunner:
         self._flush_loaded = False
         self.publish_telemetry = publish_telemetry
         self._on_link = on_link
+        self.fetch_update = fetch_update
         self._running = threading.Lock()
         self._aborted = threading.Event()
         self.last: WindowSummary | None = None
@@ -189,6 +191,7 @@ class WindowRunner:
                 except Exception as exc:
                     log.exception("Publication de la télémétrie en échec")
                     details.append(f"télémétrie en échec : {exc}")
+            details.append(self._fetch_update(plan, remaining()))
         finally:
             cutter.cancel()
             self.usage.sample(link.interface)
@@ -215,6 +218,21 @@ class WindowRunner:
             lost = "" if self.modem.link_up() else " (liaison perdue)"
             return "failed", f"envoi interrompu{lost} : {exc}"
         return describe_report(report)
+
+    def _fetch_update(self, plan: WindowPlan, seconds_left: float) -> str:
+        """A piece of an application update, last: reports and telemetry go first, and never on a
+        low battery or an exhausted budget (``only_urgent``)."""
+        if self.fetch_update is None or plan.only_urgent or not self.modem.link_up() or seconds_left <= 0:
+            return ""
+        try:
+            received, detail = self.fetch_update(deadline_s=seconds_left, byte_budget=plan.byte_budget)
+        except Exception as exc:
+            log.warning("Téléchargement de la mise à jour interrompu : %s", exc, exc_info=True)
+            return f"mise à jour : {exc}"
+        account = getattr(self.modem, "account", None)  # simulation: the bytes went over loopback
+        if account is not None:
+            account(0, received)
+        return detail
 
     def _after_link(self, plan: WindowPlan) -> None:
         if plan.battery is not BatteryState.OK or self.modem_settings.off_between_windows:

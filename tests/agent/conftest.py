@@ -84,7 +84,7 @@ def make_agent(cfg, store):
     made: list[Agent] = []
 
     def make(*, start: datetime = MONDAY, power=None, modem=None, uploads=None, outbox: FakeOutbox | None = None,
-             publish=None, start_agent: bool = True) -> tuple[Agent, ManualClock, FakeOutbox]:
+             publish=None, fetch_update=None, start_agent: bool = True) -> tuple[Agent, ManualClock, FakeOutbox]:
         config = cfg
         if power:
             config = dataclasses.replace(config, power=dataclasses.replace(
@@ -97,7 +97,8 @@ def make_agent(cfg, store):
         clock = ManualClock(start)
         outbox = outbox or FakeOutbox()
         agent = Agent(config, simulate=True, clock=clock, notifier=Notifier({}), partners=AgentPartners(
-            flush_loader=lambda: outbox.flush, publish_telemetry=publish or (lambda deadline_s: None)))
+            flush_loader=lambda: outbox.flush, publish_telemetry=publish or (lambda deadline_s: None),
+            fetch_update=fetch_update))
         outbox.agent = agent
         made.append(agent)
         if start_agent:

@@ -1,0 +1,120 @@
+"""``appliance update``: what is installed and pending, install a bundle, judge a trial."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from appliance.commands import config_option, load_config_or_exit
+
+
+@click.group()
+def update() -> None:
+    """Mises à jour : version installée, paquet en attente, installation, essai."""
+
+
+@update.command()
+@config_option
+def status(config_path: str | None) -> None:
+    """Version, emplacement démarré, mise à jour en essai et dernier résultat."""
+    from appliance.update.download import download_progress
+    from appliance.update.journal import read_journal
+    from appliance.update.machine import booted_slot, running_version
+    from appliance.update.releases import current_release
+
+    cfg = load_config_or_exit(config_path)
+    journal = read_journal(cfg.paths.data_dir)
+    click.echo(f"Version en service : {running_version()} (emplacement système {booted_slot()}, "
+               f"application {current_release(cfg.update.work_dir) or 'celle du système'})")
+    if journal.pending:
+        click.echo(f"En essai : {journal.pending.version} ({journal.pending.kind}, {journal.pending.channel}, "
+                   f"depuis {journal.pending.at})")
+    download = download_progress(cfg.update.work_dir / "download")
+    if download:
+        click.echo(f"Téléchargement 3G : version {download['version']}, "
+                   f"{download['received']}/{download['size']} octets")
+    if journal.last:
+        last = journal.last
+        click.echo(f"Dernière mise à jour : {last.version} → {OUTCOME_FR.get(last.outcome, last.outcome)} "
+                   f"le {last.at}{' : ' + last.detail if last.detail else ''}")
+    if not (journal.pending or journal.last or download):
+        click.echo("Aucune mise à jour faite ni en attente.")
+
+
+OUTCOME_FR = {"kept": "gardée", "rolled_back": "annulée (retour à la version précédente)", "refused": "refusée",
+              "failed": "échouée", "trial": "en essai", "installing": "en cours"}
+
+
+@update.command()
+@config_option
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Technicien : réinstaller la même version ou revenir à une plus ancienne.")
+def install(config_path: str | None, bundle: Path, force: bool) -> None:
+    """Vérifie puis installe un paquet (.raucb) ; une sauvegarde vérifiée est faite avant."""
+    cfg = load_config_or_exit(config_path)
+    sys.exit(_install(cfg, bundle, channel="cli", force=force))
+
+
+@update.command()
+@config_option
+def usb(config_path: str | None) -> None:
+    """Installe le paquet le plus récent trouvé sur une clé USB branchée (dossier appliance-update)."""
+    from appliance.update.sticks import stick_bundles
+
+    cfg = load_config_or_exit(config_path)
+    found = stick_bundles(cfg.backup.usb_mount_roots, cfg.update.usb_folder)
+    if not found:
+        click.echo("Aucun paquet de mise à jour sur les clés branchées.")
+        return
+    sys.exit(_install(cfg, found[-1], channel="usb"))
+
+
+@update.command()
+@config_option
+def check(config_path: str | None) -> None:
+    """Juge la mise à jour en essai (santé de l'appareil) ; installe un paquet reçu par 3G."""
+    from appliance.store.migrations import discover
+    from appliance.update import health
+    from appliance.update.installer import judge
+    from appliance.update.machine import SERVICES, real_box, running_version
+
+    cfg = load_config_or_exit(config_path)
+    box = real_box(cfg)
+    latest = max(step.version for step in discover())
+    probes = [lambda: health.web_answers(f"http://127.0.0.1:{cfg.web.port}/connexion"),
+              *[(lambda unit=unit: health.service_active(unit)) for unit in SERVICES],
+              lambda: health.database_whole(cfg.paths.database, latest)]
+    outcome = judge(box, running=running_version(), health=health.assess(probes))
+    if outcome is not None:
+        click.echo(f"Mise à jour {outcome.version} : {OUTCOME_FR.get(outcome.outcome, outcome.outcome)} "
+                   f"{outcome.detail}")
+    downloaded = sorted((cfg.update.work_dir / "download").glob("app-*.raucb"))
+    if outcome is None and downloaded:
+        code = _install(cfg, downloaded[-1], channel="3g", app_max_bytes=cfg.update.app_max_bytes)
+        downloaded[-1].unlink(missing_ok=True)
+        sys.exit(code)
+
+
+def _install(cfg, bundle: Path, *, channel: str, force: bool = False, app_max_bytes: int | None = None) -> int:
+    from appliance.backup.local import run_backup
+    from appliance.update.bundle import BundleRefused
+    from appliance.update.installer import install as install_bundle
+    from appliance.update.machine import real_box, running_version
+
+    backup = run_backup(cfg, reason="pre-upgrade")
+    if not backup.ok:
+        click.echo("Mise à jour remise : la sauvegarde d'avant mise à jour a échoué ("
+                   + "; ".join(backup.problems) + ")", err=True)
+        return 1
+    try:
+        attempt = install_bundle(real_box(cfg), bundle, installed=running_version(), channel=channel, force=force,
+                                 app_max_bytes=app_max_bytes)
+    except BundleRefused as exc:
+        click.echo(str(exc), err=True)
+        return 2
+    then = ("redémarrer pour l'essayer" if attempt.kind == "system"
+            else "les services ont redémarré avec elle")
+    click.echo(f"Version {attempt.version} installée, en essai : {then}.")
+    return 0

@@ -1,0 +1,66 @@
+"""The real box behind the updater: its slots (``rauc status``), its services, its version.
+
+Only the ``appliance update`` commands build this (as root); tests build their own ``Box``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from appliance.update.bundle import RAUC
+from appliance.update.installer import Box
+
+SERVICES = ("appliance-web.service", "appliance-agent.service")
+
+
+def running_version() -> str:
+    """The appliance's version as this process sees it (a release on trial wins over the system's)."""
+    return metadata.version("appliance")
+
+
+def booted_slot(cmdline: Path = Path("/proc/cmdline")) -> str:
+    """``A`` or ``B`` as the bootloader told the kernel (``rauc.slot=``); ``-`` off the box."""
+    try:
+        words = cmdline.read_text().split()
+    except OSError:
+        return "-"
+    return next((word.split("=", 1)[1] for word in words if word.startswith("rauc.slot=")), "-")
+
+
+def rauc_status() -> dict:
+    try:
+        done = subprocess.run([RAUC, "status", "--output-format=json"], capture_output=True, text=True,
+                              timeout=60, check=False)
+        return json.loads(done.stdout) if done.returncode == 0 else {}
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return {}
+
+
+def other_slot_bytes(status: dict) -> int:
+    """The size of the root slot not booted (what a system image must fit in); 0 when unknown."""
+    for entry in status.get("slots") or []:
+        for slot in entry.values():
+            if slot.get("class") == "rootfs" and slot.get("state") != "booted":
+                try:
+                    fd = os.open(slot["device"], os.O_RDONLY)
+                except (OSError, KeyError):
+                    return 0
+                try:
+                    return os.lseek(fd, 0, os.SEEK_END)
+                finally:
+                    os.close(fd)
+    return 0
+
+
+def restart_services() -> None:
+    subprocess.run(["systemctl", "restart", *SERVICES], check=False, timeout=300)
+
+
+def real_box(cfg) -> Box:
+    return Box(data_dir=cfg.paths.data_dir, work_dir=cfg.update.work_dir, keyring=cfg.update.keyring,
+               compatible=cfg.update.compatible, trial_s=cfg.update.trial_s,
+               slot_bytes=other_slot_bytes(rauc_status()), restart_services=restart_services)

@@ -1,0 +1,38 @@
+"""Application wheels and bundles for the tests: a tiny fake release, or the project's real wheel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from appliance.update.release import build_app_bundle
+from tests.update.bundles import COMPATIBLE, Keys
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fake_wheel(folder: Path, version: str, *, body: str = "") -> Path:
+    """A wheel that is the appliance package, reduced to a version marker (and ``body``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / f"appliance-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("appliance/__init__.py", f'RELEASE = "{version}"\n{body}')
+        archive.writestr(f"appliance-{version}.dist-info/METADATA", f"Name: appliance\nVersion: {version}\n")
+        archive.writestr("appliance/padding.bin", os.urandom(8192))  # squashfs wants > 4 KiB
+    return wheel
+
+
+def real_wheel(folder: Path) -> Path:
+    """The project's own wheel, as a release would ship it."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                    str(folder), str(ROOT)], check=True, capture_output=True)
+    return next(folder.glob("appliance-*.whl"))
+
+
+def app_bundle(folder: Path, keys: Keys, version: str, *, wheel: Path | None = None) -> Path:
+    wheel = wheel or fake_wheel(folder / f"wheel-{version}", version)
+    return build_app_bundle(wheel, version=version, compatible=COMPATIBLE, cert=keys.cert, key=keys.key,
+                            output=folder / f"app-{version}.raucb")

@@ -1,0 +1,126 @@
+"""An application bundle installed beside the system, kept when healthy, rolled back when not."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from appliance.update import releases
+from appliance.update.bundle import BundleRefused
+from appliance.update.health import Health
+from appliance.update.installer import Box, install, judge
+from appliance.update.journal import read_journal, write_journal
+from tests.update.apps import app_bundle
+from tests.update.bundles import COMPATIBLE
+
+HEALTHY, BROKEN = Health(()), Health(("le dossier médical ne répond pas",))
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def restarts() -> list[int]:
+    return []
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def box(tmp_path, release_keys, restarts, clock):
+    box = Box(data_dir=tmp_path / "data", work_dir=tmp_path / "work", keyring=release_keys.cert,
+              compatible=COMPATIBLE, trial_s=300, slot_bytes=10**9,
+              restart_services=lambda: restarts.append(1), clock=clock)
+    box.data_dir.mkdir()
+    return box
+
+
+def running_release(box: Box) -> str:
+    current = box.work_dir / "current" / "appliance" / "__init__.py"
+    return current.read_text().split('"')[1] if current.exists() else "1.0.0"
+
+
+def test_a_healthy_app_update_is_kept(box, restarts, tmp_path, release_keys):
+    bundle = app_bundle(tmp_path, release_keys, "1.1.0")
+    attempt = install(box, bundle, installed="1.0.0", channel="usb")
+    assert (attempt.outcome, attempt.kind, attempt.previous_version) == ("trial", "app", "1.0.0")
+    assert running_release(box) == "1.1.0" and restarts == [1]
+    assert read_journal(box.data_dir).pending.version == "1.1.0"
+    kept = judge(box, running="1.1.0", health=HEALTHY)
+    assert kept.outcome == "kept"
+    journal = read_journal(box.data_dir)
+    assert journal.pending is None and journal.last.outcome == "kept"
+
+
+def test_a_broken_app_update_rolls_back_after_its_trial(box, restarts, clock, tmp_path, release_keys):
+    install(box, app_bundle(tmp_path, release_keys, "1.1.0"), installed="1.0.0", channel="usb")
+    judge(box, running="1.1.0", health=HEALTHY)
+    install(box, app_bundle(tmp_path, release_keys, "1.2.0"), installed="1.1.0", channel="3g")
+    assert running_release(box) == "1.2.0"
+    clock.now += 299
+    assert judge(box, running="1.2.0", health=BROKEN) is None  # still on trial
+    assert running_release(box) == "1.2.0"
+    clock.now += 2
+    back = judge(box, running="1.2.0", health=BROKEN)
+    assert back.outcome == "rolled_back" and "ne répond pas" in back.detail
+    assert running_release(box) == "1.1.0" and restarts == [1, 1, 1]
+    assert read_journal(box.data_dir).last.outcome == "rolled_back"
+    assert judge(box, running="1.1.0", health=HEALTHY) is None  # nothing pending any more
+
+
+def test_the_first_app_update_rolls_back_to_the_system_own_application(box, clock, tmp_path, release_keys):
+    install(box, app_bundle(tmp_path, release_keys, "1.1.0"), installed="1.0.0", channel="usb")
+    clock.now += 301
+    assert judge(box, running="1.1.0", health=BROKEN).outcome == "rolled_back"
+    assert not (box.work_dir / "current").exists() and running_release(box) == "1.0.0"
+
+
+def test_an_install_cut_short_is_judged_rolled_back_at_the_next_check(box, tmp_path, release_keys):
+    journal = read_journal(box.data_dir)
+    install(box, app_bundle(tmp_path, release_keys, "1.1.0"), installed="1.0.0", channel="usb")
+    journal = read_journal(box.data_dir)
+    journal.pending.outcome = "installing"  # as a power cut between the journal and the switch leaves it
+    write_journal(box.data_dir, journal)
+    assert judge(box, running="1.0.0", health=HEALTHY).outcome == "rolled_back"
+
+
+def test_a_second_update_waits_for_the_trial_of_the_first(box, tmp_path, release_keys):
+    install(box, app_bundle(tmp_path, release_keys, "1.1.0"), installed="1.0.0", channel="usb")
+    with pytest.raises(BundleRefused, match="déjà en essai"):
+        install(box, app_bundle(tmp_path, release_keys, "1.2.0"), installed="1.1.0", channel="usb")
+
+
+def test_a_refusal_is_journalled_for_the_fleet(box, tmp_path, release_keys, stranger_keys):
+    bundle = app_bundle(tmp_path, stranger_keys, "1.1.0")
+    with pytest.raises(BundleRefused):
+        install(box, bundle, installed="1.0.0", channel="usb")
+    last = json.loads((box.data_dir / "update-journal.json").read_text())["last"]
+    assert last["outcome"] == "refused" and "signé" in last["detail"]
+    assert not (box.work_dir / "current").exists()
+
+
+def test_a_wheel_without_the_application_is_refused(box, tmp_path, release_keys):
+    import zipfile
+
+    from appliance.update.release import build_app_bundle
+
+    wheel = tmp_path / "other-1.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("other/__init__.py", os.urandom(10000).hex())
+    bundle = build_app_bundle(wheel, version="1.1.0", compatible=COMPATIBLE, cert=release_keys.cert,
+                              key=release_keys.key, output=tmp_path / "other.raucb")
+    with pytest.raises(BundleRefused, match="ne contient pas l'application"):
+        install(box, bundle, installed="1.0.0", channel="usb")
+    assert read_journal(box.data_dir).last.outcome == "failed"
+    assert releases.current_release(box.work_dir) is None and not list(Path(box.work_dir).glob("releases/*"))
