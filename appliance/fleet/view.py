@@ -29,6 +29,7 @@ DEFAULT_SILENT_AFTER_S = 24 * 3600  # two windows a day: a full day without news
 BACKLOG_AGE_S = 2 * 24 * 3600
 TELEMETRY_BUDGET_BYTES = 33 * 1024
 _REMEMBERED_EVENT_IDS = 64
+UPDATE_FAILURES = ("rolled_back", "failed", "refused")
 
 # Weight of each trouble: a row's trouble is their sum, rows are sorted on it.
 FLAG_WEIGHTS = {
@@ -43,6 +44,7 @@ FLAG_WEIGHTS = {
     "backlog": 30,
     "backup_failed": 30,  # an older verified copy may still be there; the cause needs a look
     "alert": 20,
+    "update_failed": 20,  # the previous version still runs: nothing lost, but the fix did not land
     "clock": 10,
     "data": 10,
 }
@@ -173,6 +175,8 @@ def _flags(clinic: ClinicView, silent_s: float | None, silent_after_s: float) ->
     if "disk_low" in status.attention_reasons():
         flags.append("disk_low")
     flags += status.backup_reasons()  # the Backups page's red alarm, "no backup yet" included
+    if status.update_outcome in UPDATE_FAILURES:
+        flags.append("update_failed")
     if status.clock_synced is False:
         flags.append("clock")
     if status.telemetry_bytes_today is not None and status.telemetry_bytes_today > TELEMETRY_BUDGET_BYTES:
@@ -187,7 +191,7 @@ CSV_COLUMNS = (
     "battery_state", "charging", "modem_signal_pct", "modem_registration", "modem_mb_month",
     "telemetry_kb_today", "outbox_depth", "outbox_oldest_h", "outbox_dead_letters", "last_dhis2_utc",
     "backup_age_h", "backup_failed", "last_backup_utc", "last_stick_utc", "last_offsite_utc",
-    "version", "uptime_h", "last_event",
+    "version", "slot", "update_version", "update_outcome", "uptime_h", "last_event",
 )
 NEVER = "never"  # CSV: the clinic says it has none yet (an empty cell: it does not say)
 
@@ -243,6 +247,8 @@ def csv_record(row: FleetRow) -> dict[str, Any]:
             "backup_failed": _blank(status.backup_failed), "last_backup_utc": _utc_or_never(status.last_backup),
             "last_stick_utc": _utc_or_never(status.last_stick_backup),
             "last_offsite_utc": _utc_or_never(status.last_offsite_backup), "version": status.version,
+            "slot": _blank(status.slot), "update_version": _blank(status.update_version),
+            "update_outcome": _blank(status.update_outcome),
             "uptime_h": _hours(status.uptime_s),
         })
     return {column: record.get(column, "") for column in CSV_COLUMNS}
@@ -267,13 +273,19 @@ def render_table(rows: list[FleetRow], *, now: float, broker: str) -> Any:
     table = Table(title=f"{columns['title']} — {broker} — {_utc(now)} — "
                         f"{len(rows)} {columns['clinics']}, {flagged} {columns['flagged']}",
                   expand=False)
-    for key in ("site_id", "state", "last_seen", "battery", "data", "outbox", "backup", "flags"):
+    spread = versions(rows)
+    if spread:
+        table.caption = f"{columns['versions']} : " + " · ".join(
+            f"{version} × {len(sites)}" + (f" ({', '.join(sites)})" if len(sites) <= 3 and len(spread) > 1 else "")
+            for version, sites in spread.items())
+    for key in ("site_id", "state", "last_seen", "version", "battery", "data", "outbox", "backup", "flags"):
         table.add_column(columns[key], no_wrap=key != "flags")
     for row in rows:
         status = row.status
-        battery = data = outbox = backup = ""
+        battery = data = outbox = backup = version = ""
         if status is not None:
             backup = _backup_cell(status)
+            version = status.version + (f" ({status.slot})" if status.slot else "")
             battery = " ".join(part for part in (
                 f"{status.battery_v:.2f} V" if status.battery_v is not None else "",
                 f"{status.battery_soc_pct} %" if status.battery_soc_pct is not None else "",
@@ -291,11 +303,26 @@ def render_table(rows: list[FleetRow], *, now: float, broker: str) -> Any:
         seen = "—" if row.silent_s is None else _ago(row.silent_s)
         style = _STATE_STYLES.get(row.state, "")
         table.add_row(
-            row.site_id, f"[{style}]{row.state}[/]" if style else row.state, seen, battery, data, outbox, backup,
+            row.site_id, f"[{style}]{row.state}[/]" if style else row.state, seen, version, battery, data, outbox,
+            backup,
             ", ".join(LABELS["flags"][flag] for flag in row.flags),
             style="on grey15" if "silent" in row.flags else None,
         )
     return table
+
+
+def versions(rows: list[FleetRow]) -> dict[str, list[str]]:
+    """Software version → the clinics running it (those whose status is known), newest version first."""
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        if row.status is not None:
+            found.setdefault(row.status.version, []).append(row.site_id)
+    return dict(sorted(found.items(), key=lambda item: _version_key(item[0]), reverse=True))
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    parts = text.split(".")
+    return tuple(int(part) if part.isdigit() else -1 for part in parts)
 
 
 def _backup_cell(status: StatusSnapshot) -> str:

@@ -57,6 +57,19 @@ def figures_from_outbox_status(status: Any) -> dict[str, Any]:
     }
 
 
+def update_figures(data_dir: Path) -> dict[str, Any]:
+    """The root slot booted and the last update's version and outcome (the one on trial first)."""
+    from appliance.update.journal import read_journal
+    from appliance.update.machine import booted_slot
+
+    journal = read_journal(data_dir)
+    attempt = journal.pending or journal.last
+    figures: dict[str, Any] = {"slot": booted_slot()}
+    if attempt is not None:
+        figures.update(update_version=attempt.version, update_outcome=attempt.outcome)
+    return figures
+
+
 def backup_figures() -> dict[str, Any]:
     """The backup log's facts as status fields, read when a status is built (never polled).
 

@@ -291,6 +291,7 @@ class TelemetryPublisher:
         figures: dict[str, Any] = probes.outbox_figures() | probes.backup_figures()
         if self._data_dir is not None:
             figures["disk_free_mb"] = probes.disk_free_mb(self._data_dir)
+            figures.update(probes.update_figures(self._data_dir))
         written = sd_written_today(
             self._counters, sectors=read_sectors_written(self.settings.sd_device), boot_id=read_boot_id(),
             now=now,

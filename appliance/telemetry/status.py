@@ -17,6 +17,8 @@ from appliance.backup.summary import alarms as backup_alarms
 BATTERY_STATES = ("ok", "low", "critical")
 REGISTRATIONS = ("home", "roaming", "searching", "denied", "idle", "unknown")
 LOW_DISK_MB = 200
+SLOTS = ("A", "B")
+UPDATE_OUTCOMES = ("installing", "trial", "kept", "rolled_back", "refused", "failed")
 _BOOLEANS = ("charging", "clock_synced", "backup_failed")
 
 
@@ -51,6 +53,10 @@ class StatusSnapshot:
     backup_failed: bool | None = _key("bf")  # the newest local run did not end ok
     last_stick_backup: int | None = _key("bu")  # newest copy read back from a stick, Unix seconds
     last_offsite_backup: int | None = _key("bo")  # newest off-site send; left out when none was ever tried
+    # Updates (appliance.update.journal): the root slot booted, the last update's version and outcome.
+    slot: str | None = _key("sl")
+    update_version: str | None = _key("uv")
+    update_outcome: str | None = _key("uo")
 
     def to_payload(self) -> bytes:
         document: dict[str, Any] = {}
@@ -141,6 +147,9 @@ def build_status(
     backup_failed: bool | None = None,
     last_stick_backup: float | None = None,
     last_offsite_backup: float | None = None,
+    slot: str | None = None,
+    update_version: str | None = None,
+    update_outcome: str | None = None,
 ) -> StatusSnapshot:
     """Assemble a snapshot from the agent's pieces, rounding to what ops need.
 
@@ -176,6 +185,9 @@ def build_status(
         backup_failed=backup_failed,
         last_stick_backup=_whole(last_stick_backup),
         last_offsite_backup=_whole(last_offsite_backup),
+        slot=slot if slot in SLOTS else None,
+        update_version=update_version[:32] if update_version else None,
+        update_outcome=update_outcome if update_outcome in UPDATE_OUTCOMES else None,
     )
 
 
