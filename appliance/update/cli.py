@@ -75,14 +75,14 @@ def usb(config_path: str | None) -> None:
 @config_option
 def check(config_path: str | None) -> None:
     """Juge la mise à jour en essai (santé de l'appareil) ; installe un paquet reçu par 3G."""
-    from appliance.store.migrations import discover
+    from appliance.store.migrations import latest_version
     from appliance.update import health
     from appliance.update.installer import judge
     from appliance.update.machine import SERVICES, real_box, running_version
 
     cfg = load_config_or_exit(config_path)
     box = real_box(cfg)
-    latest = max(step.version for step in discover())
+    latest = latest_version()
     probes = [lambda: health.web_answers(f"http://127.0.0.1:{cfg.web.port}/connexion"),
               *[(lambda unit=unit: health.service_active(unit)) for unit in SERVICES],
               lambda: health.database_whole(cfg.paths.database, latest)]

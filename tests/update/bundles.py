@@ -37,13 +37,13 @@ def make_keys(folder: Path, name: str) -> Keys:
 
 
 def make_bundle(folder: Path, keys: Keys, *, version: str, images: dict[str, tuple[str, bytes]],
-                compatible: str = COMPATIBLE, name: str | None = None) -> Path:
-    """A verity bundle: ``images`` maps a slot class to (file name, content)."""
+                compatible: str = COMPATIBLE, name: str | None = None, bundle_format: str = "verity") -> Path:
+    """A bundle (``verity`` as the box wants it): ``images`` maps a slot class to (file name, content)."""
     content = folder / f"content-{name or version}"
     shutil.rmtree(content, ignore_errors=True)
     content.mkdir(parents=True)
     lines = ["[update]", f"compatible={compatible}", f"version={version}", "description=test", "",
-             "[bundle]", "format=verity", ""]
+             "[bundle]", f"format={bundle_format}", ""]
     for slot_class, (filename, data) in images.items():
         (content / filename).write_bytes(data)
         lines += [f"[image.{slot_class}]", f"filename={filename}", ""]

@@ -1,0 +1,37 @@
+"""``appliance update``: a technician installs a bundle and reads what is installed and pending."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from appliance.cli import main
+from appliance.update import machine
+from tests.update.apps import app_bundle
+
+
+def configured(cfg, tmp_path, keys) -> str:
+    path = cfg.source
+    path.write_text(path.read_text(encoding="utf-8") + f'\n[update]\nkeyring = "{keys.cert}"\n'
+                    f'work_dir = "{tmp_path / "update"}"\n', encoding="utf-8")
+    return str(path)
+
+
+def test_install_then_status_then_a_refusal(cfg, store, tmp_path, release_keys, stranger_keys, monkeypatch):
+    restarts = []
+    monkeypatch.setattr(machine, "restart_services", lambda: restarts.append(1))
+    config = configured(cfg, tmp_path, release_keys)
+    runner = CliRunner()
+    shown = runner.invoke(main, ["update", "status", "--config", config])
+    assert shown.exit_code == 0 and "Aucune mise à jour" in shown.output
+    version = machine.running_version()
+    newer = ".".join([*version.split(".")[:2], str(int(version.split(".")[2]) + 1)])
+    done = runner.invoke(main, ["update", "install", "--config", config,
+                                str(app_bundle(tmp_path, release_keys, newer))])
+    assert done.exit_code == 0, done.output
+    assert f"Version {newer} installée, en essai" in done.output and restarts == [1]
+    assert list((cfg.paths.data_dir / "backups").glob("*-pre-upgrade.db.gz"))  # the backup came first
+    shown = runner.invoke(main, ["update", "status", "--config", config])
+    assert f"En essai : {newer} (app, cli" in shown.output and f"application {newer}" in shown.output
+    refused = runner.invoke(main, ["update", "install", "--config", config,
+                                   str(app_bundle(tmp_path / "x", stranger_keys, "99.0.0"))])
+    assert refused.exit_code == 2 and "déjà en essai" in refused.output
