@@ -48,6 +48,7 @@ class NewbornFacts:
     weight_g: int | None = None
     temperature_c: float | None = None
     not_feeding_well: bool = False
+    not_breastfed: bool = False  # "allaitement : non" at the contact
     convulsions: bool = False
     fast_breathing: bool = False
     fever: bool = False

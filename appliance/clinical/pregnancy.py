@@ -28,6 +28,7 @@ __all__ = [
     "assess",
     "dated_lmp",
     "due_date",
+    "fundal_height_gap",
     "highest_severity",
     "load_loss_kinds",
     "load_rules",
@@ -50,6 +51,8 @@ class PregnancyFacts:
     proteinuria_crosses: int | None = None  # urine dipstick: 0 (négatif) … 4 (++++)
     temperature_c: float | None = None
     gestational_age_weeks: float | None = None
+    weight_kg: float | None = None  # the woman's weight at this contact
+    fundal_height_gap_cm: float | None = None  # fundal height (cm) minus gestational age (weeks): see fundal_height_gap
     multiple_pregnancy: bool = False
     previous_stillbirth_or_neonatal_death: bool = False
     previous_pph: bool = False
@@ -83,6 +86,15 @@ def severe_hypertension(rules: RiskRules | None = None) -> tuple[float, float]:
     rule = (rules or load_rules()).rule("hta_severe")
     limits = {condition.fact: condition.value for condition in rule.conditions}
     return limits["systolic_bp"], limits["diastolic_bp"]
+
+
+def fundal_height_gap(fundal_height_cm: float | None, on: dt.date, lmp: dt.date | None) -> float | None:
+    """Fundal height in cm minus the gestational age in weeks on that day (McDonald: from about 20
+    weeks the height in cm follows the weeks); which gap and which weeks raise an alert is the
+    rules' business (``pregnancy_risk.toml``). None when either is unknown."""
+    if fundal_height_cm is None or lmp is None:
+        return None
+    return round(fundal_height_cm - (on - lmp).days / 7, 1)
 
 
 def dated_lmp(lmp: dt.date | None, ultrasound_on: dt.date | None, ultrasound_weeks: int | None) -> dt.date | None:

@@ -106,6 +106,8 @@ class AntenatalContact:
     net_given: bool = False
     iron_folic: bool = False
     iron_folic_tablets: int | None = None
+    weight_kg: float | None = None
+    fundal_height_cm: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,7 @@ class PostnatalCheck:
     diastolic: int | None = None
     weight_kg: float | None = None
     danger_signs: str = ""
+    breastfeeding: bool | None = None  # None: not asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +358,8 @@ def _pregnancy_alert(record: PatientRecord, current: _CurrentPregnancy, today: d
         hb_g_dl=_latest([c.hb_g_dl for c in current.contacts]),  # type: ignore[arg-type]
         proteinuria_crosses=latest.proteinuria,
         gestational_age_weeks=round((latest.visit_date - current.lmp).days / 7, 1),
+        weight_kg=latest.weight_kg,
+        fundal_height_gap_cm=pregnancy.fundal_height_gap(latest.fundal_height_cm, latest.visit_date, current.lmp),
         multiple_pregnancy=known.multiple,
         previous_stillbirth_or_neonatal_death=known.previous_stillbirth or any(
             birth.stillbirth for birth in earlier_births),
@@ -431,7 +436,8 @@ def _postnatal_alert(record: PatientRecord, today: dt.date) -> Alert | None:
         if latest is not None:
             signs = {NEWBORN_SIGNS[code] for code in latest.danger_signs.split() if code in NEWBORN_SIGNS}
             facts.update(age_days=(latest.visit_date - care.born_on).days, temperature_c=latest.temperature_c,
-                         weight_g=round(latest.weight_kg * 1000) if latest.weight_kg else None)
+                         weight_g=round(latest.weight_kg * 1000) if latest.weight_kg else None,
+                         not_breastfed=latest.breastfeeding is False)
             since = latest.visit_date
         fired = postnatal_alerts.assess_newborn(postnatal_alerts.NewbornFacts(
             **facts, **dict.fromkeys(signs, True)))  # type: ignore[arg-type]

@@ -64,7 +64,8 @@ _MEASUREMENTS = _visits_sql(GrowthMeasurement, GrowthMeasurement.weight_kg, Grow
 _ANTENATAL = _visits_sql(AntenatalVisit, AntenatalVisit.pregnancy, AntenatalVisit.systolic,
                          AntenatalVisit.diastolic, AntenatalVisit.hb_g_dl, AntenatalVisit.danger_signs,
                          AntenatalVisit.proteinuria, AntenatalVisit.iptp_dose, AntenatalVisit.td_dose,
-                         AntenatalVisit.net_given, AntenatalVisit.iron_folic, AntenatalVisit.iron_folic_tablets)
+                         AntenatalVisit.net_given, AntenatalVisit.iron_folic, AntenatalVisit.iron_folic_tablets,
+                         AntenatalVisit.weight_kg, AntenatalVisit.fundal_height_cm)
 _PREGNANCIES = ('SELECT patient_id, opened_on, id, lmp_date, ultrasound_on, ultrasound_weeks, ended_on, parity, '
                 "previous_caesarean, previous_pph, previous_stillbirth, previous_pre_eclampsia, multiple, height_cm "
                 f'FROM "{Pregnancy._meta.table_name}" WHERE {{where}} AND voided = 0 '
@@ -75,7 +76,7 @@ _BIRTHS = ('SELECT patient_id, visit_date, "mode", "outcome", (SELECT group_conc
            'FROM "delivery" WHERE {where} AND voided = 0 ORDER BY patient_id, visit_date, id')
 _POSTNATAL = _visits_sql(PostnatalVisit, PostnatalVisit.contact_number, PostnatalVisit.subject,
                          PostnatalVisit.temperature_c, PostnatalVisit.systolic, PostnatalVisit.diastolic,
-                         PostnatalVisit.weight_kg, PostnatalVisit.danger_signs)
+                         PostnatalVisit.weight_kg, PostnatalVisit.danger_signs, PostnatalVisit.breastfeeding)
 # Records opened from a delivery form (baby 1 on the delivery, babies 2..n in delivery_baby).
 _BORN_IN_DELIVERY = ('SELECT newborn_id, birth_weight_g FROM "delivery" WHERE {newborn} AND voided = 0 UNION '
                      'SELECT b.newborn_id, b.birth_weight_g FROM delivery_baby AS b '
@@ -129,14 +130,14 @@ def _load(where: str, params: Sequence[int]) -> dict[int, PatientRecord]:
     rows(_MEASUREMENTS, lambda record, when, v: record.measurements.append(
         Measurement(when, v[0], v[1], v[2], v[3], bool(v[4]))))
     rows(_ANTENATAL, lambda record, when, v: record.antenatal.append(AntenatalContact(
-        when, v[0], v[1], v[2], v[3], v[4] or "", v[5], v[6], v[7], bool(v[8]), bool(v[9]), v[10])))
+        when, v[0], v[1], v[2], v[3], v[4] or "", v[5], v[6], v[7], bool(v[8]), bool(v[9]), v[10], v[11], v[12])))
     rows(_PREGNANCIES, lambda record, opened, v: record.pregnancies.append(PregnancyRecord(
         id=v[0], dated_lmp=pregnancy.dated_lmp(_date(v[1]), _date(v[2]), v[3]), opened_on=opened, ended_on=_date(v[4]),
         parity=v[5], previous_caesarean=bool(v[6]), previous_pph=bool(v[7]), previous_stillbirth=bool(v[8]),
         previous_pre_eclampsia=bool(v[9]), multiple=bool(v[10]), height_cm=v[11])))
     rows(_BIRTHS, lambda record, when, v: record.births.append(Birth(when, v[0], v[1], tuple((v[2] or "").split()))))
     rows(_POSTNATAL, lambda record, when, v: record.postnatal.append(PostnatalCheck(
-        when, v[0], v[1], v[2], v[3], v[4], v[5], v[6] or "")))
+        when, v[0], v[1], v[2], v[3], v[4], v[5], v[6] or "", None if v[7] is None else bool(v[7]))))
     born_sql = _BORN_IN_DELIVERY.format(newborn=where.replace("patient_id", "newborn_id"),
                                         baby=where.replace("patient_id", "b.newborn_id"))
     for newborn_id, birth_weight_g in database.execute_sql(born_sql, list(params) * 2):

@@ -112,6 +112,24 @@ def test_each_contact_fact_raises_its_named_alert(person, visit, values, rule):
     assert alert.rule_ids.split()[0] == rule
 
 
+@pytest.mark.parametrize(("weeks", "fundal_height", "weight", "rule"), [
+    (28, 24, None, "grossesse.hauteur_uterine_petite"),
+    (28, 32, None, "grossesse.hauteur_uterine_grande"),
+    (28, 25, None, None),  # 3 cm: within McDonald's ± 3
+    (28, 31, None, None),
+    (16, 10, None, None),  # before 20 weeks the rule does not apply
+    (38, 33, None, None),  # nor after 36
+    (20, None, 44.5, "grossesse.poids_moins_45"),
+    (20, None, 45.0, None),
+])
+def test_fundal_height_against_the_weeks_and_the_weight_feed_the_rules(person, visit, weeks, fundal_height,
+                                                                         weight, rule):
+    woman = person("Awa")
+    visit(woman, contact(0, lmp_date=days_ago(weeks * 7), fundal_height_cm=fundal_height, weight_kg=weight))
+    fired = [alert.rule_ids.split() for alert in alerts_of(woman)]
+    assert fired == ([[rule]] if rule else [])
+
+
 def test_41_weeks_is_urgent(person, visit):
     woman = person("Awa")
     visit(woman, contact(0, lmp_date=days_ago(41 * 7 + 1)))
