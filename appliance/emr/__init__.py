@@ -84,6 +84,7 @@ def _areas() -> list[ModuleType]:
         pcime,
         power,
         pregnancy,
+        prescriptions,
         referrals,
         reports,
         stock,
@@ -91,7 +92,7 @@ def _areas() -> list[ModuleType]:
     )
 
     return [auth, home, account, admin, bulk_users, patients, visits, power, followup, reports, outbox, facility,
-            backup, pcime, stock, pregnancy, referrals]
+            backup, pcime, stock, pregnancy, referrals, prescriptions]
 
 
 def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:

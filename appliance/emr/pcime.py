@@ -16,6 +16,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from appliance.clinical import growth, pcime
+from appliance.emr import prescriptions
 from appliance.emr.i18n import gettext as _
 from appliance.emr.measure_fields import parse_date
 from appliance.emr.security import requires
@@ -26,7 +27,6 @@ from appliance.patients.visits import VisitError
 from appliance.pcime.models import PcimeAssessment
 from appliance.pcime.service import OTHER, Line, line_problems, proposed_lines, record_pcime, saved_lines
 from appliance.stock import queries as stock_queries
-from appliance.stock.service import DispenseLine, StockError, dispense
 
 bp = Blueprint("pcime", __name__, url_prefix="/patients/<int:patient_id>/pcime")
 MAX_LINES = 12
@@ -244,19 +244,5 @@ def hand_over(patient_id: int, consultation_id: int):
     """Dispense every coded line not yet handed over, all or none."""
     patient = _patient(patient_id)
     consultation, _assessment = _consultation(patient, consultation_id)
-    lines = saved_lines(consultation.id)
-    handed = stock_queries.dispensed([line.prescription.id for line in lines])
-    wanted = [DispenseLine(line.item.medicine, line.prescription.quantity, line.prescription.id) for line in lines
-              if line.item and line.item.medicine != OTHER and line.prescription.quantity
-              and line.prescription.id not in handed]
-    if not wanted:
-        flash(_("Rien à délivrer : tout a déjà été délivré."), "warning")
-    else:
-        try:
-            dispense(current_user.actor, wanted, moved_on=dt.date.today(), patient_id=patient.id,
-                     reason=(request.form.get("reason") or "")[:300])
-        except StockError as error:
-            flash(error.message, "error")
-        else:
-            flash(_("Médicaments délivrés : le stock est à jour."))
+    prescriptions.hand_over(patient, consultation)
     return redirect(url_for("pcime.show", patient_id=patient.id, consultation_id=consultation.id))

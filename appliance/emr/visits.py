@@ -24,6 +24,7 @@ from appliance.patients.visits import (
     visit_history,
     void_visit,
 )
+from appliance.pcime.service import saved_lines
 from appliance.store.models import User
 
 bp = Blueprint("visits", __name__, url_prefix="/patients/<int:patient_id>")
@@ -105,6 +106,11 @@ def new(patient_id: int, programme: str):
                            **_transcription_context(clinician_error))
 
 
+def _details(form: VisitForm):
+    """What a form writes beside its visit in the same transaction (a consultation's coded lines)."""
+    return form.details_writer(current_user.actor) if hasattr(form, "details_writer") else None
+
+
 def _record(form: VisitForm, patient: Patient, programme: str, clinician: User | None):
     """Save a new visit; the redirect to the chart, or None with the error shown on the form."""
     visit = form.build()
@@ -115,7 +121,7 @@ def _record(form: VisitForm, patient: Patient, programme: str, clinician: User |
                             newborn=form.newborn_identity(patient, 1), babies=form.other_babies(patient))
         else:
             lines = form.prescription_lines() if hasattr(form, "prescription_lines") else ()
-            record_visit(current_user.actor, patient, visit, prescriptions=lines)
+            record_visit(current_user.actor, patient, visit, prescriptions=lines, before_hooks=_details(form))
     except (VisitError, RecordError) as error:
         _show_error(form, error)
         return None
@@ -140,8 +146,7 @@ def correct(patient_id: int, programme: str, visit_id: int):
         abort(404)
     if _transcribes() and visit.author_id != current_user.id:
         abort(403)  # an agent de saisie corrects his own transcriptions, never a clinician's visit
-    lines = active_prescriptions([visit.id]).get(visit.id, []) if programme == "consultation" else []
-    extra = {"prescriptions": lines} if programme == "consultation" else {}
+    extra = {"prescriptions": saved_lines(visit.id)} if programme == "consultation" else {}
     form = form_class(patient=patient, visit=visit, **extra)
     if request.method == "POST" and not _wants_more_lines(form) and form.validate():
         form.build()
@@ -153,7 +158,8 @@ def correct(patient_id: int, programme: str, visit_id: int):
                                  babies=form.other_babies(patient))
             else:
                 correct_visit(current_user.actor, visit, reason=reason,
-                              prescriptions=form.prescription_lines() if hasattr(form, "prescription_lines") else None)
+                              prescriptions=form.prescription_lines() if hasattr(form, "prescription_lines") else None,
+                              before_hooks=_details(form))
         except (VisitError, RecordError) as error:
             _show_error(form, error)
         else:

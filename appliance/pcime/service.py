@@ -61,6 +61,38 @@ def line_problems(line: Line, age_days: int, weight_kg: float | None) -> list[st
     return []
 
 
+def medicine_choices() -> list[tuple[str, str]]:
+    """The list's medicines a prescriber can choose (tests and therapeutic foods are stocked, not prescribed)."""
+    return [(code, medicine.label) for code, medicine in pcime.formulary().medicines.items()
+            if medicine.category == "medicament"]
+
+
+def printed_line(line: Line) -> PrescriptionLine:
+    """The line as the prescription prints it; the quantity computed from the dose when left blank."""
+    quantity = line.quantity
+    if quantity is None and line.medicine in pcime.formulary().medicines and line.dose is not None:
+        quantity = pcime.quantity_for(pcime.formulary().medicines[line.medicine], line.dose,
+                                      line.times_per_day or 1, line.days or 1)
+    return PrescriptionLine(*line_label(line), quantity, line.days)
+
+
+def write_items(actor: Actor, consultation_id: int, lines: Sequence[Line]) -> None:
+    """The coded side of the consultation's lines just written (the live rows without one, in order);
+    nothing when the rows were kept as they were (a correction that left the prescription alone)."""
+    rows = list(Prescription.select().where((Prescription.consultation == consultation_id)
+                                            & (Prescription.voided == False))  # noqa: E712
+                .order_by(Prescription.id))
+    coded = {item.prescription_id for item in PrescriptionItem.select(PrescriptionItem.prescription).where(
+        PrescriptionItem.prescription.in_([row.id for row in rows]))} if rows else set()
+    fresh = [row for row in rows if row.id not in coded]
+    if not fresh:
+        return
+    for row, line in zip(fresh, lines, strict=True):
+        audited_save(actor, PrescriptionItem(prescription=row.id, medicine=line.medicine, treatment=line.treatment,
+                                             dose=line.dose, times_per_day=line.times_per_day, days=line.days,
+                                             reason=line.reason.strip()))
+
+
 def line_label(line: Line) -> tuple[str, str]:
     """The drug and the posology as printed on the prescription."""
     if line.medicine == OTHER:
@@ -112,7 +144,7 @@ def record_pcime(actor: Actor, patient: Patient, *, visit_date: dt.date, facts: 
         secondary_diagnosis_code=diagnoses[1] if len(diagnoses) > 1 else None,
         treatment="\n".join(f"{item.label} : {' ; '.join(item.actions)}" for item in final.ranked()
                             if item.colour != "vert"))
-    printed = [PrescriptionLine(*line_label(line), line.quantity, line.days) for line in lines]
+    printed = [printed_line(line) for line in lines]
 
     def write_details(visit: Visit) -> None:
         codes = {line.medicine for line in lines}
@@ -138,11 +170,7 @@ def record_pcime(actor: Actor, patient: Patient, *, visit_date: dt.date, facts: 
                                                   computed=item.code, chosen=chosen[0], reason=chosen[1].strip(),
                                                   author=actor.user_id, author_role=actor.role),
                              reason=chosen[1].strip())
-        rows = list(Prescription.select().where(Prescription.consultation == visit.id).order_by(Prescription.id))
-        for row, line in zip(rows, lines, strict=True):
-            audited_save(actor, PrescriptionItem(prescription=row.id, medicine=line.medicine, treatment=line.treatment,
-                                                 dose=line.dose, times_per_day=line.times_per_day, days=line.days,
-                                                 reason=line.reason.strip()))
+        write_items(actor, visit.id, lines)
 
     record_visit(actor, patient, consultation, prescriptions=printed, today=today, before_hooks=write_details)
     return consultation

@@ -92,8 +92,8 @@ class Staff:
         location, _ = self.submit(f"/patients/{patient_id}/consultation/nouveau", {
             "visit_date": day, "reason": reason, "temperature_c": "38,6", "pulse_bpm": "96",
             "systolic": "120", "diastolic": "75", "weight_kg": "61,5", "diagnosis_code": "B50.9",
-            "treatment": "CTA 3 jours", "prescriptions-0-drug": "Paracétamol 500 mg",
-            "prescriptions-0-quantity": "9"})
+            "treatment": "CTA 3 jours", "prescriptions-0-medicine": "paracetamol_500_cp",
+            "prescriptions-0-dose": "2", "prescriptions-0-times_per_day": "3", "prescriptions-0-duration_days": "3"})
         if not location.endswith(f"/patients/{patient_id}"):
             raise StaffError(f"visite enregistrée mais renvoi inattendu : {location}")
 

@@ -62,7 +62,9 @@ def test_patient_record_in_chromium_at_360px(live_server, phone_page, make_user)
     # A consultation: an impossible weight is refused on its field, then a 41.5 °C fever is confirmed.
     page.click(".programmes a:has-text('Consultation')")
     _fill(page, {"reason": "Fièvre et frissons", "temperature_c": "41,5", "weight_kg": "300",
-                 "prescriptions-0-drug": "Artéméther-Luméfantrine 20/120 mg", "prescriptions-0-quantity": "24"})
+                 "prescriptions-0-dose": "4", "prescriptions-0-times_per_day": "2",
+                 "prescriptions-0-duration_days": "3"})
+    page.select_option('[name="prescriptions-0-medicine"]', "al_20_120_cp")
     page.select_option('[name="diagnosis_code"]', "B50.9")
     page.click("button.primary")
     assert "Valeur impossible : entre 0,5 et 250 kg." in page.locator(".has-error").first.inner_text()

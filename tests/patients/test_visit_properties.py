@@ -15,7 +15,8 @@ from appliance.patients.models import PROGRAMMES, Prescription
 from tests.patients.conftest import days_ago, stored_counts, visit_form_data
 
 PRESCRIPTION_FIELDS = [f"prescriptions-{index}-{name}" for index in range(5)
-                       for name in ("drug", "dosage", "quantity", "duration_days")]
+                       for name in ("medicine", "other_name", "dose", "times_per_day", "quantity", "duration_days",
+                                    "reason")]
 BABY_FIELDS = [f"baby{number}-{name}" for number in (2, 3)
                for name in ("outcome", "birth_weight_g", "sex", "open_record", "first_names")]
 
@@ -66,7 +67,7 @@ def _check_one_post(web, patient, programme: str, data: dict) -> None:
         return
     assert after[table] == before[table] + 1
     if programme == "consultation":
-        lines = [index for index in range(12) if (data.get(f"prescriptions-{index}-drug") or "").strip()]
+        lines = [index for index in range(12) if (data.get(f"prescriptions-{index}-medicine") or "").strip()]
         assert after["prescription"] - before["prescription"] == len(lines)
         newest = PROGRAMMES[programme].select().order_by(PROGRAMMES[programme].id.desc()).get()
         assert Prescription.select().where(Prescription.consultation == newest.id).count() == len(lines)

@@ -78,7 +78,7 @@ def test_a_visit_of_every_programme_appears_on_the_chart_with_author_and_role(lo
     for label in ("Consultation", "CPN (prénatale)", "Accouchement", "CPoN (postnatale)",
                   "Planification familiale", "Maladie chronique"):
         assert f'<span class="tag">{label}</span>' in chart
-    assert "Paludisme simple confirmé" in chart and "Artéméther-Luméfantrine 20/120 mg" in chart
+    assert "Paludisme simple confirmé" in chart and "Artéméther + Luméfantrine 20 mg + 120 mg" in chart
     assert "Awa Traoré · Sage-femme" in chart  # the author and her role
     assert f'href="/patients/{child.id}"' in chart  # her child
     child_chart = _text(web.get(f"/patients/{child.id}"))
@@ -95,7 +95,7 @@ def test_correction_marks_the_visit_corrected_and_shows_the_previous_value(login
     web.post(f"/patients/{patient.id}/consultation/nouveau", visit_form_data("consultation"))
     visit = Consultation.get()
     form = web.get(f"/patients/{patient.id}/consultation/{visit.id}/corriger")
-    assert 'value="61,5"' in _text(form) and 'value="Artéméther-Luméfantrine 20/120 mg"' in _text(form)
+    assert 'value="61,5"' in _text(form) and '<option selected value="al_20_120_cp">' in _text(form)
     data = {**visit_form_data("consultation"), "weight_kg": "63", "correction_reason": "balance mal réglée"}
     assert web.post(f"/patients/{patient.id}/consultation/{visit.id}/corriger", data).status_code == 302
     chart = _text(web.get(f"/patients/{patient.id}"))
@@ -154,10 +154,11 @@ def test_prescription_lines_with_gaps_in_their_numbers_are_saved_once(login_as):
     # Found by the property test: WTForms repeated line 3's data when line 2 was missing from the post.
     web = login_as("infirmier")
     patient = _register(web, AWA)
-    data = {**visit_form_data("consultation"), "prescriptions-3-drug": "Zinc 20 mg"}
+    data = {**visit_form_data("consultation"), "prescriptions-3-medicine": "autre",
+            "prescriptions-3-other_name": "Zinc 20 mg", "prescriptions-3-reason": "adulte"}
     assert web.post(f"/patients/{patient.id}/consultation/nouveau", data).status_code == 302
     assert [line.drug for line in Prescription.select().order_by(Prescription.id)] == [
-        "Artéméther-Luméfantrine 20/120 mg", "Paracétamol 500 mg", "Zinc 20 mg"]
+        "Artéméther + Luméfantrine 20 mg + 120 mg, comprimé", "Paracétamol 500 mg, comprimé", "Zinc 20 mg"]
 
 
 def test_identity_correction_card_and_household_pages(login_as):

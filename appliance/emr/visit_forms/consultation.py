@@ -8,8 +8,9 @@ from flask import has_request_context, request
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, SelectField, StringField, TextAreaField
 from wtforms.fields import FieldList, FormField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
+from appliance.clinical.adult_doses import adult_line_problems, load_adult_doses
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import MeasureField
 from appliance.emr.visit_forms.base import (
@@ -30,21 +31,37 @@ from appliance.patients.models import (
     Visit,
 )
 from appliance.patients.visits import PrescriptionLine
+from appliance.pcime.service import OTHER, Line, line_problems, medicine_choices, printed_line, write_items
 
 _TEXT_120 = [Optional(), Length(max=120, message=_l("120 caractères au plus."))]
 
 
 class PrescriptionLineForm(Form):
-    # No Optional(): it would stop the chain before validate_drug sees a line without its drug.
-    drug = StringField(_l("Médicament"), validators=[Length(max=120, message=_l("120 caractères au plus."))])
-    dosage = StringField(_l("Posologie"), validators=_TEXT_120)
-    quantity = MeasureField(_l("Quantité"), minimum=1, maximum=1000, integer=True)
-    duration_days = MeasureField(_l("Durée (jours)"), minimum=1, maximum=365, integer=True)
+    """One line: a medicine of the essential list (or "autre" with its name and a reason), a dose per
+    intake, intakes a day, days, and the quantity to hand over (computed when left blank)."""
 
-    def validate_drug(self, field) -> None:
-        filled = any(item.data not in (None, "") for item in (self.dosage, self.quantity, self.duration_days))
-        if filled and not (field.data or "").strip():
-            raise ValidationError(_l("Indiquez le médicament."))
+    medicine = SelectField(_l("Médicament"), choices=[], default="", validate_choice=False)
+    other_name = StringField(_l("Nom du médicament (autre)"), validators=_TEXT_120)
+    dose = MeasureField(_l("Dose par prise"), minimum=0.01, maximum=100)
+    times_per_day = MeasureField(_l("Prises par jour"), minimum=1, maximum=12, integer=True)
+    duration_days = MeasureField(_l("Durée (jours)"), minimum=1, maximum=365, integer=True)
+    quantity = MeasureField(_l("Quantité"), minimum=1, maximum=1000, integer=True)
+    reason = StringField(_l("Motif (hors liste ou hors tableau)"),
+                         validators=[Optional(), Length(max=200, message=_l("200 caractères au plus."))])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.medicine.choices = [("", "—"), *medicine_choices(), (OTHER, _l("Autre (hors liste) : nom et motif"))]
+
+    def filled(self) -> bool:
+        return bool(self.medicine.data) or any(
+            item.data not in (None, "") for item in (self.other_name, self.dose, self.times_per_day,
+                                                     self.duration_days, self.quantity))
+
+    def line(self) -> Line:
+        return Line(self.medicine.data, self.dose.data, self.times_per_day.data, self.duration_days.data,
+                    self.quantity.data, reason=(self.reason.data or "").strip(),
+                    other_name=(self.other_name.data or "").strip())
 
 
 _LINE_KEY = re.compile(r"^prescriptions-(\d{1,6})-(\w+)$")
@@ -92,12 +109,18 @@ class ConsultationForm(VisitForm):
         self.secondary_diagnosis_code.choices = code_choices("diagnoses", blank=True)
         if not self.is_submitted() and self.existing is not None:
             self.secondary_diagnosis_code.data = self.existing.secondary_diagnosis_code or ""
-            for index, line in enumerate(prescriptions or []):
+            for index, saved in enumerate(prescriptions or []):
                 if index >= len(self.prescriptions.entries):
                     self.prescriptions.append_entry()
                 entry = self.prescriptions.entries[index].form
-                entry.drug.data, entry.dosage.data = line.drug, line.dosage
-                entry.quantity.data, entry.duration_days.data = line.quantity, line.duration_days
+                row, item = saved.prescription, saved.item
+                entry.quantity.data, entry.duration_days.data = row.quantity, row.duration_days
+                if item is None or item.medicine == OTHER:  # "autre", or a free line written before the list
+                    entry.medicine.data, entry.other_name.data = OTHER, row.drug
+                    entry.reason.data = item.reason if item else "ligne libre saisie avant la liste"
+                else:
+                    entry.medicine.data, entry.dose.data = item.medicine, item.dose
+                    entry.times_per_day.data, entry.reason.data = item.times_per_day, item.reason
 
     def check(self) -> None:
         super().check()
@@ -108,18 +131,53 @@ class ConsultationForm(VisitForm):
         self.check_temperature()
         self.check_blood_pressure()
         self.check_weight()
+        self.check_prescriptions()
         pulse = self.pulse_bpm.data
         if pulse is not None and not self.pulse_bpm.errors and CHECKS.range("vital_signs", "pulse_bpm").outside(pulse):
             self.warn("pulse_bpm", _l("Pouls inhabituel (%(value)s/min) : confirmez.", value=fr(pulse)))
 
+    def coded_lines(self) -> list[Line]:
+        return [entry.form.line() for entry in self.prescriptions.entries if entry.form.filled()]
+
     def prescription_lines(self) -> list[PrescriptionLine]:
-        lines = []
+        """The lines as printed (drug and posology in words), written by the record's visit path."""
+        return [printed_line(line) for line in self.coded_lines()]
+
+    def details_writer(self, actor):
+        """Writes each line's coded side (medicine, dose, reason) in the visit's transaction."""
+        lines = self.coded_lines()
+        return lambda visit: write_items(actor, visit.id, lines)
+
+    def check_prescriptions(self) -> None:
+        """A list medicine needs its dose, intakes and days; "autre" a name; off the adult table
+        (or outside the list) a reason. Children under the table's age keep their PCIME form."""
+        adult = self.age_days_on(self.visit_date.data or self.today) is not None and \
+            self.age_days_on(self.visit_date.data or self.today) >= load_adult_doses().from_years * 365.25
         for entry in self.prescriptions.entries:
             line = entry.form
-            if (line.drug.data or "").strip():
-                lines.append(PrescriptionLine(line.drug.data.strip(), (line.dosage.data or "").strip(),
-                                              line.quantity.data, line.duration_days.data))
-        return lines
+            if not line.filled():
+                continue
+            if not line.medicine.data:
+                line.medicine.errors.append(_l("Choisissez le médicament dans la liste (ou « autre »)."))
+                continue
+            if line.medicine.data == OTHER:
+                if not (line.other_name.data or "").strip():
+                    line.other_name.errors.append(_l("Écrivez le nom du médicament hors liste."))
+                problems = line_problems(line.line(), 0, None)
+            elif line.medicine.data not in dict(line.medicine.choices):
+                line.medicine.errors.append(_l("Médicament inconnu : choisissez dans la liste."))
+                continue
+            elif None in (line.dose.data, line.times_per_day.data, line.duration_days.data):
+                line.dose.errors.append(_l("Indiquez la dose par prise, les prises par jour et la durée."))
+                continue
+            else:
+                problems = adult_line_problems(line.medicine.data, line.dose.data, line.times_per_day.data,
+                                               line.duration_days.data) if adult else []
+            if problems and not (line.reason.data or "").strip():
+                line.reason.errors.append(_l("Donnez le motif : %(problems)s", problems=" ".join(problems)))
+        if any(field.errors for entry in self.prescriptions.entries for field in entry.form):
+            # the lines' own errors are shown on them; this one makes the form refuse the save
+            self.add_error("prescriptions", _l("Ordonnance : corrigez les lignes signalées."))
 
     def fill(self, visit: Visit) -> Visit:
         super().fill(visit)
