@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from appliance.clinical import postnatal_alerts
+from appliance.clinical.pcime import formulary
 from appliance.clinical.schedule_data import (
     FILES,
     AncSchedule,
@@ -106,6 +107,7 @@ class PatientFacts:
     family_planning: FamilyPlanning | None = None
     chronic: tuple[ChronicCare, ...] = ()
     postnatal: Postnatal | None = None
+    preventive_given: tuple[tuple[str, date], ...] = ()  # (treatment of pcime_doses.toml [[preventive]], given on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +185,7 @@ def follow_up(facts: PatientFacts, today: date, schedules: Schedules | None = No
     if facts.birth_date is not None:
         _vaccines(builder, schedules.epi, facts)
         _growth(builder, schedules.growth, facts.birth_date, facts.last_weighed_on)
+        _preventive(builder, schedules.growth, facts.birth_date, facts.preventive_given)
     if facts.pregnancy is not None and facts.sex != "M":
         _antenatal(builder, schedules.anc, facts.pregnancy)
         _antenatal_prevention(builder, schedules.anc, facts.pregnancy)
@@ -359,6 +362,20 @@ def _growth(builder: _Builder, growth: GrowthSchedule, birth: date, last_weighed
         due_on = interval.after(last_weighed_on)
     if due_on < end:
         builder.add(growth.programme, "pesee", growth.action, due_on, expires_on=end)
+
+
+def _preventive(builder: _Builder, growth: GrowthSchedule, birth: date,
+                given: tuple[tuple[str, date], ...]) -> None:
+    """Vitamin A and albendazole on the child's list (growth and nutrition), by age and interval
+    from ``pcime_doses.toml``'s [[preventive]] (WHO 2011, 2017): due from the first age, again
+    ``every_months`` after the last dose, no more from the upper age."""
+    for entry in formulary().preventive:
+        start = Duration(months=int(entry.from_months)).after(birth)
+        end = Duration(months=int(entry.below_months)).after(birth)
+        last = max((day for code, day in given if code == entry.treatment), default=None)
+        due_on = max(start, Duration(months=int(entry.every_months)).after(last)) if last else start
+        if due_on < end:
+            builder.add(growth.programme, entry.treatment, entry.label, due_on, expires_on=end)
 
 
 def _antenatal(builder: _Builder, anc: AncSchedule, pregnancy: Pregnancy) -> None:

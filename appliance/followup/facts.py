@@ -193,6 +193,7 @@ class PatientRecord:
     died_on: dt.date | None = None  # a death recorded as a vital event: off every list
     last_visit_on: dt.date | None = None
     referrals: list[Referral] = field(default_factory=list)
+    preventive: list[tuple[str, dt.date]] = field(default_factory=list)  # (vitamine_a | albendazole, given on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +247,7 @@ def evaluate(record: PatientRecord, today: dt.date, rules: Schedules | None = No
         family_planning=_family_planning(record),
         chronic=_chronic_care(record),
         postnatal=_postnatal(record),
+        preventive_given=tuple(record.preventive),
     )
     items = schedules.follow_up(facts, today, rules).items
     alerts = []

@@ -90,6 +90,10 @@ _CHRONIC = _visits_sql(ChronicVisit, ChronicVisit.programme, ChronicVisit.systol
 _REFERRALS = ('SELECT a.patient_id, a.visit_date, a.classifications FROM pcime_assessment AS a '
               'JOIN "consultation" AS c ON c.id = a.consultation_id '
               "WHERE {where} AND a.urgent = 1 AND c.voided = 0 ORDER BY a.patient_id, a.visit_date, a.id")
+# Vitamin A and albendazole given at a PCIME consultation (m0071), while their consultation stands.
+_PREVENTIVE = ('SELECT a.patient_id, a.visit_date, a.vitamin_a_given, a.albendazole_given FROM pcime_assessment AS a '
+               'JOIN "consultation" AS c ON c.id = a.consultation_id WHERE {where} AND c.voided = 0 '
+               "AND (a.vitamin_a_given = 1 OR a.albendazole_given = 1) ORDER BY a.patient_id, a.visit_date, a.id")
 _LAST_VISITS = " UNION ALL ".join(
     f'SELECT patient_id, MAX(visit_date) FROM "{model._meta.table_name}" WHERE {{where}} AND voided = 0 '
     "GROUP BY patient_id" for model in VISIT_MODELS)
@@ -154,6 +158,12 @@ def _load(where: str, params: Sequence[int]) -> dict[int, PatientRecord]:
         if record is not None:
             pink = tuple(item["label"] for item in json.loads(stored) if item.get("colour") == "rose")
             record.referrals.append(Referral(_date(referred_on), pink))
+    for patient_id, given_on, vitamin_a, albendazole in database.execute_sql(
+            _PREVENTIVE.format(where=where.replace("patient_id", "a.patient_id")), params):
+        record = records.get(patient_id)
+        if record is not None:
+            record.preventive += [(code, _date(given_on)) for code, given in
+                                  (("vitamine_a", vitamin_a), ("albendazole", albendazole)) if given]
     for patient_id, died_on in database.execute_sql(_DEATHS.format(where=where), params):
         if patient_id in records:
             records[patient_id].died_on = _date(died_on)

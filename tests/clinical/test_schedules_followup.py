@@ -24,9 +24,11 @@ def woman(**facts):
 
 
 def items(result, programme):
-    """The programme's items; for CPN the contacts only (prevention has its own tests)."""
+    """The programme's items; for CPN the contacts only, for growth the weighings only (prevention,
+    vitamin A and albendazole have their own tests)."""
     return [item for item in result.items if item.programme == programme
-            and (programme != "cpn" or item.rule_id.startswith("cpn.sa"))]
+            and (programme != "cpn" or item.rule_id.startswith("cpn.sa"))
+            and (programme != "croissance" or item.rule_id == "croissance.pesee")]
 
 
 # --- CPN -------------------------------------------------------------------------------------
