@@ -26,6 +26,8 @@ from appliance.patients.models import Patient
 from appliance.reports.ages import AgeBands, completed_years, sql_age_days, sql_completed_years
 from appliance.reports.definitions import PLACEHOLDER, SOURCE_MODELS, Definitions, Indicator, load_definitions
 from appliance.reports.figures import PERIOD, SEXES, ReportFigures, disaggregation_code
+from appliance.reports.stock_lines import PREFIX as STOCK_PREFIX
+from appliance.reports.stock_lines import load_stock_lines, stock_cells
 from appliance.settings.reports import ReportSettings
 from appliance.store.db import database
 
@@ -103,11 +105,23 @@ class MonthlyReport:
             rows = [self._row(item.code, item.label, note_of(item, self.lost_after_days)) for item in indicators]
             sections.append(SectionRows(key, label, rows))
             shown.update(item.code for item in indicators)
-        orphans = sorted({code for code, _ in self.figures.values} - shown)
+        orphans = sorted({code for code, _ in self.figures.values if not code.startswith(STOCK_PREFIX)} - shown)
         if orphans:
             sections.append(SectionRows("anciens", "Indicateurs retirés des définitions",
                                         [self._row(code, code, "") for code in orphans]))
         return sections
+
+    @property
+    def stock_section(self) -> str:
+        return load_stock_lines().section
+
+    def stock_rows(self) -> list[tuple[str, str, int]]:
+        """The stock lines (code, label, value) in the order of stock_lines.toml; a sealed version's
+        stock figures for a tracer since removed follow under their code."""
+        labels = load_stock_lines().labels()
+        present = {code: value for (code, _), value in self.figures.values.items() if code.startswith(STOCK_PREFIX)}
+        rows = [(code, label, present[code]) for code, label in labels.items() if code in present]
+        return rows + [(code, code, value) for code, value in sorted(present.items()) if code not in labels]
 
     def _row(self, code: str, label: str, note: str) -> IndicatorRow:
         by_sex = {
@@ -319,8 +333,10 @@ def build_report(period: str, settings: ReportSettings, *, today: dt.date | None
                                                              definitions=definitions, bands=bands)
                 if missing:
                     unsexed[indicator.code] = missing
+        stock = stock_cells(month.start.year, month.start.month, today)
     cells = bands.disaggregations()
     values = {(code, cell): counts[code].get(cell, 0) for code in definitions.indicators for cell in cells}
+    values |= stock
     return MonthlyReport(month, ReportFigures(period=period, values=values), bands, definitions,
                          provisional=not month.is_over(today), lost_after_days=settings.lost_after_days,
                          unsexed={code: unsexed[code] for code in definitions.indicators if code in unsexed})

@@ -24,4 +24,6 @@ def report_csv(report: MonthlyReport) -> str:
             for sex, label in SEXES.items():
                 values = [value for _, value in row.by_sex[sex]]
                 writer.writerow([report.month.period, section.label, row.code, row.label, label, *values, sum(values)])
+    for code, label, value in report.stock_rows():
+        writer.writerow([report.month.period, report.stock_section, code, label, "", *[""] * len(bands), value])
     return "\ufeff" + buffer.getvalue()

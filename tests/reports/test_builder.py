@@ -21,6 +21,7 @@ from appliance.pcime.models import PcimeAssessment
 from appliance.reports.builder import Month, build_report, records_behind
 from appliance.reports.definitions import load_definitions
 from appliance.reports.export import report_csv
+from appliance.reports.stock_lines import load_stock_lines
 from appliance.settings.reports import ReportSettings
 from tests.reports.factories import make_patient, make_visit
 
@@ -154,8 +155,9 @@ def test_every_figure_matches_the_hand_count(record):
 def test_every_indicator_has_every_sex_and_band_cell(record):
     report = build_report(PERIOD, SETTINGS, today=TODAY)
     codes = set(load_definitions().indicators)
-    assert {code for code, _ in report.figures.values} == codes
-    assert len(report.figures.values) == len(codes) * 12
+    stock = set(load_stock_lines().labels())  # the tracers' stock lines: one "total" cell each
+    assert {code for code, _ in report.figures.values} == codes | stock
+    assert len(report.figures.values) == len(codes) * 12 + len(stock)
 
 
 def test_the_drill_down_lists_exactly_the_records_of_a_figure(record):
@@ -200,7 +202,7 @@ def test_csv_has_a_row_per_indicator_and_sex_with_totals(record):
     text = report_csv(build_report(PERIOD, SETTINGS, today=TODAY))
     assert text.startswith("\ufeffperiode;section;code;indicateur;sexe;moins de 1 an;1–4 ans;")
     lines = text.lstrip("\ufeff").splitlines()
-    assert len(lines) == 1 + 2 * len(load_definitions().indicators)
+    assert len(lines) == 1 + 2 * len(load_definitions().indicators) + len(load_stock_lines().labels())
     cpn4 = next(line for line in lines if ";cpn4;" in line and ";Féminin;" in line).split(";")
     assert cpn4[-4:] == ["1", "0", "0", "1"]  # 15–24: 1, 25–49: 0, 50+: 0, total 1
 
