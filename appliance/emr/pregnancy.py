@@ -20,6 +20,7 @@ from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import FrenchDateField
 from appliance.emr.security import can, requires
+from appliance.emr.submissions import once
 from appliance.followup import queries
 from appliance.patients import pregnancies
 from appliance.patients.errors import VisitError
@@ -75,6 +76,7 @@ def _woman(patient_id: int) -> Patient:
 
 @bp.route("/<int:patient_id>/grossesse/fin", methods=["GET", "POST"])
 @requires("visits.write")
+@once
 def loss(patient_id: int):
     """Close her open pregnancy by a loss; with none open, the loss recorded last (to undo it)."""
     patient = _woman(patient_id)
@@ -99,6 +101,7 @@ def loss(patient_id: int):
 
 @bp.route("/<int:patient_id>/grossesse/<int:pregnancy_id>/reouvrir", methods=["POST"])
 @requires("visits.void")
+@once
 def undo_loss(patient_id: int, pregnancy_id: int):
     """A loss recorded by mistake (wrong woman, wrong pregnancy): the pregnancy opens again."""
     patient = _woman(patient_id)

@@ -6,6 +6,7 @@ with French errors, and in Chromium at 360 px."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -201,3 +202,14 @@ def test_the_loss_page_at_360_px(live_server, phone_page, make_user, new_patient
     assert page.url.endswith(f"/patients/{woman.id}")
     assert "Grossesse close le" in page.locator("main").inner_text()
     assert Pregnancy.get().end_reason == "fausse_couche"
+
+
+def test_a_replayed_loss_form_is_saved_once(midwife):
+    web, woman = midwife
+    page = text_of(web.get(f"/patients/{woman.id}/grossesse/fin"))
+    token = re.search(r'name="submission_token" value="([^"]+)"', page).group(1)
+    data = {"ended_on": days_ago(2).isoformat(), "end_reason": "fausse_couche", "submission_token": token}
+    assert web.post(f"/patients/{woman.id}/grossesse/fin", data).status_code == 302
+    again = web.post(f"/patients/{woman.id}/grossesse/fin", data)
+    assert again.status_code == 303 and "déjà close" not in text_of(again)
+    assert AuditEntry.select().where(AuditEntry.reason.contains("Fausse couche")).count() == 1
