@@ -22,9 +22,9 @@ INDEX_TIMEOUT_S = 60.0
 def fetch_in_window(cfg: Config, *, deadline_s: float, byte_budget: int | None,
                     running: str | None = None) -> tuple[int, str]:
     """(bytes received, a line for the window's log)."""
-    from appliance.update.machine import running_version
+    from appliance.update.machine import services_version
 
-    running = running or running_version()
+    running = running or services_version(cfg.update.work_dir)
     offer, spent = read_offer(cfg.update.app_url, timeout_s=min(INDEX_TIMEOUT_S, deadline_s))
     if parse_version(offer.version) <= parse_version(running):
         return spent, ""

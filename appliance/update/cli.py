@@ -78,20 +78,23 @@ def check(config_path: str | None) -> None:
     from appliance.store.migrations import latest_version
     from appliance.update import health
     from appliance.update.installer import judge
-    from appliance.update.machine import SERVICES, real_box, running_version
+    from appliance.update.journal import read_journal
+    from appliance.update.machine import SERVICES, real_box, services_version
 
     cfg = load_config_or_exit(config_path)
     box = real_box(cfg)
-    latest = latest_version()
-    probes = [lambda: health.web_answers(f"http://127.0.0.1:{cfg.web.port}/connexion"),
-              *[(lambda unit=unit: health.service_active(unit)) for unit in SERVICES],
-              lambda: health.database_whole(cfg.paths.database, latest)]
-    outcome = judge(box, running=running_version(), health=health.assess(probes))
+    outcome = None
+    if read_journal(cfg.paths.data_dir).pending is not None:  # probes only while a trial runs (cheap idle)
+        host = "127.0.0.1" if cfg.web.host in ("0.0.0.0", "::", "") else cfg.web.host
+        probes = [lambda: health.web_answers(f"http://{host}:{cfg.web.port}/connexion"),
+                  *[(lambda unit=unit: health.service_active(unit)) for unit in SERVICES],
+                  lambda: health.database_whole(cfg.paths.database, latest_version())]
+        outcome = judge(box, running=services_version(cfg.update.work_dir), health=health.assess(probes))
     if outcome is not None:
         click.echo(f"Mise à jour {outcome.version} : {OUTCOME_FR.get(outcome.outcome, outcome.outcome)} "
                    f"{outcome.detail}")
     downloaded = sorted((cfg.update.work_dir / "download").glob("app-*.raucb"))
-    if outcome is None and downloaded:
+    if read_journal(cfg.paths.data_dir).pending is None and downloaded:
         code = _install(cfg, downloaded[-1], channel="3g", app_max_bytes=cfg.update.app_max_bytes)
         downloaded[-1].unlink(missing_ok=True)
         sys.exit(code)
@@ -101,7 +104,7 @@ def _install(cfg, bundle: Path, *, channel: str, force: bool = False, app_max_by
     from appliance.backup.local import run_backup
     from appliance.update.bundle import BundleRefused
     from appliance.update.installer import install as install_bundle
-    from appliance.update.machine import real_box, running_version
+    from appliance.update.machine import real_box, services_version
 
     backup = run_backup(cfg, reason="pre-upgrade")
     if not backup.ok:
@@ -109,8 +112,8 @@ def _install(cfg, bundle: Path, *, channel: str, force: bool = False, app_max_by
                    + "; ".join(backup.problems) + ")", err=True)
         return 1
     try:
-        attempt = install_bundle(real_box(cfg), bundle, installed=running_version(), channel=channel, force=force,
-                                 app_max_bytes=app_max_bytes)
+        attempt = install_bundle(real_box(cfg), bundle, installed=services_version(cfg.update.work_dir),
+                                 channel=channel, force=force, app_max_bytes=app_max_bytes)
     except BundleRefused as exc:
         click.echo(str(exc), err=True)
         return 2

@@ -22,6 +22,14 @@ def running_version() -> str:
     return metadata.version("appliance")
 
 
+def services_version(work_dir: Path) -> str:
+    """The version the web and the agent run: the application release in use, else the system's.
+    The root timer runs the system's code (never the release on trial), so it asks here."""
+    from appliance.update.releases import current_release
+
+    return current_release(work_dir) or running_version()
+
+
 def booted_slot(cmdline: Path = Path("/proc/cmdline")) -> str:
     """``A`` or ``B`` as the bootloader told the kernel (``rauc.slot=``); ``-`` off the box."""
     try:

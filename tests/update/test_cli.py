@@ -5,7 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from appliance.cli import main
-from appliance.update import machine
+from appliance.update import health, machine
+from appliance.update.health import Health
 from tests.update.apps import app_bundle
 
 
@@ -35,3 +36,22 @@ def test_install_then_status_then_a_refusal(cfg, store, tmp_path, release_keys, 
     refused = runner.invoke(main, ["update", "install", "--config", config,
                                    str(app_bundle(tmp_path / "x", stranger_keys, "99.0.0"))])
     assert refused.exit_code == 2 and "déjà en essai" in refused.output
+
+
+def test_the_root_timer_judges_the_release_the_services_run(cfg, store, tmp_path, release_keys, monkeypatch):
+    """The timer runs the system's code (its own version is older): it must judge the release on trial."""
+    monkeypatch.setattr(machine, "restart_services", lambda: None)
+    verdicts = iter([Health(("le dossier médical ne répond pas",)), Health(())])
+    monkeypatch.setattr(health, "assess", lambda probes: next(verdicts))
+    config = configured(cfg, tmp_path, release_keys)
+    runner = CliRunner()
+    assert runner.invoke(main, ["update", "install", "--config", config,
+                                str(app_bundle(tmp_path, release_keys, "99.1.0"))]).exit_code == 0
+    waiting = runner.invoke(main, ["update", "check", "--config", config])
+    assert waiting.exit_code == 0 and waiting.output == ""  # unhealthy, but its trial is not over
+    kept = runner.invoke(main, ["update", "check", "--config", config])
+    assert "Mise à jour 99.1.0 : gardée" in kept.output
+    idle = runner.invoke(main, ["update", "check", "--config", config])
+    assert idle.exit_code == 0 and idle.output == ""  # nothing on trial: no probe at all
+    shown = runner.invoke(main, ["update", "status", "--config", config])
+    assert "Dernière mise à jour : 99.1.0 → gardée" in shown.output
