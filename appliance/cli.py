@@ -35,6 +35,7 @@ LAZY_COMMANDS = {
     "backup": "appliance.backup.cli:backup",
     "demo-data": "appliance.demo:demo_data_command",
     "dhis2": "appliance.dhis2.cli:dhis2",
+    "district": "appliance.district.cli:district",
     "export": "appliance.backup.cli:export_command",
     "fleet": "appliance.fleet.cli:fleet",
     "followup": "appliance.followup.cli:followup",

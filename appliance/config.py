@@ -21,6 +21,7 @@ from typing import Any
 from appliance.files import write_atomically
 from appliance.settings.backup import BackupSettings
 from appliance.settings.dhis2 import Dhis2Settings
+from appliance.settings.district import DistrictSettings
 from appliance.settings.modem import ModemSettings
 from appliance.settings.outbox import OutboxSettings
 from appliance.settings.power import PowerSettings
@@ -114,6 +115,7 @@ class Config:
     reports: ReportSettings = field(default_factory=ReportSettings)
     referrals: ReferralSettings = field(default_factory=ReferralSettings)
     update: UpdateSettings = field(default_factory=UpdateSettings)
+    district: DistrictSettings = field(default_factory=DistrictSettings)
     simulation: bool = False
     source: Path | None = None
 

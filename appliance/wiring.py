@@ -33,12 +33,13 @@ def record_hooks() -> Hooks:
 
 
 def add_outbox_senders(hooks: Hooks) -> Hooks:
-    """outbox → senders: DHIS2 reports, off-site backups, telemetry events."""
+    """outbox → senders: DHIS2 reports, off-site backups, telemetry events, messages to the district."""
     from appliance.backup.offsite import outbox_senders as backup_senders
     from appliance.dhis2.sender import outbox_senders as dhis2_senders
+    from appliance.link.sender import outbox_senders as district_senders
     from appliance.telemetry.sender import outbox_senders as telemetry_senders
 
-    for factory in (dhis2_senders, backup_senders, telemetry_senders):
+    for factory in (dhis2_senders, backup_senders, telemetry_senders, district_senders):
         hooks.add(OUTBOX_SENDERS, factory)
     return hooks
 
@@ -48,3 +49,19 @@ def compose_outbox(cfg: Config) -> Outbox:
     from appliance.outbox.registry import build_outbox
 
     return build_outbox(cfg, add_outbox_senders(Hooks()))
+
+
+def compose_window_flush(cfg: Config):
+    """An upload window's flush: the outbox's, then the district's messages for this clinic fetched
+    while the link is still up (answers to second-opinion requests)."""
+    from appliance.link.inbox import pull
+
+    outbox = compose_outbox(cfg)
+
+    def flush(**kwargs):
+        report = outbox.flush(**kwargs)
+        pull(cfg)
+        return report
+
+    flush.kinds = outbox.kinds  # type: ignore[attr-defined]
+    return flush

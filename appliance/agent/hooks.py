@@ -37,15 +37,15 @@ class AgentPartners:
 def load_flush(cfg: Config) -> Any:
     """The agent's flush, composed at its first window (the outbox's imports stay out of an idle
     agent); None, logged, when the senders cannot be installed: the agent keeps running."""
-    from appliance.wiring import compose_outbox
+    from appliance.wiring import compose_window_flush
 
     try:
-        outbox = compose_outbox(cfg)
+        flush = compose_window_flush(cfg)
     except Exception:
         log.exception("Boîte d'envoi : expéditeurs impossibles à installer (configuration ?)")
         return None
-    log.info("Boîte d'envoi : expéditeurs %s", ", ".join(outbox.kinds()) or "aucun (rien ne partira)")
-    return outbox.flush
+    log.info("Boîte d'envoi : expéditeurs %s", ", ".join(flush.kinds()) or "aucun (rien ne partira)")
+    return flush
 
 
 def agent_partners(cfg: Config) -> AgentPartners:

@@ -74,6 +74,7 @@ def _areas() -> list[ModuleType]:
         account,
         admin,
         auth,
+        avis,
         backup,
         bulk_users,
         facility,
@@ -92,13 +93,13 @@ def _areas() -> list[ModuleType]:
     )
 
     return [auth, home, account, admin, bulk_users, patients, visits, power, followup, reports, outbox, facility,
-            backup, pcime, stock, pregnancy, referrals, prescriptions]
+            backup, pcime, stock, pregnancy, referrals, prescriptions, avis]
 
 
 def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:
     """The web process's hook registry: the record's hooks (a visit recomputes the follow-up),
     each area's home tiles, and the follow-up's and PCIME's parts of the patient chart."""
-    from appliance.emr import followup, pcime, pregnancy, referrals
+    from appliance.emr import avis, followup, pcime, pregnancy, referrals
     from appliance.wiring import record_hooks
 
     registry = record_hooks()
@@ -109,6 +110,7 @@ def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:
     registry.add(hooks.CHART_EXTRAS, pcime.chart_extras)
     registry.add(hooks.CHART_EXTRAS, pregnancy.chart_extras)
     registry.add(hooks.CHART_EXTRAS, referrals.chart_extras)
+    registry.add(hooks.CHART_EXTRAS, avis.chart_extras)
     return registry
 
 

@@ -75,7 +75,8 @@ class CounterForm(FlaskForm):
         field.errors = [*field.errors, message] if message not in field.errors else list(field.errors)
 
 
-def _patient(patient_id: int) -> Patient:
+def live_patient(patient_id: int) -> Patient:
+    """The patient of a URL, or 404 (unknown, or voided by a merge)."""
     patient = Patient.get_or_none(Patient.id == patient_id)
     if patient is None or patient.voided:
         abort(404)
@@ -110,7 +111,7 @@ def _from_consultation(patient: Patient, consultation_id: int) -> tuple[str, str
 @bp.route("/patients/<int:patient_id>/referer", methods=["GET", "POST"])
 @requires("referrals.write")
 def new(patient_id: int):
-    patient = _patient(patient_id)
+    patient = live_patient(patient_id)
     settings = current_app.config["APPLIANCE"].referrals
     form = ReferralForm()
     form.destination.choices = [(name, name) for name in settings.destinations]

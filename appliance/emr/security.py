@@ -58,6 +58,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "referrals.read": frozenset({*CLINICAL, "agent_saisie"}),
     "referrals.write": CLINICAL,
     "referrals.counter": frozenset({*CLINICAL, "agent_saisie"}),
+    # a second opinion from a district clinician (appliance/emr/avis.py): clinicians ask and read the answers
+    "avis.ask": CLINICAL,
 }
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})

@@ -39,9 +39,9 @@ HARDWARE = ("appliance.power", "appliance.modem", "appliance.agent")
 CONTRACTS = (
     Forbidden("clinical rules import nothing of the app", ("appliance.clinical",), ("appliance",),
               allowed=("appliance.clinical",)),
-    Forbidden("store, reports, facility, dhis2, outbox, referrals and the hardware never import the web",
+    Forbidden("store, reports, facility, dhis2, outbox, referrals, the link and the hardware never import the web",
               ("appliance.store", "appliance.reports", "appliance.facility", "appliance.dhis2", "appliance.outbox",
-               "appliance.referrals", *HARDWARE),
+               "appliance.referrals", "appliance.link", "appliance.district", *HARDWARE),
               ("appliance.emr",)),
     Forbidden("the web never imports power, modem or agent (they meet in SQLite)", ("appliance.emr",), HARDWARE),
     Forbidden("the store is the bottom: it imports only itself and the file helper", ("appliance.store",),
@@ -53,6 +53,8 @@ CONTRACTS = (
               ignored=(("appliance.outbox.cli", "appliance.wiring"),)),
     Forbidden("the record calls the follow-up through the patient_written hook only", ("appliance.patients",),
               ("appliance.followup", "appliance.wiring")),
+    Forbidden("the box and the district service meet only over HTTP: neither imports the other",
+              ("appliance.link", "appliance.emr", "appliance.agent"), ("appliance.district",)),
     Forbidden("provisioning uses the backup's pieces, never the reverse", ("appliance.backup",),
               ("appliance.provision",)),
 )

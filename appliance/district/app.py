@@ -1,0 +1,281 @@
+"""The district service's web: the clinics' API (bearer token per clinic) and the district
+clinicians' pages (login, the cases of the clinics each covers, the answer form with CSRF)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import zlib
+from functools import wraps
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFProtect
+
+from appliance.accounts import verify_password
+from appliance.district.store import (
+    Answer,
+    CasePhoto,
+    Clinic,
+    Clinician,
+    Coverage,
+    Outgoing,
+    Received,
+    district_db,
+    open_district,
+    token_digest,
+)
+
+MESSAGE_KINDS = ("avis", "simr_alert", "read_receipt")
+MAX_PHOTOS = 2
+MAX_PHOTO_BYTES = 200 * 1024  # the box shrinks them before queueing; anything bigger is refused
+MAX_TEXT = 4000
+ANSWER_MAX = 2000
+INBOX_PAGE = 50
+MAX_JSON_BYTES = 2 * 1024 * 1024
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+pages = Blueprint("pages", __name__)
+
+
+class MessageError(ValueError):
+    """A message refused as a whole (the box keeps it as a dead letter with this French reason)."""
+
+
+def _problem(status: int, message: str) -> Response:
+    response = jsonify({"status": "ERROR", "message": message})
+    response.status_code = status
+    return response
+
+
+def _clinic() -> Clinic | None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    return Clinic.get_or_none(Clinic.token_sha256 == token_digest(header[len("Bearer "):].strip()))
+
+
+def _check_message(data: object, site_id: str) -> tuple[str, str, dict, list[bytes]]:
+    """(message id, kind, body without photos, photos) or ``MessageError`` in French."""
+    if not isinstance(data, dict):
+        raise MessageError("message JSON attendu")
+    message_id, kind, body = data.get("id"), data.get("kind"), data.get("body")
+    if not isinstance(message_id, str) or not 8 <= len(message_id) <= 80:
+        raise MessageError("« id » du message manquant ou invalide")
+    if kind not in MESSAGE_KINDS:
+        raise MessageError(f"type de message inconnu : {kind!r}")
+    if data.get("site") != site_id:
+        raise MessageError(f"le message dit venir de {data.get('site')!r}, le jeton est celui de {site_id}")
+    if not isinstance(body, dict):
+        raise MessageError("« body » doit être un objet JSON")
+    photos: list[bytes] = []
+    if kind == "avis":
+        if not isinstance(body.get("question"), str) or not body["question"].strip():
+            raise MessageError("la question de la demande d'avis est vide")
+        raw_photos = body.pop("photos", []) or []
+        if not isinstance(raw_photos, list) or len(raw_photos) > MAX_PHOTOS:
+            raise MessageError(f"{MAX_PHOTOS} photos au plus")
+        for position, encoded in enumerate(raw_photos, start=1):
+            try:
+                jpeg = base64.b64decode(encoded, validate=True)
+            except (binascii.Error, TypeError) as exc:
+                raise MessageError(f"photo {position} illisible (base64)") from exc
+            if len(jpeg) > MAX_PHOTO_BYTES or not jpeg.startswith(b"\xff\xd8"):
+                raise MessageError(f"photo {position} : JPEG de {MAX_PHOTO_BYTES // 1024} Ko au plus attendu")
+            photos.append(jpeg)
+    if len(json.dumps(body, ensure_ascii=False)) > 4 * MAX_TEXT:
+        raise MessageError("message trop long")
+    return message_id, kind, body, photos
+
+
+def _json_body() -> object:
+    """The request's JSON, gunzipped when the box compressed it (bounded: no zip bomb)."""
+    raw = request.get_data()
+    if request.headers.get("Content-Encoding", "").lower() == "gzip":
+        try:
+            raw = zlib.decompressobj(wbits=31).decompress(raw, MAX_JSON_BYTES + 1)
+        except zlib.error:
+            return None
+        if len(raw) > MAX_JSON_BYTES:
+            return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+@api.post("/messages")
+def receive_message():
+    """Store a clinic's message once: a repeat (the box retried) answers 200 with the same id."""
+    clinic = _clinic()
+    if clinic is None:
+        return _problem(401, "jeton du centre inconnu")
+    try:
+        message_id, kind, body, photos = _check_message(_json_body(), clinic.site_id)
+    except MessageError as error:
+        return _problem(422, str(error))
+    with district_db.atomic():
+        existing = Received.get_or_none((Received.site_id == clinic.site_id) & (Received.message_id == message_id))
+        if existing is not None:
+            Received.update(deliveries=Received.deliveries + 1).where(Received.id == existing.id).execute()
+            return jsonify({"status": "OK", "id": message_id, "repeat": True})
+        received = Received.create(site_id=clinic.site_id, message_id=message_id, kind=kind,
+                                   body=json.dumps(body, ensure_ascii=False))
+        for position, jpeg in enumerate(photos, start=1):
+            CasePhoto.create(message=received, position=position, jpeg=jpeg)
+    response = jsonify({"status": "OK", "id": message_id, "repeat": False})
+    response.status_code = 201
+    return response
+
+
+@api.get("/inbox")
+def inbox():
+    """The clinic's waiting messages after its cursor, oldest first; the box keeps the cursor."""
+    clinic = _clinic()
+    if clinic is None:
+        return _problem(401, "jeton du centre inconnu")
+    after = request.args.get("after", 0, type=int)
+    rows = (Outgoing.select().where((Outgoing.site_id == clinic.site_id) & (Outgoing.id > after))
+            .order_by(Outgoing.id).limit(INBOX_PAGE))
+    return jsonify({"messages": [{"seq": row.id, "kind": row.kind, "body": json.loads(row.body)} for row in rows]})
+
+
+# --- District clinicians' pages ------------------------------------------------------------------
+
+def _login_required(view):
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        clinician = Clinician.get_or_none((Clinician.id == session.get("clinician_id"))
+                                          & (Clinician.active == True))  # noqa: E712
+        if clinician is None:
+            return redirect(url_for("pages.login"))
+        g.clinician = clinician
+        g.sites = [row.site_id for row in Coverage.select().where(Coverage.clinician == clinician)]
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+@pages.route("/connexion", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        clinician = Clinician.get_or_none((Clinician.username == request.form.get("username", "").strip())
+                                          & (Clinician.active == True))  # noqa: E712
+        if clinician is not None and verify_password(clinician.password_hash, request.form.get("password", "")):
+            session.clear()
+            session["clinician_id"] = clinician.id
+            return redirect(url_for("pages.cases"))
+        error = "Identifiant ou mot de passe incorrect."
+    return render_template("district/login.html", error=error), 401 if error else 200
+
+
+@pages.post("/deconnexion")
+def logout():
+    session.clear()
+    return redirect(url_for("pages.login"))
+
+
+@pages.route("/")
+@_login_required
+def cases():
+    """The cases of the clinician's clinics, unanswered first."""
+    rows = list(Received.select().where((Received.kind == "avis") & Received.site_id.in_(g.sites or [""]))
+                .order_by(Received.received_at.desc()))
+    answered = {answer.message_id for answer in Answer.select().where(Answer.message.in_([r.id for r in rows]))}
+    rows.sort(key=lambda row: row.id in answered)
+    names = {clinic.site_id: clinic.name for clinic in Clinic.select()}
+    return render_template("district/cases.html", rows=[(row, json.loads(row.body)) for row in rows],
+                           answered=answered, names=names)
+
+
+def _case(case_id: int) -> Received:
+    """A case of one of the clinician's clinics; anything else is « introuvable » (no hint it exists)."""
+    case = Received.get_or_none((Received.id == case_id) & (Received.kind == "avis"))
+    if case is None or case.site_id not in g.sites:
+        abort(404)
+    return case
+
+
+@pages.route("/cas/<int:case_id>", methods=["GET", "POST"])
+@_login_required
+def case(case_id: int):
+    case = _case(case_id)
+    answer = Answer.get_or_none(Answer.message == case.id)
+    error = None
+    if request.method == "POST":
+        text = request.form.get("answer", "").strip()
+        if answer is not None:
+            error = "Ce cas a déjà sa réponse : rien n'a été changé."
+        elif not text:
+            error = "La réponse est vide."
+        elif len(text) > ANSWER_MAX:
+            error = f"{ANSWER_MAX} caractères au plus."
+        else:
+            with district_db.atomic():
+                answer = Answer.create(message=case, clinician=g.clinician, text=text)
+                Outgoing.create(site_id=case.site_id, kind="avis_answer", body=json.dumps({
+                    "avis_id": case.message_id, "answer": text, "answered_by": g.clinician.full_name,
+                    "answered_at": answer.answered_at.isoformat(timespec="seconds") + "Z"}, ensure_ascii=False))
+            flash("Réponse enregistrée : elle partira vers le centre à sa prochaine connexion.")
+            return redirect(url_for("pages.cases"))
+    return render_template("district/case.html", case=case, body=json.loads(case.body), answer=answer,
+                           photos=[photo.position for photo in case.photos.order_by(CasePhoto.position)],
+                           error=error), 422 if error else 200
+
+
+@pages.route("/cas/<int:case_id>/photo/<int:position>")
+@_login_required
+def photo(case_id: int, position: int):
+    case = _case(case_id)
+    row = CasePhoto.get_or_none((CasePhoto.message == case.id) & (CasePhoto.position == position))
+    if row is None:
+        abort(404)
+    return Response(bytes(row.jpeg), mimetype="image/jpeg", headers={"Cache-Control": "private, no-store"})
+
+
+def create_district_app(database_path: Path, secret_key: str | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=secret_key or secrets.token_urlsafe(32), SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax", MAX_CONTENT_LENGTH=2 * 1024 * 1024, WTF_CSRF_TIME_LIMIT=None)
+    open_district(database_path)
+    csrf = CSRFProtect(app)
+    csrf.exempt(api)  # the clinics authenticate with a bearer token, not a browser cookie
+    app.register_blueprint(api)
+    app.register_blueprint(pages)
+
+    @app.before_request
+    def _connect() -> None:
+        district_db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        if not district_db.is_closed():
+            district_db.close()
+
+    @app.errorhandler(404)
+    def _not_found(_error):
+        if request.path.startswith("/api/"):
+            return _problem(404, "introuvable")
+        return render_template("district/message.html", message="Page ou cas introuvable (ou d'un autre centre)."), 404
+
+    @app.errorhandler(413)
+    def _too_large(_error):
+        return _problem(413, "message trop gros (2 Mo au plus)")
+
+    return app

@@ -1,0 +1,107 @@
+"""The district service's own tables, in its own SQLite file (``open_district``): clinics and
+their tokens, district clinicians and the clinics each covers, the messages received from the
+clinics (second-opinion cases with their photos, notifications, read receipts) and the inbox of
+messages waiting for each clinic (answers, documents)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import peewee
+
+from appliance.store.db import PRAGMAS
+
+district_db = peewee.DatabaseProxy()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def token_digest(token: str) -> str:
+    """Tokens are stored as their SHA-256: a copy of the database gives no clinic's token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class _Model(peewee.Model):
+    class Meta:
+        database = district_db
+
+
+class Clinic(_Model):
+    site_id = peewee.TextField(unique=True)  # the box's [site] id
+    name = peewee.TextField()
+    token_sha256 = peewee.TextField(unique=True)
+
+
+class Clinician(_Model):
+    username = peewee.TextField(unique=True)
+    full_name = peewee.TextField()
+    password_hash = peewee.TextField()
+    active = peewee.BooleanField(default=True)
+
+
+class Coverage(_Model):
+    """A clinician covers a clinic: he sees its cases and only those."""
+
+    clinician = peewee.ForeignKeyField(Clinician, backref="coverage", on_delete="CASCADE")
+    site_id = peewee.TextField()
+
+    class Meta:
+        indexes = ((("clinician", "site_id"), True),)
+
+
+class Received(_Model):
+    """One message from a clinic, stored once whatever the number of deliveries."""
+
+    site_id = peewee.TextField()
+    message_id = peewee.TextField()  # the box's id for it
+    kind = peewee.TextField()  # avis, simr_alert, read_receipt
+    body = peewee.TextField()  # JSON, photos left out (CasePhoto)
+    received_at = peewee.DateTimeField(default=utcnow)
+    deliveries = peewee.IntegerField(default=1)  # how many times the box sent it (retries)
+
+    class Meta:
+        indexes = ((("site_id", "message_id"), True), (("kind", "site_id"), False))
+
+
+class CasePhoto(_Model):
+    message = peewee.ForeignKeyField(Received, backref="photos", on_delete="CASCADE")
+    position = peewee.IntegerField()
+    jpeg = peewee.BlobField()
+
+
+class Answer(_Model):
+    """A district clinician's answer to one case: one per case."""
+
+    message = peewee.ForeignKeyField(Received, unique=True, backref="answers")
+    clinician = peewee.ForeignKeyField(Clinician)
+    text = peewee.TextField()
+    answered_at = peewee.DateTimeField(default=utcnow)
+
+
+class Outgoing(_Model):
+    """A message waiting for a clinic (its id is the clinic's cursor): answers, documents."""
+
+    site_id = peewee.TextField()
+    kind = peewee.TextField()  # avis_answer, document
+    body = peewee.TextField()  # JSON
+    created_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("site_id", "id"), False),)
+
+
+TABLES = (Clinic, Clinician, Coverage, Received, CasePhoto, Answer, Outgoing)
+
+
+def open_district(path: Path) -> peewee.SqliteDatabase:
+    """Open (and create) the district service's database, WAL and synchronous=FULL as on the box."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = peewee.SqliteDatabase(str(path), pragmas=dict(PRAGMAS), check_same_thread=False)
+    district_db.initialize(db)
+    db.connect(reuse_if_open=True)
+    db.create_tables(TABLES, safe=True)
+    return db
