@@ -16,6 +16,7 @@ from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.patients import age_text
 from appliance.emr.referrals import live_patient
 from appliance.emr.security import can, requires
+from appliance.emr.submissions import once
 from appliance.link import service
 from appliance.link.models import AvisRequest
 from appliance.patients.models import Patient
@@ -41,6 +42,7 @@ def chart_extras(patient: Patient) -> dict:
 
 @bp.route("/patients/<int:patient_id>/avis", methods=["GET", "POST"])
 @requires("avis.ask")
+@once
 def new(patient_id: int):
     patient = live_patient(patient_id)
     problems: dict[str, str] = {}

@@ -17,6 +17,7 @@ from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import FrenchDateField
 from appliance.emr.security import can, requires
+from appliance.emr.submissions import once
 from appliance.patients import codes
 from appliance.patients.models import Consultation, Patient
 from appliance.pcime.models import PcimeAssessment
@@ -110,6 +111,7 @@ def _from_consultation(patient: Patient, consultation_id: int) -> tuple[str, str
 
 @bp.route("/patients/<int:patient_id>/referer", methods=["GET", "POST"])
 @requires("referrals.write")
+@once
 def new(patient_id: int):
     patient = live_patient(patient_id)
     settings = current_app.config["APPLIANCE"].referrals
@@ -161,6 +163,7 @@ def pending():
 
 @bp.route("/references/<int:referral_id>/contre-reference", methods=["GET", "POST"])
 @requires("referrals.counter")
+@once
 def counter(referral_id: int):
     """Type the counter-referral from the hospital's slip: it closes the referral."""
     referral = _referral(referral_id)
