@@ -19,12 +19,15 @@ if TYPE_CHECKING:
 
 def add_record_hooks(hooks: Hooks) -> Hooks:
     """patients → followup: a written visit recomputes the patient's due items and alerts;
-    patients → referrals: a merge moves the folded record's referrals."""
+    patients → referrals: a merge moves the folded record's referrals; patients → link: a suspected
+    case of a notifiable disease is notified at once (SIMR)."""
     from appliance.followup.service import recompute_after_write
+    from appliance.link.simr import notify_after_write
     from appliance.referrals.service import follow_merge
 
     hooks.add(PATIENT_WRITTEN, recompute_after_write)
     hooks.add(PATIENT_WRITTEN, follow_merge)
+    hooks.add(PATIENT_WRITTEN, notify_after_write)
     return hooks
 
 
@@ -52,13 +55,18 @@ def compose_outbox(cfg: Config) -> Outbox:
 
 
 def compose_window_flush(cfg: Config):
-    """An upload window's flush: the outbox's, then the district's messages for this clinic fetched
-    while the link is still up (answers to second-opinion requests)."""
+    """An upload window's flush: last week's SIMR figures queued (once), the outbox's flush, then the
+    district's messages for this clinic fetched while the link is still up (answers to second opinions)."""
+    import datetime as dt
+
     from appliance.link.inbox import pull
+    from appliance.link.simr import queue_last_week
 
     outbox = compose_outbox(cfg)
 
     def flush(**kwargs):
+        if cfg.dhis2.configured:  # without DHIS2 a week would only wait in the queue
+            queue_last_week(dt.date.today())
         report = outbox.flush(**kwargs)
         pull(cfg)
         return report

@@ -23,6 +23,7 @@ from appliance.toml_lines import TomlLines
 UID = re.compile(r"[a-zA-Z][a-zA-Z0-9]{10}")
 FORMAT_VERSION = 1
 DEMO_MAPPING = Path(__file__).parent / "data" / "demo_mapping.toml"
+SIMR_MAPPING = DEMO_MAPPING.with_name("simr_mapping.toml")  # the weekly SIMR data set (appliance.reports.simr)
 
 
 def is_uid(value: object) -> bool:

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from appliance.dhis2.client import CredentialsError, Dhis2Client, TransportError
-from appliance.dhis2.mapping import Dhis2Mapping, MappingError, load_mapping
+from appliance.dhis2.mapping import SIMR_MAPPING, Dhis2Mapping, MappingError, load_mapping
 from appliance.dhis2.payload import DataValueSetPayload, PayloadError, payload_overwriting
 from appliance.dhis2.replies import classify_import_reply, classify_transport_error
 from appliance.outbox.models import OutboxItem
 from appliance.outbox.outcome import Outcome, OutcomeKind
 from appliance.reports.delivery import KIND
 from appliance.reports.figures import FiguresError, ReportFigures
+from appliance.reports.simr import KIND as SIMR_KIND
 from appliance.settings.dhis2 import Dhis2Settings
 
 if TYPE_CHECKING:
@@ -32,6 +33,13 @@ def site_mapping(settings: Dhis2Settings) -> Dhis2Mapping:
         org_unit=settings.org_unit,
         attribute_option_combo=settings.attribute_option_combo,
     )
+
+
+def simr_mapping(settings: Dhis2Settings) -> Dhis2Mapping:
+    """The weekly SIMR data set's mapping, sent for the site's own org unit and attribute option combo."""
+    site = site_mapping(settings)
+    return load_mapping(SIMR_MAPPING).with_target(org_unit=site.org_unit or "",
+                                                  attribute_option_combo=site.attribute_option_combo)
 
 
 def payload_of_item(item: OutboxItem, settings: Dhis2Settings, mapping: Dhis2Mapping) -> DataValueSetPayload:
@@ -52,8 +60,9 @@ def payload_of_item(item: OutboxItem, settings: Dhis2Settings, mapping: Dhis2Map
 class Dhis2ReportSender:
     """The outbox sender of ``dhis2.report`` items. Credentials and mapping are read at each flush."""
 
-    def __init__(self, settings: Dhis2Settings, secrets_dir: Path) -> None:
+    def __init__(self, settings: Dhis2Settings, secrets_dir: Path, mapping_of=site_mapping) -> None:
         self._settings = settings
+        self._mapping_of = mapping_of
         self._secrets_dir = secrets_dir
         self._client: Dhis2Client | None = None
         self._mapping: Dhis2Mapping | None = None
@@ -61,7 +70,7 @@ class Dhis2ReportSender:
     def __call__(self, item: OutboxItem) -> Outcome:
         try:
             if self._mapping is None:
-                self._mapping = site_mapping(self._settings)
+                self._mapping = self._mapping_of(self._settings)
             payload = payload_of_item(item, self._settings, self._mapping)
             if self._client is None:
                 self._client = Dhis2Client.from_settings(self._settings, self._secrets_dir)
@@ -85,4 +94,5 @@ def outbox_senders(cfg: Config) -> dict[str, Dhis2ReportSender]:
     """Senders this package gives the outbox; none until DHIS2 is configured (reports then wait)."""
     if not cfg.dhis2.configured:
         return {}
-    return {KIND: Dhis2ReportSender(cfg.dhis2, cfg.paths.secrets_dir)}
+    return {KIND: Dhis2ReportSender(cfg.dhis2, cfg.paths.secrets_dir),
+            SIMR_KIND: Dhis2ReportSender(cfg.dhis2, cfg.paths.secrets_dir, simr_mapping)}

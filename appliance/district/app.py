@@ -204,6 +204,17 @@ def cases():
                            answered=answered, names=names)
 
 
+@pages.route("/notifications")
+@_login_required
+def notifications():
+    """The SIMR immediate notifications of the clinician's clinics, newest first."""
+    rows = (Received.select().where((Received.kind == "simr_alert") & Received.site_id.in_(g.sites or [""]))
+            .order_by(Received.received_at.desc()).limit(200))
+    names = {clinic.site_id: clinic.name for clinic in Clinic.select()}
+    return render_template("district/notifications.html", rows=[(row, json.loads(row.body)) for row in rows],
+                           names=names)
+
+
 def _case(case_id: int) -> Received:
     """A case of one of the clinician's clinics; anything else is « introuvable » (no hint it exists)."""
     case = Received.get_or_none((Received.id == case_id) & (Received.kind == "avis"))

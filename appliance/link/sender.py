@@ -3,6 +3,7 @@ district stores a message once by its id, so a retry after a cut changes nothing
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from appliance.link.client import DistrictClient, LinkDown, NoToken, read_token
@@ -12,7 +13,7 @@ from appliance.outbox.outcome import Outcome, OutcomeKind
 if TYPE_CHECKING:
     from appliance.config import Config
 
-KINDS = ("district.avis",)
+KINDS = ("district.avis", "district.simr_alert")
 
 
 def make_sender(cfg: Config):
@@ -21,9 +22,10 @@ def make_sender(cfg: Config):
             client = DistrictClient(cfg.district, read_token(cfg.paths.secrets_dir))
         except NoToken as error:
             return Outcome(OutcomeKind.NEEDS_ACTION, str(error))
-        payload = item.load_payload()
+        envelope = json.loads(item.load_payload())
+        envelope["site"] = cfg.site.id  # the box's own name, whatever was queued: the token must match it
         try:
-            reply = client.post_message(payload if isinstance(payload, bytes) else bytes(payload))
+            reply = client.post_message(json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode())
         except LinkDown as error:
             return Outcome(OutcomeKind.RETRY_LATER, str(error), bytes_sent=error.bytes_sent, link_down=True)
         message = str(reply.body.get("message", ""))

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-PERIOD = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+PERIOD = re.compile(r"(\d{4})-(0[1-9]|1[0-2])|(\d{4})W([1-9]|[1-4]\d|5[0-3])")  # a month, or an ISO week (SIMR)
 INDICATOR = re.compile(r"[a-z][a-z0-9_]{0,63}")
 DISAGGREGATION = re.compile(r"total|[MF]_(?:lt\d{1,3}|\d{1,3}_\d{1,3}|\d{1,3}p)")
 SEXES = {"M": "Masculin", "F": "Féminin"}
@@ -75,7 +75,8 @@ class ReportFigures:
 
     def __post_init__(self) -> None:
         if not isinstance(self.period, str) or not PERIOD.fullmatch(self.period):
-            raise FiguresError(f"période « {self.period} » invalide : format AAAA-MM attendu (ex. 2024-03)")
+            raise FiguresError(f"période « {self.period} » invalide : format AAAA-MM attendu (ex. 2024-03), "
+                               "ou AAAAWn pour une semaine (ex. 2026W49)")
         for cell, value in self.values.items():
             if not (isinstance(cell, tuple) and len(cell) == 2):
                 raise FiguresError(f"clé {cell!r} : (indicateur, désagrégation) attendu")
@@ -94,7 +95,7 @@ class ReportFigures:
 
     @property
     def dhis2_period(self) -> str:
-        """DHIS2's monthly period: ``2024-03`` → ``202403``."""
+        """DHIS2's period: monthly ``2024-03`` → ``202403``; weekly ``2026W49`` as it is."""
         return self.period.replace("-", "")
 
     def nonzero_cells(self) -> set[Cell]:

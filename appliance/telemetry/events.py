@@ -25,9 +25,10 @@ EVENT_KINDS = (
     "login_lockout",
     "data_budget",
     "sensor_fault",
+    "simr_suspect",  # a suspected case of a notifiable disease (appliance/link/simr.py)
 )
 # Sent in the next window even when the battery is LOW or the data budget is spent.
-URGENT_KINDS = frozenset({"battery_critical", "shutdown"})
+URGENT_KINDS = frozenset({"battery_critical", "shutdown", "simr_suspect"})
 
 Scalar = str | int | float | bool | None
 

@@ -46,7 +46,15 @@ def run() -> dict:
         attempt = OutboxAttempt.get()
         district.stop()
         db.close()
+    # The weekly SIMR payload for DHIS2, every cell non-zero (the worst case): ≤ a few KB.
+    from appliance.dhis2.mapping import SIMR_MAPPING, load_mapping
+    from appliance.dhis2.payload import payload_for
+    from appliance.reports.figures import ReportFigures
+
+    simr = load_mapping(SIMR_MAPPING)
+    week = ReportFigures("2026W49", {cell.key: 1 + n % 37 for n, cell in enumerate(simr.cells())})
+    simr_gzip = len(payload_for(week, simr).gzipped())
     if report.delivered != 1:
         raise RuntimeError(f"bench_district: {report.summary_fr()}")
     return {"avis_bytes_per_case": attempt.bytes_sent + attempt.bytes_received,
-            "avis_photo_bytes": asked.photo_bytes}
+            "avis_photo_bytes": asked.photo_bytes, "simr_week_payload_bytes_gzip": simr_gzip}

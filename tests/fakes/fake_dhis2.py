@@ -64,6 +64,9 @@ DEFAULT_CATEGORY_COMBO = "bjDvmb4bfuf"
 DEFAULT_COC = "HllvX50cXC0"
 FAULT_KINDS = ("500", "503", "timeout", "reset", "truncated", "html")
 PERIOD = re.compile(r"(\d{4})(0[1-9]|1[0-2])")
+WEEKLY = re.compile(r"(\d{4})W([1-9]|[1-4]\d|5[0-3])")  # DHIS2's WeeklyPeriodType ISO format: 2026W49
+PERIOD_TYPES = {"Monthly": PERIOD, "Weekly": WEEKLY}
+SIMR_MAPPING = Path(__file__).resolve().parents[2] / "appliance" / "dhis2" / "data" / "simr_mapping.toml"
 INTEGER_TYPES = {
     "INTEGER": re.compile(r"-?\d+"),
     "INTEGER_ZERO_OR_POSITIVE": re.compile(r"\d+"),
@@ -118,10 +121,19 @@ class Metadata:
         )
 
     @classmethod
-    def from_mapping_file(cls, path: Path = DEMO_MAPPING) -> Metadata:
-        """Metadata that matches a mapping file exactly (read with tomllib: no appliance import)."""
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    def from_mapping_file(cls, path: Path = DEMO_MAPPING, *, period_type: str = "Monthly") -> Metadata:
+        """Metadata that matches a mapping file exactly (read with tomllib: no appliance import); the
+        demo mapping also brings the weekly SIMR data set of simr_mapping.toml."""
         meta = cls()
+        meta.add_mapping_file(path, period_type=period_type)
+        if Path(path) == DEMO_MAPPING:
+            meta.add_mapping_file(SIMR_MAPPING, period_type="Weekly")
+        return meta
+
+    def add_mapping_file(self, path: Path, *, period_type: str = "Monthly") -> None:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        meta = self
+        before = set(meta.data_elements)
         for combo in raw["category_combos"].values():
             meta.category_combos[combo["id"]] = CategoryCombo(
                 combo["id"],
@@ -134,11 +146,13 @@ class Metadata:
                 indicator["data_element"], indicator["label"], combo_id
             )
         meta.data_sets[raw["data_set"]] = DataSet(
-            raw["data_set"], "Rapport mensuel d'activités du CSCom", list(meta.data_elements)
+            raw["data_set"],
+            "Rapport mensuel d'activités du CSCom" if period_type == "Monthly" else "SIMR hebdomadaire",
+            [uid for uid in meta.data_elements if uid not in before], period_type=period_type,
         )
         if raw.get("org_unit"):
-            meta.add_org_unit(raw["org_unit"], "CSCom de démonstration", data_sets=[raw["data_set"]])
-        return meta
+            known = meta.org_units.get(raw["org_unit"], ("", set()))[1]
+            meta.add_org_unit(raw["org_unit"], "CSCom de démonstration", data_sets=[*known, raw["data_set"]])
 
     def add_org_unit(self, uid: str, name: str, *, data_sets: list[str] | None = None) -> None:
         self.org_units[uid] = (name, set(data_sets if data_sets is not None else self.data_sets))
@@ -427,8 +441,13 @@ class FakeDhis2:
                 index, "E7610", "dataElement", {"dataElement": de}, f"Data element not found or not accessible: `{de}`"
             )
             return None
-        if not PERIOD.fullmatch(period):
+        if not any(pattern.fullmatch(period) for pattern in PERIOD_TYPES.values()):
             conflict(index, "E7611", "period", {"period": period}, f"Period not valid: `{period}`")
+            return None
+        types = {ds.period_type for ds in meta.data_sets.values() if de in ds.elements} or {"Monthly"}
+        if not any(PERIOD_TYPES[kind].fullmatch(period) for kind in types):
+            conflict(index, "E7616", "period", {"period": period, "dataElement": de},
+                     f"Period type of period: `{period}` not valid for data element: `{de}`")
             return None
         if ou not in meta.org_units:
             conflict(
