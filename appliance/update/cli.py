@@ -74,12 +74,13 @@ def usb(config_path: str | None) -> None:
 @update.command()
 @config_option
 def check(config_path: str | None) -> None:
-    """Juge la mise à jour en essai (santé de l'appareil) ; installe un paquet reçu par 3G."""
+    """Juge la mise à jour en essai (santé de l'appareil) ; installe un paquet reçu par 3G ou sur clé USB."""
     from appliance.store.migrations import latest_version
     from appliance.update import health
     from appliance.update.installer import judge
     from appliance.update.journal import read_journal
     from appliance.update.machine import SERVICES, real_box, services_version
+    from appliance.update.sticks import stick_bundles, untried
 
     cfg = load_config_or_exit(config_path)
     box = real_box(cfg)
@@ -93,11 +94,17 @@ def check(config_path: str | None) -> None:
     if outcome is not None:
         click.echo(f"Mise à jour {outcome.version} : {OUTCOME_FR.get(outcome.outcome, outcome.outcome)} "
                    f"{outcome.detail}")
+    if read_journal(cfg.paths.data_dir).pending is not None:
+        return
     downloaded = sorted((cfg.update.work_dir / "download").glob("app-*.raucb"))
-    if read_journal(cfg.paths.data_dir).pending is None and downloaded:
+    if downloaded:
         code = _install(cfg, downloaded[-1], channel="3g", app_max_bytes=cfg.update.app_max_bytes)
         downloaded[-1].unlink(missing_ok=True)
         sys.exit(code)
+    stick = untried(stick_bundles(cfg.backup.usb_mount_roots, cfg.update.usb_folder),
+                    cfg.update.work_dir / "usb-tried")
+    if stick is not None:
+        sys.exit(_install(cfg, stick, channel="usb"))
 
 
 def _install(cfg, bundle: Path, *, channel: str, force: bool = False, app_max_bytes: int | None = None) -> int:

@@ -55,3 +55,22 @@ def test_the_root_timer_judges_the_release_the_services_run(cfg, store, tmp_path
     assert idle.exit_code == 0 and idle.output == ""  # nothing on trial: no probe at all
     shown = runner.invoke(main, ["update", "status", "--config", config])
     assert "Dernière mise à jour : 99.1.0 → gardée" in shown.output
+
+
+def test_a_stick_plugged_in_is_installed_once(cfg, store, tmp_path, release_keys, monkeypatch):
+    monkeypatch.setattr(machine, "restart_services", lambda: None)
+    media = tmp_path / "media"
+    folder = media / "usb-sda1" / "appliance-update"
+    folder.mkdir(parents=True)
+    app_bundle(folder, release_keys, "99.2.0")
+    config = configured(cfg, tmp_path, release_keys)
+    path = cfg.source
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "[update]", f'[backup]\nusb_mount_roots = ["{media}"]\n\n[update]'), encoding="utf-8")
+    runner = CliRunner()
+    done = runner.invoke(main, ["update", "check", "--config", config])
+    assert "Version 99.2.0 installée, en essai" in done.output, done.output
+    monkeypatch.setattr(health, "assess", lambda probes: Health(()))
+    assert "gardée" in runner.invoke(main, ["update", "check", "--config", config]).output
+    again = runner.invoke(main, ["update", "check", "--config", config])  # the stick is still in
+    assert again.exit_code == 0 and again.output == ""
