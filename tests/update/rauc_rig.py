@@ -10,6 +10,7 @@ primary) is RAUC's own.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
@@ -131,7 +132,7 @@ bootname=B
         with open(self.folder / "service.log", "ab") as log:
             self.process = subprocess.Popen(
                 ["rauc", f"--conf={self.folder / 'system.conf'}", f"--override-boot-slot={self.booted()}",
-                 "service"], env=self.env, stdout=subprocess.DEVNULL, stderr=log)
+                 "service"], env=self.env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
         for _ in range(100):
             if self.client(["status"]).returncode == 0:
                 return
@@ -147,12 +148,15 @@ bootname=B
                                 stderr=subprocess.DEVNULL)
 
     def cut(self) -> None:
-        """Power gone: the service killed where it stands, its bundle mount and loop device undone
-        as a reboot would, the bus gone."""
-        for proc in (self.process, self.bus):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
+        """Power gone: the service and everything it started (the bootloader backend mid-write too)
+        killed where they stand, its bundle mount and loop device undone as a reboot would, the bus gone."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        if self.bus is not None and self.bus.poll() is None:
+            self.bus.send_signal(signal.SIGKILL)
+            self.bus.wait()
         mount = self.folder / "mnt"
         for line in Path("/proc/self/mounts").read_text().splitlines():
             point = line.split()[1]
