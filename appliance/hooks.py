@@ -16,6 +16,7 @@ from typing import Any
 PATIENT_WRITTEN = "patient_written"
 CHART_EXTRAS = "chart_extras"
 HOME_TILE = "home_tile"
+HOME_TODAY = "home_today"
 OUTBOX_SENDERS = "outbox_senders"
 
 POINTS: dict[str, str] = {
@@ -24,6 +25,8 @@ POINTS: dict[str, str] = {
                      "cancels the write",
     CHART_EXTRAS: "hook(patient) -> dict of extra template variables for the patient chart",
     HOME_TILE: "a Tile (label, endpoint, permission, order, badge) on the home page",
+    HOME_TODAY: "hook(today) -> a home.Today section (count, first lines, link) for the user of the request, "
+                "or None when it has nothing for that user",
     OUTBOX_SENDERS: "hook(cfg) -> {kind: sender(item) -> Outcome}: who delivers each kind of outbox item",
 }
 

@@ -106,6 +106,8 @@ def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:
     for area in areas:
         for tile in getattr(area, "TILES", ()):
             registry.add(hooks.HOME_TILE, tile)
+        for section in getattr(area, "TODAY", ()):
+            registry.add(hooks.HOME_TODAY, section)
     registry.add(hooks.CHART_EXTRAS, followup.chart_extras)
     registry.add(hooks.CHART_EXTRAS, pcime.chart_extras)
     registry.add(hooks.CHART_EXTRAS, pregnancy.chart_extras)

@@ -18,9 +18,10 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from appliance.clinical import growth, preload
 from appliance.clinical.growth_chart import render_growth_chart
-from appliance.emr.home import Tile
+from appliance.emr.home import Tile, Today, TodayLine
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
+from appliance.emr.i18n import ngettext
 from appliance.emr.measure_fields import CheckboxListField, FrenchDateField
 from appliance.emr.patients import label_colon
 from appliance.emr.security import can, requires
@@ -55,7 +56,13 @@ ROLE_PROGRAMMES: dict[str, tuple[str, ...]] = {
 ALERT_KINDS = {"grossesse": _l("Grossesses à risque"), "post_partum": _l("Mères après l'accouchement"),
                "nouveau_ne": _l("Nouveau-nés"), "nutrition": _l("Malnutrition"),
                "chronique": _l("Urgences HTA et diabète"), "pcime": _l("PCIME : références urgentes")}
-STATUS_LABELS = {"en_retard": _l("En retard"), "du": _l("À faire"), "a_venir": _l("Cette semaine")}
+STATUS_LABELS = {"en_retard": _l("En retard"), "du": _l("À faire"), "a_venir": _l("Cette semaine"),
+                 "depasse": _l("Dépassé")}
+# The status filter of the lists: the daily list (this week, then recently overdue) or one window.
+WINDOW_CHOICES = {"": (_l("Cette semaine et en retard"), queries.DAILY),
+                  queries.THIS_WEEK: (_l("Cette semaine"), (queries.THIS_WEEK,)),
+                  queries.OVERDUE: (_l("En retard"), (queries.OVERDUE,)),
+                  queries.LAPSED: (_l("Dépassés (hors délai de rappel)"), (queries.LAPSED,))}
 DUE_LATE = _l("prévu le %(date)s, depuis %(days)s j")
 DUE_TODAY = _l("prévu aujourd'hui")
 DUE_ON = _l("prévu le %(date)s")
@@ -72,6 +79,45 @@ TILES = (
 )  # on the home page (composed in create_app)
 
 
+TODAY_LINES = 5
+
+
+def _today_worklist(today: dt.date) -> Today | None:
+    """The home page's "À revoir" for the role's programmes: this week's first, then the recent delays."""
+    if not can("followup.read"):
+        return None
+    programmes = ROLE_PROGRAMMES.get(current_user.role, ALL_PROGRAMMES)
+    counts = queries.window_counts(programmes, today)
+    status = {code: str(label) for code, label in STATUS_LABELS.items()}
+    lines = tuple(
+        TodayLine(f"{line.patient.family_name} {line.patient.first_names}",
+                  url_for("patients.chart", patient_id=line.patient.id),
+                  " · ".join(f"{item.label} ({status[item.status].lower()})" for item in line.items[:3]),
+                  urgent=any(item.late for item in line.items))
+        for line in queries.worklist(programmes, today, per_page=TODAY_LINES).lines[:TODAY_LINES])
+    return Today(_("À revoir"), sum(counts.values()),
+                 _("%(week)s cette semaine · %(late)s en retard", week=counts[queries.THIS_WEEK],
+                   late=counts[queries.OVERDUE]),
+                 lines, url_for("followup.worklist"), order=20, empty=_("Personne à revoir cette semaine."))
+
+
+def _today_alerts(today: dt.date) -> Today | None:
+    """Current gravity alerts, the most severe first: urgent ones put the section on top."""
+    if not can("followup.read"):
+        return None
+    total, urgent = queries.alert_count(today)
+    lines = tuple(TodayLine(f"{line.patient.family_name} {line.patient.first_names}",
+                            url_for("patients.chart", patient_id=line.patient.id),
+                            " · ".join(alert.label for alert in line.alerts),
+                            urgent=any(alert.severity == "urgent" for alert in line.alerts))
+                  for line in queries.alerts(today, per_page=3).lines)
+    return Today(_("Alertes"), total, ngettext("%(num)d urgente", "%(num)d urgentes", urgent) if urgent else "", lines,
+                 url_for("followup.alerts"), order=30, urgent=urgent > 0, empty=_("Aucune alerte en cours."))
+
+
+TODAY = (_today_alerts, _today_worklist)  # on the home page (composed in create_app)
+
+
 def _page() -> int:
     return min(max(request.args.get("page", 0, type=int), 0), MAX_PAGE)
 
@@ -79,6 +125,12 @@ def _page() -> int:
 def _village() -> str:
     """The village filter: a key from the list (an unknown key simply matches nothing)."""
     return request.args.get("village", "").strip()[:80]
+
+
+def _window_choice() -> tuple[str, tuple[str, ...]]:
+    choice = request.args.get("statut", "")
+    choice = choice if choice in WINDOW_CHOICES else ""
+    return choice, WINDOW_CHOICES[choice][1]
 
 
 def _programme_choice() -> tuple[str, tuple[str, ...]]:
@@ -136,10 +188,12 @@ def worklist():
     choice, programmes = _programme_choice()
     village = _village()
     today = dt.date.today()
+    status, windows = _window_choice()
     after = request.args.get("apres", "")[:200] or None
-    result = queries.worklist(programmes, today, village_key=village or None, after=after)
+    result = queries.worklist(programmes, today, windows=windows, village_key=village or None, after=after)
     return render_template("followup/worklist.html", **_common(
         result=result, choice=choice, selected=programmes, village=village, horizon=queries.horizon(today),
+        status=status, statuses={code: str(label) for code, (label, _windows) in WINDOW_CHOICES.items()},
         continued=after is not None, contact_link=_contact_link(choice) if can("followup.contact") else None))
 
 

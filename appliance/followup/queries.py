@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import peewee
 
+from appliance.clinical import followup_windows
 from appliance.followup.contacts import ContactSummary, summaries
 from appliance.followup.models import FollowupPatient
 from appliance.patients import normalize
@@ -38,13 +39,28 @@ class DueView:
     note: str | None
     today: dt.date
     remind_on: dt.date | None = None  # off the call lists until then (a contact's promise)
+    expires_on: dt.date | None = None  # no longer given from this day (age limit, next contact)
 
     @property
     def on_hold(self) -> bool:
         return self.remind_on is not None and self.remind_on > self.today
 
     @property
+    def lapses_on(self) -> dt.date:
+        """From this day the item is off the daily lists (the programme's call window, or its own limit)."""
+        window_end = followup_windows.lapses_on(self.programme, self.overdue_on)
+        return min(window_end, self.expires_on) if self.expires_on else window_end
+
+    @property
+    def late(self) -> bool:
+        """Past its overdue date, lapsed from the call lists or not (a dose may still be caught up)."""
+        return self.today >= self.overdue_on
+
+    @property
     def status(self) -> str:
+        """a_venir (this week), du (due), en_retard (recently overdue) or depasse (lapsed)."""
+        if self.today >= self.lapses_on:
+            return "depasse"
         if self.today >= self.overdue_on:
             return "en_retard"
         return "du" if self.today >= self.due_on else "a_venir"
@@ -95,76 +111,139 @@ _URGENCY = "overdue_on, priority, patient_id, id"
 _OPEN = "due_on <= ? AND (expires_on IS NULL OR expires_on > ?)"
 # On the lists staff call from: open, and no promise or refusal holds the item off until later.
 _LISTED = f"{_OPEN} AND (remind_on IS NULL OR remind_on <= ?)"
+_HELD_OFF = "(remind_on IS NULL OR remind_on <= ?)"
+_ITEM_COLUMNS = "id, patient_id, programme, label, due_on, overdue_on, note, expires_on"
+
+# The windows of a list, in the order a list shows them: due this week (soonest first), then
+# recently overdue (most recent first); lapsed items (past the programme's call window or their
+# own limit) have a list of their own, most recently lapsed first.
+THIS_WEEK, OVERDUE, LAPSED = "semaine", "retard", "depasse"
+WINDOWS = (THIS_WEEK, OVERDUE, LAPSED)
+DAILY = (THIS_WEEK, OVERDUE)  # the list a nurse opens
 
 
-def worklist(programmes: Sequence[str], today: dt.date, *, village_key: str | None = None,
-             after: str | None = None, per_page: int = 30) -> Page:
-    """Overdue and soon-due items, most urgent first (longest overdue, then programme priority).
+def _window_sql(window: str, programme: str, today: dt.date) -> tuple[str, list, bool]:
+    """(condition, parameters, newest first) of one window of one programme: each is one range of
+    the (programme, overdue_on, ...) covering index, read forward or backward."""
+    lapsed_until = followup_windows.lapse_start(programme, today).isoformat()
+    day, week = today.isoformat(), horizon(today).isoformat()
+    if window == THIS_WEEK:
+        return f"overdue_on > ? AND {_LISTED}", [day, week, day, day], False
+    if window == OVERDUE:
+        return f"overdue_on <= ? AND overdue_on > ? AND {_LISTED}", [day, lapsed_until, week, day, day], True
+    return (f"due_on <= ? AND {_HELD_OFF} AND (overdue_on <= ? OR (expires_on IS NOT NULL AND expires_on <= ?))",
+            [week, day, lapsed_until, day], True)
 
-    One ordered range per programme, read from the index alone, merged; then only the items
-    shown are read from the table: a page costs a few dozen index entries whatever the size of
-    the record. Pages follow each other by the last item's sort key rather than an offset, so an
-    item recorded meanwhile cannot push another onto two pages. A page ends on a patient boundary
-    where it can, so a child's doses of one day stay together.
-    """
-    sql = f"SELECT {_URGENCY} FROM followup_item WHERE programme = ? AND {_LISTED}"
-    params: list = [horizon(today).isoformat(), today.isoformat(), today.isoformat()]
+
+def _window_keys(window: str, programme: str, today: dt.date, village_key: str | None,
+                 after: tuple | None, limit: int) -> list[tuple]:
+    """Sort keys (window rank, date rank, priority, patient, id) of one window's first items."""
+    condition, params, newest_first = _window_sql(window, programme, today)
+    sql = f"SELECT {_URGENCY} FROM followup_item WHERE programme = ? AND {condition}"
+    params = [programme, *params]
     if village_key:
         sql += " AND village_key = ?"
         params.append(village_key)
-    cursor = _parse_cursor(after)
-    if cursor is not None:
-        sql += f" AND ({_URGENCY}) > (?, ?, ?, ?)"
-        params += cursor
+    if after is not None:
+        overdue_on = dt.date.fromordinal(abs(after[1])).isoformat()
+        sql += (" AND (overdue_on < ? OR (overdue_on = ? AND (priority, patient_id, id) > (?, ?, ?)))" if newest_first
+                else " AND (overdue_on, priority, patient_id, id) > (?, ?, ?, ?)")
+        params += [overdue_on, overdue_on, *after[2:]] if newest_first else [overdue_on, *after[2:]]
+    order = "overdue_on DESC, priority, patient_id, id" if newest_first else _URGENCY
+    rank = WINDOWS.index(window)
+    return [(rank, -_date(day).toordinal() if newest_first else _date(day).toordinal(), priority, patient_id, item_id)
+            for day, priority, patient_id, item_id in database.execute_sql(f"{sql} ORDER BY {order} LIMIT {limit}",
+                                                                           params)]
+
+
+def _ordered_keys(programmes: Sequence[str], windows: Sequence[str], today: dt.date, village_key: str | None,
+                  after: tuple | None, limit: int) -> list[tuple]:
+    """The first ``limit`` sort keys after ``after`` over the windows and programmes, in list order."""
+    keys: list[tuple] = []
+    for window in windows:
+        rank = WINDOWS.index(window)
+        if after is not None and after[0] > rank:
+            continue
+        start = after if after is not None and after[0] == rank else None
+        streams = [_window_keys(window, programme, today, village_key, start, limit - len(keys))
+                   for programme in dict.fromkeys(programmes)]
+        keys += itertools.islice(heapq.merge(*streams), limit - len(keys))
+        if len(keys) >= limit:
+            break
+    return keys
+
+
+def _items(keys: Sequence[tuple], today: dt.date) -> list[PatientLine]:
+    ids = [key[4] for key in keys]
+    rows = {row[0]: row for row in database.execute_sql(
+        f"SELECT {_ITEM_COLUMNS} FROM followup_item WHERE id IN ({', '.join('?' for _ in ids)})", ids)} if ids else {}
+    return _group([rows[item_id] for item_id in ids if item_id in rows], today)
+
+
+def worklist(programmes: Sequence[str], today: dt.date, *, windows: Sequence[str] = DAILY,
+             village_key: str | None = None, after: str | None = None, per_page: int = 30) -> Page:
+    """This week's items then the recently overdue (or the lapsed ones: ``windows=(LAPSED,)``).
+
+    Each window of each programme is one ordered range read from the covering index alone, the
+    programmes merged; then only the items shown are read from the table: a page costs a few dozen
+    index entries whatever the size of the record. Pages follow each other by the last item's sort
+    key rather than an offset, so an item recorded meanwhile cannot push another onto two pages. A
+    page ends on a patient boundary where it can, so a child's doses of one day stay together.
+    """
     wanted = per_page + PAGE_EXTENSION + 1
-    sql += f" ORDER BY {_URGENCY} LIMIT {wanted}"
-    streams = [database.execute_sql(sql, [programme, *params]).fetchall() for programme in dict.fromkeys(programmes)]
-    keys = list(itertools.islice(heapq.merge(*streams), wanted))  # ISO dates sort as text
+    keys = _ordered_keys(programmes, windows, today, village_key, _parse_cursor(after), wanted)
     end = min(per_page, len(keys))
-    while 0 < end < len(keys) - 1 and keys[end][2] == keys[end - 1][2]:
+    while 0 < end < len(keys) - 1 and keys[end][3] == keys[end - 1][3]:
         end += 1
     shown = keys[:end]
     has_next = len(keys) > end
-    ids = [key[3] for key in shown]
-    rows = {row[0]: row for row in database.execute_sql(
-        f"SELECT id, patient_id, programme, label, due_on, overdue_on, note FROM followup_item "
-        f"WHERE id IN ({', '.join('?' for _ in ids)})", ids)} if ids else {}
-    return Page(_with_contacts(_group([rows[item_id] for item_id in ids], today)), has_next=has_next,
+    return Page(_with_contacts(_items(shown, today)), has_next=has_next,
                 next_cursor="|".join(map(str, shown[-1])) if has_next and shown else None)
 
 
-def _parse_cursor(text: str | None) -> list | None:
+def window_counts(programmes: Sequence[str], today: dt.date, windows: Sequence[str] = DAILY) -> dict[str, int]:
+    """How many items each window holds (index ranges counted, no row read): the home page's figures."""
+    counts = dict.fromkeys(windows, 0)
+    for window in windows:
+        for programme in dict.fromkeys(programmes):
+            condition, params = _window_sql(window, programme, today)[:2]
+            counts[window] += database.execute_sql(
+                f"SELECT COUNT(*) FROM followup_item WHERE programme = ? AND {condition}", [programme, *params]
+            ).fetchone()[0]
+    return counts
+
+
+def alert_count(today: dt.date) -> tuple[int, int]:
+    """(current alerts, of which urgent)."""
+    return database.execute_sql("SELECT COUNT(*), COALESCE(SUM(severity = 'urgent'), 0) FROM followup_alert "
+                                "WHERE expires_on > ?", (today.isoformat(),)).fetchone()
+
+
+def _parse_cursor(text: str | None) -> tuple | None:
     """The sort key of the last item shown; None (first page) if missing or malformed."""
     parts = (text or "").split("|")
-    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
+    if len(parts) != 5 or not all(part.lstrip("-").isdigit() for part in parts[:4]):
         return None
-    try:
-        overdue_on = dt.date.fromisoformat(parts[0])
-    except ValueError:
+    rank, day, priority, patient_id = (int(part) for part in parts[:4])
+    if not 0 <= rank < len(WINDOWS) or not 0 < abs(day) <= dt.date.max.toordinal():
         return None
-    return [overdue_on.isoformat(), int(parts[1]), int(parts[2]), parts[3]]
+    return rank, day, priority, patient_id, parts[4]
 
 
 def village_worklist(programmes: Sequence[str], today: dt.date, *, village_key: str,
                      limit: int = 400) -> tuple[list[PatientLine], bool]:
-    """The printable list of one village: its open items grouped by household and patient, so
-    a health worker visits each family once."""
-    marks = ", ".join("?" for _ in programmes)
-    rows = database.execute_sql(
-        f"SELECT id, patient_id, programme, label, due_on, overdue_on, note FROM followup_item "
-        f"WHERE village_key = ? AND programme IN ({marks}) AND {_LISTED} "
-        f"ORDER BY household_id, patient_id, {_URGENCY} LIMIT ?",
-        [village_key, *programmes, horizon(today).isoformat(), today.isoformat(), today.isoformat(), limit + 1]
-    ).fetchall()
-    return _with_contacts(_group(rows[:limit], today)), len(rows) > limit
+    """The printable list of one village, in the order of the screen's list (this week, then the
+    recently overdue), a patient's items together."""
+    keys = _ordered_keys(programmes, DAILY, today, village_key, None, limit + 1)
+    return _with_contacts(_items(keys[:limit], today)), len(keys) > limit
 
 
 def _group(rows: Sequence[tuple], today: dt.date) -> list[PatientLine]:
     """One line per patient, in the order of the patient's first item."""
     lines = _patients(row[1] for row in rows)
-    for item_id, patient_id, programme, label, due_on, overdue_on, note in rows:
+    for item_id, patient_id, programme, label, due_on, overdue_on, note, expires_on in rows:
         lines[patient_id].items.append(DueView(item_id, programme, label, _date(due_on), _date(overdue_on), note,
-                                               today))
+                                               today, expires_on=_date(expires_on) if expires_on else None))
     return list(lines.values())
 
 
@@ -226,12 +305,12 @@ def patient_items(patient_id: int, today: dt.date) -> list[DueView]:
     """The patient's overdue and soon-due items, for the chart: those a contact holds off the call
     lists too (the patient is here), with their reminder date."""
     rows = database.execute_sql(
-        f"SELECT id, programme, label, due_on, overdue_on, note, remind_on FROM followup_item "
+        f"SELECT id, programme, label, due_on, overdue_on, note, remind_on, expires_on FROM followup_item "
         f"WHERE patient_id = ? AND {_OPEN} ORDER BY {_URGENCY}",
         (patient_id, horizon(today).isoformat(), today.isoformat())).fetchall()
     return [DueView(item_id, programme, label, _date(due_on), _date(overdue_on), note, today,
-                    _date(remind_on) if remind_on else None)
-            for item_id, programme, label, due_on, overdue_on, note, remind_on in rows]
+                    _date(remind_on) if remind_on else None, _date(expires_on) if expires_on else None)
+            for item_id, programme, label, due_on, overdue_on, note, remind_on, expires_on in rows]
 
 
 def growth_points(patient_id: int) -> list[tuple[dt.date, float | None, float | None]]:

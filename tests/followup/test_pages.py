@@ -48,11 +48,12 @@ def test_each_role_sees_its_programmes_first_and_can_switch(login_as, person, vi
     assert listed_patients(nurse.get("/a-revoir")) == [child.id]
 
 
-def test_the_most_overdue_come_first(login_as, person):
-    recent = person("Recent", age_days=45)
-    late = person("Late", age_days=120)
+def test_this_week_comes_before_the_overdue(login_as, person):
+    """Issue #17: most overdue first buried this week's children under years-old delays."""
+    this_week = person("Recent", age_days=38)  # Penta 1 due in 4 days
+    late = person("Late", age_days=60)  # Penta 1 late
     nurse = login_as("infirmier")
-    assert listed_patients(nurse.get("/a-revoir?programme=pev")) == [late.id, recent.id]
+    assert listed_patients(nurse.get("/a-revoir?programme=pev")) == [this_week.id, late.id]
 
 
 def test_village_filter(login_as, person):

@@ -105,7 +105,7 @@ ENGLISH_WORDS = {
     "chronique form": ["Blood glucose", "Fasting blood glucose", "Treatment"],
     "vaccination form": ["Vaccine", "Dose number", "Lot number", "Elsewhere (according to the vaccination card)"],
     "croissance form": ["Mid-upper arm circumference (MUAC)", "Bilateral pitting oedema", "Lying down (length)"],
-    "worklist": ["Follow-up due", "Most overdue first", "days overdue", "All programmes", "Mother:"],
+    "worklist": ["Follow-up due", "then the most recent delays", "days overdue", "All programmes", "Mother:"],
     "alerts": ["Alerts", "All alerts", "High-risk pregnancies", "Since the visit of"],
     "families seen": ["Families visited this month", "Families seen", "Not yet seen"],
     "reports list": ["Monthly reports", "Current month", "Not sealed",
