@@ -74,4 +74,5 @@ def test_every_page_has_the_search_box_and_the_bottom_navigation(login_as, role)
     for url in ("/", "/patients/", "/a-revoir", "/alertes"):
         html = web.get(url).get_data(as_text=True)
         assert 'role="search"' in html and 'name="q"' in html, url
-        assert re.search(r'<nav class="bottom-nav"[^>]*>.*href="/".*href="/patients/".*href="/a-revoir"', html, re.S), url
+        nav = r'<nav class="bottom-nav"[^>]*>.*href="/".*href="/patients/".*href="/a-revoir"'
+        assert re.search(nav, html, re.S), url
