@@ -13,19 +13,24 @@ FILE = "followup_windows.toml"
 
 
 @functools.lru_cache(maxsize=1)
-def _windows(path: Path = DATA_DIR / FILE) -> tuple[int, dict[str, int]]:
+def _windows(path: Path = DATA_DIR / FILE) -> tuple[int, int, dict[str, int]]:
     reader = _Reader.open(path)
-    default = reader.get("default_days", int)
-    by_programme = {code: row for code, row in reader.get("call_window_days", dict).items()}
-    for code, days in (("default_days", default), *by_programme.items()):
+    default, shown = reader.get("default_days", int), reader.get("lapsed_shown_days", int)
+    by_programme = dict(reader.get("call_window_days", dict))
+    for code, days in (("default_days", default), ("lapsed_shown_days", shown), *by_programme.items()):
         if not isinstance(days, int) or isinstance(days, bool) or days < 1:
             raise reader.error(code, "nombre de jours entier et positif attendu")
-    return default, by_programme
+    return default, shown, by_programme
 
 
 def call_window_days(programme: str) -> int:
-    default, by_programme = _windows()
+    default, _shown, by_programme = _windows()
     return by_programme.get(programme, default)
+
+
+def lapsed_shown_days() -> int:
+    """How long a lapsed item stays on the lapsed list."""
+    return _windows()[1]
 
 
 def lapses_on(programme: str, overdue_on: dt.date) -> dt.date:

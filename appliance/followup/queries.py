@@ -131,8 +131,11 @@ def _window_sql(window: str, programme: str, today: dt.date) -> tuple[str, list,
         return f"overdue_on > ? AND {_LISTED}", [day, week, day, day], False
     if window == OVERDUE:
         return f"overdue_on <= ? AND overdue_on > ? AND {_LISTED}", [day, lapsed_until, week, day, day], True
-    return (f"due_on <= ? AND {_HELD_OFF} AND (overdue_on <= ? OR (expires_on IS NOT NULL AND expires_on <= ?))",
-            [week, day, lapsed_until, day], True)
+    shown = dt.timedelta(days=followup_windows.lapsed_shown_days())
+    return (f"due_on <= ? AND {_HELD_OFF} AND ((overdue_on <= ? AND overdue_on > ?) "
+            "OR (expires_on IS NOT NULL AND expires_on <= ? AND expires_on > ?))",
+            [week, day, lapsed_until, (dt.date.fromisoformat(lapsed_until) - shown).isoformat(), day,
+             (today - shown).isoformat()], True)
 
 
 def _window_keys(window: str, programme: str, today: dt.date, village_key: str | None,
