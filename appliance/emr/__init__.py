@@ -89,11 +89,12 @@ def _areas() -> list[ModuleType]:
         referrals,
         reports,
         stock,
+        vaccination,
         visits,
     )
 
     return [auth, home, account, admin, bulk_users, patients, visits, power, followup, reports, outbox, facility,
-            backup, pcime, stock, pregnancy, referrals, prescriptions, avis]
+            backup, pcime, stock, pregnancy, referrals, prescriptions, avis, vaccination]
 
 
 def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:

@@ -15,6 +15,7 @@ from typing import Literal
 from appliance.clinical import chronic_care, nutrition, postnatal_alerts, pregnancy, schedules
 from appliance.clinical.growth import DAYS_PER_MONTH
 from appliance.clinical.schedule_data import Schedules, load_schedules
+from appliance.clinical.vaccine_checks import dose_code
 
 # EMR family-planning codes (patients/data/codes/fp_methods.csv) → data/family_planning.toml.
 # Methods absent here (cycle beads, LAM, sterilisation, emergency pill) need no resupply visit.
@@ -276,16 +277,6 @@ def _referral_alert(record: PatientRecord, today: dt.date) -> Alert | None:
     return Alert(id=f"{record.id}~pcime~{latest.referred_on.isoformat()}", kind="pcime", severity="urgent",
                  severity_rank=1, label="PCIME : référence urgente", reasons=latest.classifications,
                  rule_ids=("pcime.rose",), since=latest.referred_on, expires_on=expires_on)
-
-
-def dose_code(antigen: str, dose_number: int, known: dict[str, str]) -> str | None:
-    """``PENTA`` dose 2 → ``penta2``; single-dose vaccines have no number (``BCG`` → ``bcg``).
-    None for vaccines outside the child calendar (Td, HPV): they schedule nothing here."""
-    base = antigen.lower()
-    for code in (f"{base}{dose_number}", base if dose_number <= 1 else None):
-        if code is not None and code in known:
-            return code
-    return None
 
 
 def _unique(items: tuple[schedules.DueItem, ...]) -> tuple[schedules.DueItem, ...]:

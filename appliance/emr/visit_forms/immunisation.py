@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from appliance.clinical import vaccine_checks
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import MeasureField
 from appliance.emr.visit_forms.base import (
@@ -18,6 +21,20 @@ from appliance.patients.models import (
     Immunisation,
     Visit,
 )
+
+
+def previous_dose_on(patient, antigen: str, dose_number: int, before: dt.date,
+                     existing: Immunisation | None = None) -> dt.date | None:
+    """The date of the same vaccine's latest earlier dose on record (for the minimum interval)."""
+    if patient.id is None:
+        return None
+    row = (Immunisation.select(Immunisation.visit_date)
+           .where((Immunisation.patient == patient.id) & (Immunisation.antigen == antigen)
+                  & (Immunisation.dose_number < dose_number) & (Immunisation.visit_date <= before)
+                  & (Immunisation.voided == False)  # noqa: E712
+                  & (Immunisation.id != (existing.id if existing else 0)))
+           .order_by(Immunisation.visit_date.desc()).first())
+    return row.visit_date if row else None
 
 
 class ImmunisationForm(VisitForm):
@@ -63,6 +80,13 @@ class ImmunisationForm(VisitForm):
             if twin is not None:
                 self.add_error("dose_number", _l("Cette dose est déjà enregistrée (le %(date)s).",
                                                  date=twin.visit_date.strftime("%d/%m/%Y")))
+                return
+        if dose is not None and when is not None and not self.dose_number.errors and not self.visit_date.errors:
+            refused = vaccine_checks.refusal(antigen.code, dose, when, birth=self.patient.birth_date,
+                                             sex=self.patient.sex, previous_on=previous_dose_on(
+                                                 self.patient, antigen.code, dose, when, self.existing))
+            if refused:
+                self.add_error("antigen", refused)
 
     def fill(self, visit: Visit) -> Visit:
         super().fill(visit)
