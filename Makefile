@@ -10,8 +10,10 @@ MO_FILES := $(PO_FILES:.po=.mo)
 
 .PHONY: run test test-fast lint bench translations extract-messages image boot soak clean
 
+PORT ?= 8080
+
 run: $(RUN_DEPS) $(PIP_STAMP) $(MO_FILES)
-	$(VENV)/bin/appliance simulate --instance instance --port 8080
+	$(VENV)/bin/appliance simulate --instance instance --port $(PORT)
 
 test: $(TEST_DEPS) $(PIP_STAMP) $(MO_FILES)
 	$(PY) -m pytest

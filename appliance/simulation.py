@@ -8,6 +8,7 @@ process (as systemd does on the Pi) until Ctrl-C stops them all.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -32,6 +33,8 @@ def run_simulation(instance: Path, *, port: int) -> None:
         text = config_module.dev_config_text(instance, port=port) + _fake_dhis2_section(port + 1)
         config_path.write_text(text, encoding="utf-8")
         click.echo(f"Configuration de développement écrite : {config_path}")
+    else:
+        _use_port(config_path, port)
     try:
         cfg = config_module.load(config_path)
     except config_module.ConfigError as exc:
@@ -39,6 +42,17 @@ def run_simulation(instance: Path, *, port: int) -> None:
     credentials = _demo_credentials(cfg)
     _print_banner(cfg, credentials)
     _run_services(cfg, config_path)
+
+
+def _use_port(config_path: Path, port: int) -> None:
+    """``make run PORT=8090`` on an instance made with another port: the EMR and the fake DHIS2
+    (the next port) move there; the rest of the development configuration is kept."""
+    text = config_path.read_text(encoding="utf-8")
+    moved = re.sub(r"(?m)^port = \d+$", f"port = {port}", text, count=1)
+    moved = re.sub(r'(?m)^base_url = "http://127\.0\.0\.1:\d+"$', f'base_url = "http://127.0.0.1:{port + 1}"', moved)
+    if moved != text:
+        config_path.write_text(moved, encoding="utf-8")
+        click.echo(f"Port {port} (fake DHIS2 : {port + 1}) écrit dans {config_path}")
 
 
 def _fake_dhis2_section(port: int) -> str:
