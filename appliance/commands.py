@@ -6,18 +6,30 @@ imports this, never ``appliance.cli`` (the group that names every command, the w
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from appliance import config as config_module
 
+DEMO_CONFIG = Path("instance") / "appliance.toml"  # written by ``make run`` at the repository's root
+
 
 def load_config_or_exit(path: str | None) -> config_module.Config:
-    """Load the configuration; on error print the one clear message and exit 2."""
+    """Load the configuration; on error print the one clear message and exit 2.
+
+    With no --config, no APPLIANCE_CONFIG and no /etc/appliance/appliance.toml (a developer's
+    machine), the demo configuration of ``make run`` is used when run from the repository."""
+    if path is None and not config_module.DEFAULT_PATH.exists() and DEMO_CONFIG.exists():
+        click.echo(f"Configuration de démonstration : {DEMO_CONFIG} (make run)", err=True)
+        path = str(DEMO_CONFIG)
     try:
         return config_module.load(path)
     except config_module.ConfigError as exc:
-        click.echo(f"Erreur de configuration :\n{exc}", err=True)
+        hint = ("\nSur un poste de développement : « make run » écrit instance/appliance.toml ; lancez la commande "
+                "depuis la racine du dépôt ou passez --config instance/appliance.toml."
+                if path is None and not config_module.DEFAULT_PATH.exists() else "")
+        click.echo(f"Erreur de configuration :\n{exc}{hint}", err=True)
         sys.exit(2)
 
 
