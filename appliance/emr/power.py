@@ -17,6 +17,9 @@ from appliance.store.device import last_days, latest_reading, month_usage_bytes,
 from appliance.store.readonly import read_only_state
 from appliance.store.utc import aware_utc
 
+# The battery's chemistry as staff say it, not its configuration code ("lead_acid").
+CHEMISTRY_LABELS = {"lead_acid": _l("plomb-acide"), "lifepo4": _l("lithium fer phosphate (LiFePO4)")}
+
 bp = Blueprint("power", __name__, url_prefix="/admin/batterie")
 TILES = (
     Tile(_l("Batterie et envois"), "power.battery", "power.read", order=85),
@@ -43,7 +46,7 @@ def battery():
         latest_local=aware_utc(latest.at).astimezone(zone) if latest else None,
         stale=latest is None or now - aware_utc(latest.at) > STALE_AFTER,
         curve=curve,
-        chemistry=cfg.power.chemistry,
+        chemistry=str(CHEMISTRY_LABELS.get(cfg.power.chemistry, cfg.power.chemistry)),
         used_mb=used / 1_000_000,
         budget_mb=cfg.modem.monthly_budget_mb,
         used_pct=round(100 * used / cfg.modem.monthly_budget_bytes),
