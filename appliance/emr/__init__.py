@@ -152,8 +152,8 @@ def _guard_request():
 
 def return_path() -> str:
     """Where to come back after logging in: the page, or for a form sent after the session ended,
-    the form itself (what was typed waits on the phone, static/drafts.js)."""
-    return request.full_path if request.method == "GET" else request.path
+    the form itself (what was typed waits on the phone, static/drafts.js, under this address)."""
+    return request.full_path.rstrip("?")
 
 
 def _template_globals() -> dict:

@@ -48,7 +48,7 @@ def register(app: Flask) -> None:
         if not current_user.is_authenticated and request.endpoint not in PUBLIC_ENDPOINTS:
             # the session ended while the form was open: log in again, then back to the form,
             # where the phone offers again what was typed (static/drafts.js)
-            return redirect(url_for("auth.login", expired=1, next=request.path))
+            return redirect(url_for("auth.login", expired=1, next=request.full_path.rstrip("?")))
         return _page(400, _("Formulaire expiré"),
                      _("Le formulaire n'est plus valide (page trop ancienne ou ouverte ailleurs). "
                        "Revenez en arrière, rechargez la page et recommencez."))

@@ -7,33 +7,30 @@ reply lost in a power cut), and the user is shown what it saved instead of savin
 token is stored in the write's own transaction, only when the view wrote and answered with a
 redirect (a form shown again with its errors keeps its token for the next try).
 
-The form shown by the back button after a save carries the token it was saved with, with a note
-and a link to start another one; what was typed is kept on the phone (static/drafts.js) when a
-session expires, and offered again after the login, under a new token.
+A form opened anew always gets a new token (the next patient registered is another patient); the
+form the back button shows again after a save gets back the token it was saved with from the
+phone (static/drafts.js), with a note. What was typed is kept on the phone until the server has
+saved it: a session that expires loses nothing, the form offers it again after the login, under a
+new token.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import secrets
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, flash, redirect, request, session, url_for
-from flask_babel import format_time
+from flask import Flask, flash, redirect, request, session
 from flask_login import current_user
 from markupsafe import Markup, escape
 
 from appliance.emr.i18n import gettext as _
 from appliance.store import submissions
 from appliance.store.db import database
-from appliance.store.models import utcnow
 
 FIELD = "submission_token"
-ANOTHER = "autre"  # ?autre=1: a fresh form, even right after one was saved
 SAVED_KEY = "saved_submission"  # the token just saved, for the phone to forget its draft
-BACK_WINDOW = dt.timedelta(minutes=30)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
@@ -73,25 +70,16 @@ def _already_saved(saved: submissions.FormSubmission):
 
 
 def submission_field() -> Markup:
-    """The form's hidden token; on the form the back button shows after a save, that save's token
-    and a note saying so, with a link to a fresh form."""
-    token, notice, saved = _posted_token(), Markup(""), False
-    if token is None and current_user.is_authenticated and not request.args.get(ANOTHER):
-        last = submissions.latest(current_user.id, request.path, since=utcnow() - BACK_WINDOW)
-        if last is not None:
-            token, saved = last.token, True
-            notice = Markup('<p class="flash warning" role="status">{} <a href="{}">{}</a> · '
-                            '<a href="{}">{}</a></p>').format(
-                _("Ce formulaire a été enregistré à %(time)s.",
-                  time=format_time(last.created_at.replace(tzinfo=dt.UTC), "HH:mm")),
-                last.location, _("Voir l'enregistrement"),
-                url_for(request.endpoint, **(request.view_args or {}), **{ANOTHER: 1}), _("Saisir un nouveau"))
+    """The form's hidden token: the one it was sent with when shown again with its errors, else a
+    new one. The phone (static/drafts.js) puts back a saved form's token when the back button
+    shows that form again, so sending it again shows what was saved."""
     user = current_user.id if current_user.is_authenticated else ""
-    return notice + Markup('<input type="hidden" name="{}" value="{}" data-draft-user="{}" '
-                           'data-draft-note="{}"{}>').format(
-        FIELD, token or secrets.token_urlsafe(18), user,
+    return Markup('<input type="hidden" name="{}" value="{}" data-draft-user="{}" data-draft-note="{}" '
+                  'data-saved-note="{}">').format(
+        FIELD, _posted_token() or secrets.token_urlsafe(18), user,
         _("Saisie non enregistrée retrouvée sur ce téléphone : vérifiez-la puis enregistrez."),
-        Markup(' data-saved="1"') if saved else "")
+        _("Ce formulaire est déjà enregistré : l'envoyer de nouveau montre ce qui a été enregistré, "
+          "sans rien ajouter."))
 
 
 def saved_token() -> str:

@@ -38,11 +38,3 @@ def claim(token: str, *, user_id: int, path: str, location: str) -> FormSubmissi
     now = utcnow()
     FormSubmission.delete().where(FormSubmission.created_at < now - KEPT).execute()
     return FormSubmission.create(token=token, user_id=user_id, path=path, location=location, created_at=now)
-
-
-def latest(user_id: int, path: str, *, since: dt.datetime) -> FormSubmission | None:
-    """The user's last submission of the form at ``path`` after ``since`` (the back button's form)."""
-    return (FormSubmission.select()
-            .where((FormSubmission.user_id == user_id) & (FormSubmission.path == path)
-                   & (FormSubmission.created_at >= since))
-            .order_by(FormSubmission.created_at.desc()).first())

@@ -23,8 +23,8 @@ def test_login_home_logout_on_a_phone(live_server, phone_page, make_user):
     page.fill("input[name=username]", "kadiatou")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    assert page.locator("h1").inner_text() == "Accueil"
-    assert "Sage-femme" in page.locator("header").inner_text()
+    assert page.locator("h1").inner_text() == "Aujourd'hui"
+    assert "Sage-femme" in page.locator("main").inner_text()  # the greeting names the role
     # nothing wider than the phone: no horizontal scrolling
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(page, "home-360")

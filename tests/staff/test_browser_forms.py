@@ -49,7 +49,7 @@ def test_back_then_save_again_saves_once(live_server, phone_page, make_user, awa
     assert page.url == f"{live_server}/patients/{awa.id}", page.locator(".error, .warning").all_inner_texts()
     page.go_back()
     assert page.url == form_url
-    assert "Ce formulaire a été enregistré" in page.inner_text("main")
+    assert "Ce formulaire est déjà enregistré" in page.inner_text("main")
     _type_visit(page, "Toux depuis 3 jours")  # whatever the browser kept, typed again
     page.click("button.primary")
     page.wait_for_url(f"{live_server}/patients/{awa.id}")
@@ -78,4 +78,8 @@ def test_an_expired_session_keeps_the_typed_visit(live_server, phone_page, make_
     page.click("button.primary")
     page.wait_for_url(f"{live_server}/patients/{awa.id}")
     assert Consultation.select().count() == 1
-    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('draft:')).length") == 0
+    kept = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('draft:'))"
+                         ".map(k => JSON.parse(localStorage.getItem(k)))")
+    assert all(draft.get("saved") and "values" not in draft for draft in kept)  # nothing typed left behind
+    page.goto(form_url)  # the next visit: a blank form, a new token
+    assert page.input_value('[name="reason"]') == "" and "déjà enregistré" not in page.inner_text("main")

@@ -1,6 +1,8 @@
 // What is typed in a form stays on the phone until the server has saved it: a session that ends
 // while the form is open, a lost reply or a dead battery does not lose the visit. After the next
-// login the same form offers it again, to check and send under a new token.
+// login the same form offers it again, to check and send under a new token. A form saved and then
+// shown again by the back button gets back the token it was saved with: sending it again shows
+// what was saved instead of saving it twice (appliance/emr/submissions.py).
 (function () {
   "use strict";
   var PREFIX = "draft:";
@@ -11,16 +13,23 @@
     try { return window.localStorage; } catch (e) { return null; }
   }
 
-  function forget(saved) {
+  function read(keep, key) {
+    try { return JSON.parse(keep.getItem(key)); } catch (e) { return null; }
+  }
+
+  // The server saved this token: keep only the token (for the back button), not what was typed.
+  function markSaved(saved) {
     var keep = store();
     if (!keep) { return; }
     for (var i = keep.length - 1; i >= 0; i--) {
       var key = keep.key(i);
       if (key.indexOf(PREFIX) !== 0) { continue; }
-      try {
-        var draft = JSON.parse(keep.getItem(key));
-        if (draft.token === saved || Date.now() - draft.at > KEPT_MS) { keep.removeItem(key); }
-      } catch (e) { keep.removeItem(key); }
+      var draft = read(keep, key);
+      if (!draft || Date.now() - draft.at > KEPT_MS) {
+        keep.removeItem(key);
+      } else if (draft.token === saved) {
+        keep.setItem(key, JSON.stringify({ token: saved, at: Date.now(), saved: true }));
+      }
     }
   }
 
@@ -48,20 +57,35 @@
     });
   }
 
+  function note(form, text) {
+    var p = document.createElement("p");
+    p.className = "flash warning";
+    p.setAttribute("role", "status");
+    p.textContent = text;
+    form.insertBefore(p, form.firstChild);
+  }
+
+  function backButton() {
+    var entries = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation") : [];
+    return entries.length > 0 && entries[0].type === "back_forward";
+  }
+
   function watch(input) {
     var form = input.form;
     var keep = store();
     if (!form || !keep || !input.dataset.draftUser) { return; }
-    var key = PREFIX + input.dataset.draftUser + ":" + window.location.pathname;
-    var draft = null;
-    try { draft = JSON.parse(keep.getItem(key)); } catch (e) { draft = null; }
-    if (draft && draft.token !== input.value && !input.dataset.saved && !form.querySelector(".has-error")) {
+    var key = PREFIX + input.dataset.draftUser + ":" + window.location.pathname + window.location.search;
+    var draft = read(keep, key);
+    if (draft && draft.saved) {
+      if (backButton()) {
+        input.value = draft.token;
+        note(form, input.dataset.savedNote);
+      } else {
+        keep.removeItem(key);  // a form opened anew: another record
+      }
+    } else if (draft && draft.token !== input.value && !form.querySelector(".has-error")) {
       restore(form, draft.values);
-      var note = document.createElement("p");
-      note.className = "flash warning";
-      note.setAttribute("role", "status");
-      note.textContent = input.dataset.draftNote;
-      form.insertBefore(note, form.firstChild);
+      note(form, input.dataset.draftNote);
     }
     var save = function () {
       keep.setItem(key, JSON.stringify({ token: input.value, at: Date.now(), values: fields(form) }));
@@ -73,10 +97,8 @@
 
   function start() {
     var saved = document.querySelector('meta[name="saved-submission"]');
-    if (saved) { forget(saved.content); }
-    Array.prototype.forEach.call(document.querySelectorAll('input[name="submission_token"]'), function (input) {
-      if (input.dataset.saved) { forget(input.value); } else { watch(input); }
-    });
+    if (saved) { markSaved(saved.content); }
+    Array.prototype.forEach.call(document.querySelectorAll('input[name="submission_token"]'), watch);
   }
 
   if (document.readyState === "loading") {
