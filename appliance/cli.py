@@ -33,7 +33,7 @@ class LazyGroup(click.Group):
 LAZY_COMMANDS = {
     "agent": "appliance.agent.cli:agent_command",
     "backup": "appliance.backup.cli:backup",
-    "demo-data": "appliance.demo:demo_data_command",
+    "demo-data": "appliance.demo.command:demo_data_command",
     "dhis2": "appliance.dhis2.cli:dhis2",
     "district": "appliance.district.cli:district",
     "export": "appliance.backup.cli:export_command",

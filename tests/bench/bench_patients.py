@@ -36,7 +36,9 @@ from tests.bench.support import BUILD, Session, free_port, p95, rss_mb, web_proc
 ROOT = Path(__file__).resolve().parents[2]
 PATIENTS = 100_000
 SEED = 2024
-GENERATOR_FILES = ["appliance/demo.py", "appliance/patients/normalize.py", "appliance/patients/registry.py",
+GENERATOR_FILES = [*(f"appliance/demo/{name}.py" for name in ("generator", "reference", "bulk", "populate")),
+                   *(f"appliance/clinical/data/{name}.toml" for name in ("epi_mali", "anc", "family_planning")),
+                   "appliance/patients/normalize.py", "appliance/patients/registry.py",
                    "appliance/store/migrations/m0010_patients.py", "appliance/store/migrations/m0011_visits.py"]
 SEARCH_REQUESTS = 400
 CHART_REQUESTS = 300

@@ -5,8 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+import pytest
+
+from appliance.clinical.schedule_data import load_schedules
 from appliance.demo import demo_usernames, seed_demo
-from appliance.patients.models import PROGRAMMES, Delivery, Immunisation, Patient
+from appliance.demo.reference import fp_choice
+from appliance.followup.facts import FP_METHODS
+from appliance.patients.codes import code_list
+from appliance.patients.models import PROGRAMMES, Delivery, FamilyPlanningVisit, Immunisation, Patient
 from appliance.patients.search import search
 from appliance.store import open_and_migrate
 from appliance.store.models import AuditEntry, User
@@ -61,3 +67,25 @@ def test_a_second_run_creates_nothing(store):
     count = Patient.select().count()
     assert seed_demo(store, patients=200, seed=1, today=TODAY) == {}
     assert Patient.select().count() == count
+
+
+def test_family_planning_follows_the_rules_data_files(store):
+    """The demo's methods are the form's codes and its next dates the rules' intervals
+    (clinical/data/family_planning.toml), never a copy of its own."""
+    seed_demo(store, patients=1500, seed=3, today=TODAY)
+    methods = load_schedules().family_planning.methods
+    visits = list(FamilyPlanningVisit.select())
+    assert {visit.method for visit in visits} <= set(code_list("fp_methods"))
+    resupplied = [visit for visit in visits if visit.next_date is not None]
+    assert resupplied and {visit.method for visit in resupplied} >= {"dmpa_im", "pilule_coc"}
+    for visit in resupplied:
+        rule = methods[FP_METHODS[visit.method]]
+        expected = rule.interval.after(visit.visit_date, times=visit.quantity if rule.per_unit else 1)
+        assert visit.next_date == expected, (visit.method, visit.visit_date, visit.quantity)
+    # Implants are inserted once: the demo's years hold no replacement.
+    assert not [visit for visit in resupplied if visit.method.startswith("implant")]
+
+
+def test_a_demo_method_unknown_to_the_form_is_refused():
+    with pytest.raises(ValueError, match=r"absente de codes/fp_methods\.csv"):
+        fp_choice({"code": "pilule_magique", "weight": "1", "quantity": ""}, load_schedules())
