@@ -10,7 +10,6 @@ categoryOptionCombo UID) instead of repeating ~300 rows of UIDs as a CSV would. 
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,17 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from appliance.reports.figures import DISAGGREGATION, INDICATOR, disaggregation_label
+from appliance.settings.dhis2 import DEMO_MAPPING as DEMO_MAPPING  # where the mapping readers look for it
+from appliance.settings.dhis2 import is_uid
 from appliance.toml_lines import TomlLines
 
-UID = re.compile(r"[a-zA-Z][a-zA-Z0-9]{10}")
 FORMAT_VERSION = 1
-DEMO_MAPPING = Path(__file__).parent / "data" / "demo_mapping.toml"
 SIMR_MAPPING = DEMO_MAPPING.with_name("simr_mapping.toml")  # the weekly SIMR data set (appliance.reports.simr)
-
-
-def is_uid(value: object) -> bool:
-    """A DHIS2 UID: 11 characters, a letter then letters or digits."""
-    return isinstance(value, str) and UID.fullmatch(value) is not None
 
 
 class MappingError(ValueError):

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.dhis2.mapping import DEMO_MAPPING, is_uid
-
 ZERO_POLICIES = ("all", "changes")
+UID = re.compile(r"[a-zA-Z][a-zA-Z0-9]{10}")
+# The mapping shipped for the demo and the tests (a data file of appliance.dhis2, named here by path
+# so the settings stay below every package that reads them).
+DEMO_MAPPING = Path(__file__).parent.parent / "dhis2" / "data" / "demo_mapping.toml"
+
+
+def is_uid(value: object) -> bool:
+    """A DHIS2 UID: 11 characters, a letter then letters or digits."""
+    return isinstance(value, str) and UID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)

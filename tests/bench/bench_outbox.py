@@ -20,10 +20,11 @@ REPORTS = 1000
 
 def run() -> dict:
     from appliance import config as config_module
-    from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
+    from appliance.dhis2.mapping import load_mapping
     from appliance.dhis2.payload import payload_for
     from appliance.reports.delivery import enqueue_report
     from appliance.reports.figures import ReportFigures
+    from appliance.settings.dhis2 import DEMO_MAPPING
     from appliance.store import open_and_migrate
     from appliance.store.db import database
     from appliance.wiring import compose_outbox

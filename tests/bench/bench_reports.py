@@ -33,9 +33,10 @@ def copy_database(cached: Path, target: Path) -> Path:
 
 
 def run() -> dict:
-    from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
+    from appliance.dhis2.mapping import load_mapping
     from appliance.dhis2.payload import payload_for
     from appliance.reports.builder import Month, build_report, records_behind
+    from appliance.settings.dhis2 import DEMO_MAPPING
     from appliance.settings.reports import ReportSettings
     from appliance.store import open_and_migrate
 

@@ -10,9 +10,10 @@ from click.testing import CliRunner
 from appliance.cli import main
 from appliance.dhis2.check import check_mapping
 from appliance.dhis2.client import Credentials, Dhis2Client
-from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping, parse_mapping
+from appliance.dhis2.mapping import load_mapping, parse_mapping
 from appliance.dhis2.payload import payload_for
 from appliance.reports.figures import ReportFigures
+from appliance.settings.dhis2 import DEMO_MAPPING
 from tests.fakes.dhis2_fixtures import write_config
 from tests.fakes.fake_dhis2 import DEMO_TOKEN, FakeDhis2
 

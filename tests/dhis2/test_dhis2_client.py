@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from appliance.dhis2.client import Credentials, CredentialsError, Dhis2Client, TransportError, read_credentials
-from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
+from appliance.dhis2.mapping import load_mapping
 from appliance.dhis2.payload import payload_for
 from appliance.dhis2.replies import classify_import_reply
 from appliance.outbox.outcome import OutcomeKind
 from appliance.reports.figures import ReportFigures
-from appliance.settings.dhis2 import Dhis2Settings
+from appliance.settings.dhis2 import DEMO_MAPPING, Dhis2Settings
 from tests.fakes.fake_dhis2 import DEMO_TOKEN, FakeDhis2, FaultPlan
 
 MAPPING = load_mapping(DEMO_MAPPING)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.dhis2.mapping import DEMO_MAPPING, MappingError, is_uid, load_mapping, parse_mapping
+from appliance.dhis2.mapping import MappingError, load_mapping, parse_mapping
 from appliance.reports.figures import (
     FiguresError,
     ReportFigures,
@@ -12,6 +12,7 @@ from appliance.reports.figures import (
     disaggregation_code,
     disaggregation_label,
 )
+from appliance.settings.dhis2 import DEMO_MAPPING, is_uid
 
 GOOD = """format = 1
 data_set = "BfMAe6Itzgt"

@@ -9,9 +9,10 @@ import random
 
 import pytest
 
-from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
+from appliance.dhis2.mapping import load_mapping
 from appliance.dhis2.payload import PayloadError, payload_for
 from appliance.reports.figures import ReportFigures
+from appliance.settings.dhis2 import DEMO_MAPPING
 
 MAPPING = load_mapping(DEMO_MAPPING)
 

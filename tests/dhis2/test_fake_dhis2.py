@@ -8,7 +8,8 @@ import urllib.request
 
 import pytest
 
-from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
+from appliance.dhis2.mapping import load_mapping
+from appliance.settings.dhis2 import DEMO_MAPPING
 from tests.fakes.fake_dhis2 import DEMO_TOKEN, FakeDhis2, apply_fields, parse_fields
 
 MAPPING = load_mapping(DEMO_MAPPING)

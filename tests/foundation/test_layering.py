@@ -215,3 +215,40 @@ def test_a_cycle_through_a_function_import_is_caught(tmp_path):
     root = _tree(tmp_path, {"followup/contacts.py": "def record():\n    from appliance.followup import service\n",
                             "followup/service.py": "from appliance.followup import contacts\n"})
     assert cycles(import_graph(root)) == [["appliance.followup.contacts", "appliance.followup.service"]]
+
+
+# --- No two packages import each other: one direction between any two parts -------------------------
+
+# Entry points that compose their own process may import the composition that imports their package.
+COMPOSING_ENTRY_POINTS = (("appliance.outbox.cli", "appliance.wiring"),)  # `appliance outbox flush`
+
+
+def package_of(module: str) -> str:
+    """``appliance.dhis2.mapping`` → ``appliance.dhis2``; a top-level module is its own part."""
+    return ".".join(module.split(".")[:2])
+
+
+def mutual_packages(graph: dict[str, set[str]], ignored=COMPOSING_ENTRY_POINTS) -> list[list[str]]:
+    """Pairs of parts that import each other directly, each with one import either way, e.g.
+    ``settings.dhis2 → dhis2.mapping`` and ``dhis2.client → settings.dhis2``."""
+    first: dict[tuple[str, str], tuple[str, str]] = {}
+    for module in sorted(graph):
+        for imported in sorted(graph[module]):
+            pair = (package_of(module), package_of(imported))
+            if pair[0] != pair[1] and (module, imported) not in ignored:
+                first.setdefault(pair, (module, imported))
+    return [[" → ".join(first[(a, b)]), " → ".join(first[(b, a)])]
+            for a, b in sorted(first) if a < b and (b, a) in first]
+
+
+def test_no_two_packages_import_each_other(graph):
+    assert mutual_packages(graph) == []
+
+
+def test_a_mutual_import_between_packages_is_caught(tmp_path):
+    root = _tree(tmp_path, {"settings/dhis2.py": "from appliance.dhis2.mapping import is_uid\n",
+                            "dhis2/mapping.py": "def is_uid(value): ...\n",
+                            "dhis2/client.py": "from appliance.settings.dhis2 import Dhis2Settings\n"})
+    assert mutual_packages(import_graph(root)) == [["appliance.dhis2.client → appliance.settings.dhis2",
+                                                    "appliance.settings.dhis2 → appliance.dhis2.mapping"]]
+    assert cycles(import_graph(root)) == []  # no module cycle: only the package-level rule sees it

@@ -13,11 +13,12 @@ from click.testing import CliRunner
 from appliance import config as config_module
 from appliance import outbox
 from appliance.cli import main
-from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
+from appliance.dhis2.mapping import load_mapping
 from appliance.outbox import Outbox
 from appliance.outbox.models import ItemState, OutboxItem
 from appliance.reports.delivery import enqueue_report, report_conflicts, report_deliveries
 from appliance.reports.figures import ReportFigures
+from appliance.settings.dhis2 import DEMO_MAPPING
 from appliance.store import open_and_migrate
 from appliance.store.audit import Actor
 from appliance.store.db import database

@@ -6,12 +6,13 @@ import datetime as dt
 
 import pytest
 
-from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
+from appliance.dhis2.mapping import load_mapping
 from appliance.dhis2.payload import payload_for
 from appliance.patients.models import Delivery, DeliveryBaby
 from appliance.reports.builder import Month, build_report, records_behind
 from appliance.reports.definitions import DefinitionsError, load_definitions
 from appliance.reports.export import report_csv
+from appliance.settings.dhis2 import DEMO_MAPPING
 from appliance.settings.reports import ReportSettings
 from appliance.store.db import database
 from tests.conftest import text_of

@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 
 from appliance import config as config_module
-from appliance.dhis2.mapping import DEMO_MAPPING
 from appliance.patients.models import AntenatalVisit, Consultation, GrowthMeasurement
 from appliance.reports.builder import Month
+from appliance.settings.dhis2 import DEMO_MAPPING
 from appliance.wiring import compose_outbox
 from tests.conftest import PASSWORD, screenshot
 from tests.fakes.dhis2_fixtures import fake_dhis2, write_config  # noqa: F401 (fixture)

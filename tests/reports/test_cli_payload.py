@@ -9,11 +9,12 @@ from click.testing import CliRunner
 
 from appliance import config as config_module
 from appliance.cli import main
-from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
+from appliance.dhis2.mapping import load_mapping
 from appliance.dhis2.sender import payload_of_item, site_mapping
 from appliance.outbox.models import OutboxItem
 from appliance.patients.models import AntenatalVisit
 from appliance.reports.sealing import latest_version, seal
+from appliance.settings.dhis2 import DEMO_MAPPING
 from appliance.store import open_and_migrate
 from appliance.store.audit import Actor
 from tests.reports.factories import make_patient, make_visit

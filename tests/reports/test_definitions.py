@@ -7,11 +7,12 @@ import datetime as dt
 import pytest
 
 from appliance.demo import seed_demo
-from appliance.dhis2.mapping import DEMO_MAPPING, load_mapping
+from appliance.dhis2.mapping import load_mapping
 from appliance.dhis2.payload import payload_for
 from appliance.patients import codes
 from appliance.reports.builder import Month, build_report, diagnosis_codes
 from appliance.reports.definitions import DefinitionsError, load_definitions
+from appliance.settings.dhis2 import DEMO_MAPPING
 from appliance.settings.reports import ReportSettings
 
 

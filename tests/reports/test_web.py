@@ -8,11 +8,11 @@ import re
 import pytest
 
 from appliance import config as config_module
-from appliance.dhis2.mapping import DEMO_MAPPING
 from appliance.outbox.models import ItemState, OutboxItem
 from appliance.patients.models import AntenatalVisit, Consultation
 from appliance.reports.builder import Month
 from appliance.reports.models import ReportVersion
+from appliance.settings.dhis2 import DEMO_MAPPING
 from appliance.wiring import compose_outbox
 from tests.conftest import text_of
 from tests.fakes.dhis2_fixtures import fake_dhis2, write_config  # noqa: F401 (fixture)
