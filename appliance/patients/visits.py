@@ -82,14 +82,8 @@ def record_visit(actor: Actor, patient: Patient, visit: Visit, *,
     with database.atomic():
         audited_save(actor, visit)
         for line in prescriptions:
-            audited_save(actor, Prescription(consultation=visit.id, drug=line.drug, dosage=line.dosage,
-                                             quantity=line.quantity, duration_days=line.duration_days))
-        if before_hooks is not None:
-            before_hooks(visit)
-        pregnancies.after_write(actor, patient, visit)
-        if isinstance(visit, Death):
-            deaths.after_write(actor, patient, visit)
-        run_patient_hooks(actor, patient, visit)
+            _save_prescription(actor, visit, line)
+        _after_write(actor, patient, visit, before_hooks)
     return visit
 
 
@@ -110,17 +104,28 @@ def correct_visit(actor: Actor, visit: Visit, *, reason: str = "",
                 for line in current:
                     audited_void(actor, line, "ordonnance corrigée")
                 for line in wanted:
-                    audited_save(actor, Prescription(consultation=visit.id, drug=line.drug, dosage=line.dosage,
-                                                     quantity=line.quantity, duration_days=line.duration_days))
+                    _save_prescription(actor, visit, line)
         visit.revision = (visit.revision or 1) + 1
         audited_save(actor, visit, reason=reason.strip() or "correction")
-        if before_hooks is not None:
-            before_hooks(visit)
-        pregnancies.after_write(actor, patient, visit)
-        if isinstance(visit, Death):
-            deaths.after_write(actor, patient, visit)
-        run_patient_hooks(actor, patient, visit)
+        _after_write(actor, patient, visit, before_hooks)
     return visit
+
+
+def _save_prescription(actor: Actor, visit: Visit, line: PrescriptionLine) -> None:
+    audited_save(actor, Prescription(consultation=visit.id, drug=line.drug, dosage=line.dosage,
+                                     quantity=line.quantity, duration_days=line.duration_days))
+
+
+def _after_write(actor: Actor, patient: Patient, visit: Visit,
+                 before_hooks: Callable[[Visit], None] | None) -> None:
+    """What every written or corrected visit sets off, in its transaction: the caller's own step,
+    the pregnancy record, a death's consequences, then the patient_written hooks."""
+    if before_hooks is not None:
+        before_hooks(visit)
+    pregnancies.after_write(actor, patient, visit)
+    if isinstance(visit, Death):
+        deaths.after_write(actor, patient, visit)
+    run_patient_hooks(actor, patient, visit)
 
 
 def void_visit(actor: Actor, visit: Visit, reason: str) -> Visit:

@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from tests.bench.support import Session, free_port, p95, rss_mb, web_process, write_config
+from tests.bench.support import Session, p95, rss_mb, web_with_one_doctor
 
-PASSWORD = "bench-pass-1"
 SOAK_S = 20
 
 
@@ -56,53 +55,36 @@ def _guessing(port: int, stop: threading.Event, counter: list[int]) -> None:
 
 
 def run() -> dict:
-    from appliance import config as config_module
-    from appliance.accounts import create_user
-    from appliance.store import open_and_migrate
-    from appliance.store.audit import system_actor
-
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        config_path = write_config(Path(tmp), port=port)
-        cfg = config_module.load(config_path)
-        db = open_and_migrate(cfg.paths.database)
-        create_user(system_actor("bench"), username="bench", first_name="B", last_name="B", role="medecin",
-                    password=PASSWORD, must_change_password=False)
-        db.close()
-        with web_process(config_path, port) as process:
-            staff = Session(port)
-            staff.login("bench", PASSWORD)  # before the guessing starts: her phone is known
-            for _ in range(20):
-                staff.request("GET", "/")
-            quiet = [staff.request("GET", "/")[2] for _ in range(100)]
-            stop = threading.Event()
-            guesses = [0]
-            attackers = [threading.Thread(target=_half_open, args=(port, "127.0.0.2", 150, stop)),
-                         threading.Thread(target=_half_open, args=(port, "127.0.0.3", 20, stop)),
-                         threading.Thread(target=_guessing, args=(port, stop, guesses))]
-            for thread in attackers:
-                thread.start()
-            time.sleep(2)
-            timings, failures = [], 0
-            deadline = time.monotonic() + SOAK_S
-            while time.monotonic() < deadline:
-                for path in ("/", "/patients/?q=traore"):
-                    try:
-                        status, _, elapsed = staff.request("GET", path)
-                    except OSError as exc:
-                        print("   staff request failed:", path, exc)
-                        failures += 1
-                        staff = Session(port)
-                        continue
-                    if status != 200:
-                        print("   staff request answered", status, path)
-                        failures += 1
-                    timings.append(elapsed)
-                time.sleep(0.05)
-            memory = rss_mb(process.pid)
-            stop.set()
-            for thread in attackers:
-                thread.join(timeout=10)
+    with tempfile.TemporaryDirectory() as tmp, web_with_one_doctor(Path(tmp)) as (port, process, staff):
+        quiet = [staff.request("GET", "/")[2] for _ in range(100)]
+        stop = threading.Event()
+        guesses = [0]
+        attackers = [threading.Thread(target=_half_open, args=(port, "127.0.0.2", 150, stop)),
+                     threading.Thread(target=_half_open, args=(port, "127.0.0.3", 20, stop)),
+                     threading.Thread(target=_guessing, args=(port, stop, guesses))]
+        for thread in attackers:
+            thread.start()
+        time.sleep(2)
+        timings, failures = [], 0
+        deadline = time.monotonic() + SOAK_S
+        while time.monotonic() < deadline:
+            for path in ("/", "/patients/?q=traore"):
+                try:
+                    status, _, elapsed = staff.request("GET", path)
+                except OSError as exc:
+                    print("   staff request failed:", path, exc)
+                    failures += 1
+                    staff = Session(port)
+                    continue
+                if status != 200:
+                    print("   staff request answered", status, path)
+                    failures += 1
+                timings.append(elapsed)
+            time.sleep(0.05)
+        memory = rss_mb(process.pid)
+        stop.set()
+        for thread in attackers:
+            thread.join(timeout=10)
     return {
         "abuse_staff_p95_ms": p95(timings),
         "abuse_staff_quiet_p95_ms": p95(quiet),

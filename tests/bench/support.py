@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 BUILD = Path(__file__).resolve().parents[2] / "build" / "bench"
+BENCH_USER = "bench"
+BENCH_PASSWORD = "bench-pass-1"
 
 
 def free_port() -> int:
@@ -53,6 +55,29 @@ def web_process(config_path: Path, port: int):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@contextmanager
+def web_with_one_doctor(directory: Path):
+    """A fresh site in ``directory`` with one médecin (``BENCH_USER``/``BENCH_PASSWORD``) and its
+    web process started; yields (port, process) and a warm, logged-in staff session."""
+    from appliance import config as config_module
+    from appliance.accounts import create_user
+    from appliance.store import open_and_migrate
+    from appliance.store.audit import system_actor
+
+    port = free_port()
+    config_path = write_config(directory, port=port)
+    db = open_and_migrate(config_module.load(config_path).paths.database)
+    create_user(system_actor("bench"), username=BENCH_USER, first_name="B", last_name="B", role="medecin",
+                password=BENCH_PASSWORD, must_change_password=False)
+    db.close()
+    with web_process(config_path, port) as process:
+        staff = Session(port)
+        staff.login(BENCH_USER, BENCH_PASSWORD)
+        for _ in range(20):  # warm-up
+            staff.request("GET", "/")
+        yield port, process, staff
 
 
 def rss_mb(pid: int) -> float:
