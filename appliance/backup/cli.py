@@ -91,18 +91,41 @@ def offsite_ssh_key(config_path: str | None) -> None:
                "la ligne « authorized_keys » ci-dessus.")
 
 
+@backup.command("usb-key")
+@config_option
+def usb_key(config_path: str | None) -> None:
+    """Affiche la clé des sauvegardes USB chiffrées (celle de la fiche d'installation ; la crée si elle manque)."""
+    from appliance.backup.stick_repository import ensure_key, key_file
+
+    cfg = load_config_or_exit(config_path)
+    try:
+        key = ensure_key(key_file(cfg))
+    except OSError as exc:
+        click.echo(f"Clé des sauvegardes USB illisible : {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Clé des sauvegardes USB : {key}")
+    click.echo("Sans elle, une clé USB de sauvegarde ne peut pas être restaurée sur un autre appareil : "
+               "gardez-la avec la fiche d'installation.")
+
+
 @click.command()
 @config_option
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
 @click.option("--force-site", is_flag=True, help="Accepte une sauvegarde d'un autre site (changement de matériel).")
-def restore(config_path: str | None, file: Path, force_site: bool) -> None:
-    """Restaure une sauvegarde (FICHIER .db.gz ou son .manifest.json), vérifiée avant de remplacer la base."""
+@click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Clé USB chiffrée : fichier contenant la « clé des sauvegardes USB » de la fiche d'installation "
+                   "(par défaut, celle de cet appareil).")
+@click.option("--snapshot", default="latest", show_default=True,
+              help="Clé USB chiffrée : l'instantané restic à reprendre.")
+def restore(config_path: str | None, file: Path, force_site: bool, key_file: Path | None, snapshot: str) -> None:
+    """Restaure une sauvegarde (FICHIER .db.gz ou son .manifest.json, ou le dossier d'une clé USB de
+    sauvegarde, chiffrée), vérifiée avant de remplacer la base."""
     from appliance.backup.restore import RestoreRefused
     from appliance.backup.restore import restore as restore_copy
 
     cfg = load_config_or_exit(config_path)
     try:
-        manifest, kept = restore_copy(cfg, file, force_site=force_site)
+        manifest, kept = restore_copy(cfg, file, force_site=force_site, key_file=key_file, snapshot=snapshot)
     except RestoreRefused as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)

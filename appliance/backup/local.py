@@ -7,25 +7,18 @@ the agent's nightly job calls (it also prepares the off-site copy and queues it 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
 import shutil
 import sqlite3
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.backup.log import RunRecord, record_run
 from appliance.backup.manifest import Manifest, ManifestError
 from appliance.backup.snapshot import BackupError, file_sha256, make_snapshot, manifest_path_for, utc_stamp
-from appliance.backup.usb import (
-    FolderUsbMedia,
-    MountedUsbMedia,
-    UsbMedia,
-    drop_from_page_cache,
-    simulated_sticks_root,
-    stick_lock,
-)
+from appliance.backup.stick_repository import copy_encrypted
+from appliance.backup.usb import FolderUsbMedia, MountedUsbMedia, UsbMedia, simulated_sticks_root, stick_lock
 from appliance.config import Config
 from appliance.files import fsync_folder
 from appliance.store.models import utcnow
@@ -107,9 +100,9 @@ def copy_to_sticks(cfg: Config, report: BackupReport, stick_folders: list[Path],
         target = stick_folder / cfg.site.id
         try:
             with stick_lock(stick_folder):
-                copied = copy_to_stick(report.file, target)
+                copied = copy_to_stick(cfg, report.file, target)
                 report.usb_copies.append(copied)
-                report.removed += apply_retention(target, cfg.backup.keep_usb)
+                report.removed += remove_plain_copies(target)
             record_run(cfg.paths.database, RunRecord(started_at, reason, "usb", str(copied), "ok", bytes=size))
         except (BackupError, ManifestError, OSError) as exc:
             message = f"copie sur la clé USB {stick_folder.parent} impossible : {exc}"
@@ -201,48 +194,29 @@ def apply_retention(folder: Path, keep: int) -> list[Path]:
     return removed
 
 
-def copy_to_stick(data_file: Path, target: Path) -> Path:
-    """Copy a backup and its manifest to ``target``, then read the copy back from the stick.
-
-    The data goes to a ``.partial`` file, is fsynced, read back and compared, renamed, and only then
-    is the manifest written (atomically): a stick pulled out at any moment never holds a file that
-    passes for a backup (``list_backups`` and ``restore`` need the manifest). Leftovers of such a cut
-    are removed at the next copy. A stick plugged in again that already holds this very backup,
-    intact, is not written again."""
+def copy_to_stick(cfg: Config, data_file: Path, target: Path) -> Path:
+    """Copy a backup into the encrypted repository of ``target`` (the site's folder on the stick),
+    read back from the stick and checked against its manifest (``stick_repository``)."""
     target.mkdir(parents=True, exist_ok=True)
     _remove_interrupted(target)
-    manifest_file = manifest_path_for(data_file)
-    manifest = Manifest.read(manifest_file)
-    copied = target / data_file.name
-    expected = manifest.database.file_sha256
-    if copied.exists() and manifest_path_for(copied).exists() and _reads_back_as(copied, expected):
-        return copied
-    needed = data_file.stat().st_size + manifest_file.stat().st_size
-    if shutil.disk_usage(target).free < needed:
-        apply_retention(target, 1)  # make room: keep only the newest copy already there
-        if shutil.disk_usage(target).free < needed:
-            raise BackupError(f"clé pleine ({shutil.disk_usage(target).free // 2**20} Mo libres)")
-    partial = target / (data_file.name + ".partial")
+    work = Path(tempfile.mkdtemp(prefix="stick-check-", dir=cfg.paths.data_dir))
     try:
-        with open(data_file, "rb") as source, open(partial, "wb") as out:
-            shutil.copyfileobj(source, out, 1024 * 1024)
-            out.flush()
-            os.fsync(out.fileno())
-        if not _reads_back_as(partial, expected):
-            raise BackupError("la copie relue sur la clé diffère de l'original (clé défectueuse ?)")
-    except BaseException:
-        with contextlib.suppress(OSError):  # the stick may be gone: then nothing is left to remove
-            partial.unlink(missing_ok=True)
-        raise
-    os.replace(partial, copied)
-    manifest.write(manifest_path_for(copied))
-    return copied
+        return copy_encrypted(cfg, data_file, target, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
-def _reads_back_as(path: Path, sha256: str) -> bool:
-    """Whether ``path`` read from the medium itself (its cached pages dropped) has this hash."""
-    drop_from_page_cache(path)
-    return file_sha256(path) == sha256
+def remove_plain_copies(target: Path) -> list[Path]:
+    """Copies in clear left by an older version, once the encrypted one is safely on the stick:
+    they would let whoever finds the stick read every record."""
+    removed = []
+    for data_file in sorted(target.glob("*.db.gz")):
+        data_file.unlink(missing_ok=True)
+        manifest_path_for(data_file).unlink(missing_ok=True)
+        removed.append(data_file)
+    if removed:
+        fsync_folder(target)
+    return removed
 
 
 def _remove_interrupted(folder: Path) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -29,6 +28,8 @@ from appliance.backup.canonical import database_digests, open_readonly
 from appliance.backup.dump import derived_tables, rebuild, write_dump
 from appliance.backup.log import RunRecord, record_run
 from appliance.backup.manifest import Manifest, table_differences
+from appliance.backup.restic import last_line, no_repository, wrong_key
+from appliance.backup.restic import run as restic_run
 from appliance.backup.snapshot import BackupError, check_integrity, compress, manifest_path_for, utc_stamp
 from appliance.config import Config
 from appliance.outbox.models import OutboxItem
@@ -39,8 +40,6 @@ from appliance.store.models import utcnow
 KIND = "offsite_backup"
 KEY_FILE_NAME = "offsite_backup_key"
 RESTIC_TIMEOUT_S = 3 * 3600
-_NO_REPOSITORY = ("Is there a repository at the following location?", "repository does not exist")
-_WRONG_KEY = ("wrong password", "no key found")
 _LINK_DOWN = ("connection refused", "no such host", "network is unreachable", "i/o timeout", "timeout",
               "connection reset", "temporary failure in name resolution")
 
@@ -106,23 +105,15 @@ def _ensure_store(cfg: Config) -> None:
 def restic(cfg: Config, *args: str, cwd: Path | None = None, timeout: float = RESTIC_TIMEOUT_S
            ) -> subprocess.CompletedProcess[str]:
     """Run restic on the configured repository with the provisioned key (never on the command line)."""
-    cache = offsite_folder(cfg) / "restic-cache"
-    env = {
-        **os.environ,
-        "RESTIC_REPOSITORY": cfg.backup.offsite_repository,
-        "RESTIC_PASSWORD_FILE": str(key_file(cfg)),
-        "RESTIC_CACHE_DIR": str(cache),
-        "GOGC": "25",  # the Pi has 512 MB for everything: collect garbage early
-    }
-    env.pop("RESTIC_PASSWORD", None)
     limit = ["--limit-upload", str(cfg.backup.offsite_upload_limit_kib)] if cfg.backup.offsite_upload_limit_kib else []
     # sftp: ssh with the appliance's own key and the server's known host key (appliance/backup/sftp.py).
     try:
         ssh = sftp.restic_options(cfg.backup.offsite_repository, cfg.paths.secrets_dir, cfg.backup.offsite_host_key)
     except sftp.SftpError as exc:
         raise BackupError(str(exc)) from exc
-    return subprocess.run([cfg.backup.restic_binary, *limit, *ssh, *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return restic_run(cfg.backup.restic_binary, cfg.backup.offsite_repository, key_file(cfg), *args,
+                      options=(*limit, *ssh), cache_dir=offsite_folder(cfg) / "restic-cache", cwd=cwd,
+                      timeout=timeout)
 
 
 class OffsiteSender:
@@ -181,15 +172,15 @@ class OffsiteSender:
         refusal = _ssh_refusal(said)
         if refusal:
             return (OutcomeKind.NEEDS_ACTION, refusal, False)
-        if any(marker in probe.stderr for marker in _NO_REPOSITORY):
+        if no_repository(probe.stderr):
             created = restic(self.cfg, "init", timeout=600)
             if created.returncode == 0:
                 return None
             said = created.stderr
-        if any(marker in said.lower() for marker in _WRONG_KEY):
+        if wrong_key(said):
             return (OutcomeKind.NEEDS_ACTION, "le dépôt de sauvegarde refuse la clé provisionnée", False)
         link_down = any(marker in said.lower() for marker in _LINK_DOWN)
-        return (OutcomeKind.RETRY_LATER, f"dépôt de sauvegarde injoignable : {_last_line(said)}", link_down)
+        return (OutcomeKind.RETRY_LATER, f"dépôt de sauvegarde injoignable : {last_line(said)}", link_down)
 
     def _failure(self, done: subprocess.CompletedProcess[str]) -> Outcome:
         said = _with_ssh_words(self.cfg, done.stderr)
@@ -197,9 +188,9 @@ class OffsiteSender:
         if refusal:
             return Outcome(OutcomeKind.NEEDS_ACTION, refusal)
         text = said.lower()
-        if any(marker in text for marker in _WRONG_KEY):
+        if wrong_key(text):
             return Outcome(OutcomeKind.NEEDS_ACTION, "le dépôt de sauvegarde refuse la clé provisionnée")
-        return Outcome(OutcomeKind.RETRY_LATER, f"envoi interrompu : {_last_line(said)}",
+        return Outcome(OutcomeKind.RETRY_LATER, f"envoi interrompu : {last_line(said)}",
                        link_down=any(marker in text for marker in _LINK_DOWN))
 
 
@@ -233,11 +224,6 @@ def _summary(stdout: str) -> dict:
     return {}
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:200] if lines else "erreur inconnue"
-
-
 def outbox_senders(cfg: Config) -> dict:
     """For ``appliance.outbox.registry``: the off-site sender, when an off-site repository is set."""
     return {KIND: OffsiteSender(cfg)} if enabled(cfg) else {}
@@ -252,7 +238,7 @@ def fetch(cfg: Config, folder: Path, *, snapshot: str = "latest") -> Path:
     try:
         done = restic(cfg, "restore", snapshot, "--host", cfg.site.id, "--target", str(work))
         if done.returncode != 0:
-            raise BackupError(f"restic n'a pas pu restaurer l'instantané {snapshot} : {_last_line(done.stderr)}")
+            raise BackupError(f"restic n'a pas pu restaurer l'instantané {snapshot} : {last_line(done.stderr)}")
         stages = [path.parent for path in work.rglob("schema.json") if (path.parent / "manifest.json").exists()]
         if len(stages) != 1:
             raise BackupError("instantané sans copie reconnaissable (schema.json et manifest.json)")

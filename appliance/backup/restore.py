@@ -9,10 +9,13 @@ as ``appliance.db.before-restore-<time>`` and the new one takes its place with o
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.backup import stick_repository
 from appliance.backup.canonical import database_digests, open_readonly
 from appliance.backup.manifest import Manifest, ManifestError, table_differences
 from appliance.backup.snapshot import (
@@ -20,6 +23,7 @@ from appliance.backup.snapshot import (
     check_integrity,
     decompress,
     file_sha256,
+    manifest_path_for,
     schema_version_of,
     utc_stamp,
 )
@@ -189,15 +193,33 @@ def _fold_wal_into(database: Path) -> None:
         pass
 
 
-def restore(cfg: Config, path: Path, *, force_site: bool = False, label: str = "before-restore"
-            ) -> tuple[Manifest, Path | None]:
-    """Verify ``path`` (backup file, its manifest or an export folder) and put it in place."""
-    data_file, manifest_file = locate(path)
+def restore(cfg: Config, path: Path, *, force_site: bool = False, label: str = "before-restore",
+            key_file: Path | None = None, snapshot: str = "latest") -> tuple[Manifest, Path | None]:
+    """Verify ``path`` (backup file, its manifest, an export folder, or a USB stick's encrypted
+    repository with ``key_file``, the box's own stick key by default) and put it in place."""
     users = processes_using(cfg.paths.database)
     if users:  # say it before the long verification, then again right before the swap
         raise RestoreRefused(
             "Arrêtez d'abord les services qui utilisent la base (systemctl stop appliance-web "
             f"appliance-agent) : {', '.join(users)}. La base actuelle n'a pas été modifiée."
         )
-    copy = verify_copy(cfg, data_file, manifest_file, force_site=force_site)
-    return copy.manifest, install(cfg, copy, label=label)
+    repository = stick_repository.repository_in(path) if path.is_dir() else None
+    if repository is None:
+        data_file, manifest_file = locate(path)
+        copy = verify_copy(cfg, data_file, manifest_file, force_site=force_site)
+        return copy.manifest, install(cfg, copy, label=label)
+    key = key_file or stick_repository.key_file(cfg)
+    cfg.paths.database.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="stick-restore-", dir=cfg.paths.database.parent))
+    try:
+        try:
+            data_file = stick_repository.fetch(cfg, repository, key, work, snapshot=snapshot)
+        except BackupError as exc:
+            raise RestoreRefused(f"Copie refusée, la base actuelle n'a pas été modifiée. {exc}") from exc
+        copy = verify_copy(cfg, data_file, manifest_path_for(data_file), force_site=force_site)
+        kept = install(cfg, copy, label=label)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if key_file is not None:
+        stick_repository.add_own_key(cfg, repository, key_file)
+    return copy.manifest, kept

@@ -79,6 +79,7 @@ def apply(targets: Targets) -> Applied:
         # restic reads it through RESTIC_PASSWORD_FILE (surrounding white space trimmed).
         ownership.write_private(targets.secrets_dir / KEY_FILE_NAME, provisioning.offsite_key + "\n")
     ssh_key = ensure_offsite_ssh_key(targets, provisioning)
+    usb_key = ensure_usb_key(targets)
     # hostapd reads the derived key (64 hex digits): the passphrase itself is not kept on the Pi.
     psk = wpa_psk(provisioning.wifi_passphrase, provisioning.ssid)
     ownership.write_private(targets.secrets_dir / "wifi.psk", f"00:00:00:00:00:00 {psk}\n", service_owned=False)
@@ -89,7 +90,7 @@ def apply(targets: Targets) -> Applied:
     if provisioning.ssh_public_key:
         authorize_key(targets.ssh_dir, provisioning.ssh_public_key.strip())
 
-    admin_password = ensure_admin(cfg, provisioning, ssh_key)
+    admin_password = ensure_admin(cfg, provisioning, ssh_key, usb_key)
     sheet = None
     if admin_password:
         sheet = targets.data_dir / SHEET_FILE
@@ -148,7 +149,19 @@ def ensure_offsite_ssh_key(targets: Targets, provisioning: Provisioning) -> Publ
     return key
 
 
-def ensure_admin(cfg, provisioning: Provisioning, ssh_key: PublicKey | None = None) -> str | None:
+def ensure_usb_key(targets: Targets) -> str:
+    """The key of the encrypted USB stick copies, made here at the first first boot and kept when
+    provisioning again (sticks already written stay readable); printed on the sheet."""
+    from appliance.backup.stick_repository import KEY_FILE_NAME, ensure_key
+
+    path = targets.secrets_dir / KEY_FILE_NAME
+    key = ensure_key(path)
+    ownership.chown_service(path)  # the agent makes the stick copies
+    return key
+
+
+def ensure_admin(cfg, provisioning: Provisioning, ssh_key: PublicKey | None = None,
+                 usb_key: str = "") -> str | None:
     """The first admin, with a generated password shown once; none if an admin already exists."""
     from appliance import accounts
     from appliance.store import open_and_migrate
@@ -164,7 +177,7 @@ def ensure_admin(cfg, provisioning: Provisioning, ssh_key: PublicKey | None = No
         password = accounts.generate_password(12)
         # The sheet first: a power cut after it leaves no admin, and the next boot starts over.
         write_sheet(cfg.paths.data_dir / SHEET_FILE, provisioning, username="admin", password=password,
-                    ssh_key=ssh_key)
+                    ssh_key=ssh_key, usb_key=usb_key)
         actor = system_actor("provision")
         existing = User.get_or_none(User.username == "admin")
         with database.atomic():

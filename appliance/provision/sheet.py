@@ -17,9 +17,10 @@ from appliance.provision.model import (
 
 
 def write_sheet(path: Path, provisioning: Provisioning, *, username: str, password: str,
-                ssh_key: sftp.PublicKey | None = None) -> None:
-    """The one-time installation sheet (printable HTML): how to join the WiFi and log in first, and the
-    line the central team adds to the backup server (``ssh_key``: appliance.backup.sftp.PublicKey)."""
+                ssh_key: sftp.PublicKey | None = None, usb_key: str = "") -> None:
+    """The one-time installation sheet (printable HTML): how to join the WiFi and log in first, the key
+    that opens the encrypted USB stick copies on another box, and the line the central team adds to
+    the backup server (``ssh_key``: appliance.backup.sftp.PublicKey)."""
     rows = [
         ("Établissement", provisioning.facility_name.strip()),
         ("Identifiant du site", provisioning.site_id),
@@ -28,6 +29,7 @@ def write_sheet(path: Path, provisioning: Provisioning, *, username: str, passwo
         ("Adresse du dossier médical", f"{EMR_ADDRESS}  (ou {EMR_FALLBACK_ADDRESS})"),
         ("Identifiant administrateur", username),
         ("Mot de passe provisoire", password),
+        *([("Clé des sauvegardes USB", usb_key)] if usb_key else []),
         *sftp.offsite_lines(provisioning.offsite_repository, provisioning.offsite_host_key, ssh_key),
     ]
     table = "\n".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(v)}</code></td></tr>" for k, v in rows)
@@ -39,12 +41,16 @@ th{{text-align:left;padding:.4em 1em .4em 0;vertical-align:top}}code{{font-size:
 <p>Imprimez cette fiche et rangez-la sous clé. Elle ne s'affiche <strong>qu'une seule fois</strong>.</p>
 <table>{table}</table>
 <p>À la première connexion, l'administrateur doit choisir un nouveau mot de passe.</p>
+{USB_KEY_NOTE if usb_key else ""}
 {SSH_KEY_NOTE if ssh_key else ""}
 </body></html>
 """
     ownership.write_private(path, page)
 
 
+USB_KEY_NOTE = ("<p>Les sauvegardes sur clé USB sont chiffrées : la « clé des sauvegardes USB » est la seule "
+                "façon de les restaurer sur un autre appareil (carte SD remplacée). Conservez-la avec cette "
+                "fiche ; le technicien peut la réafficher sur l'appareil (« appliance backup usb-key »).</p>")
 SSH_KEY_NOTE = ("<p>La ligne « authorized_keys » est à transmettre à l'équipe centrale : ajoutée au compte de "
                 "sauvegarde du serveur, elle permet à l'appareil (et à lui seul, en sftp seulement) d'y déposer "
                 "la copie hors site chiffrée. Elle n'est pas secrète ; comparez l'empreinte au téléphone.</p>")

@@ -18,6 +18,9 @@ class BackupSettings:
     # (created by the technician once: it stops us writing to a stick that is not ours).
     usb_mount_roots: list[str] = field(default_factory=lambda: ["/media", "/run/media", "/mnt"])
     usb_marker: str = "appliance-backups"
+    # Stick copies are a restic repository encrypted with this key (default <secrets_dir>/usb_backup_key),
+    # made at first boot and printed on the installation sheet: a lost stick shows nothing.
+    usb_key_file: Path | None = None
     # The copy is made in steps of this many pages with a pause between them, so the SD card
     # keeps answering the web while a large database is copied.
     pages_per_step: int = 1024

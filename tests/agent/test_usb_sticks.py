@@ -19,6 +19,7 @@ from appliance.agent.sticks import MountTableWatcher
 from appliance.backup.local import backups_folder
 from appliance.backup.manifest import Manifest
 from appliance.backup.snapshot import file_sha256, manifest_path_for
+from appliance.backup.stick_repository import REPOSITORY, fetch, key_file
 from appliance.backup.usb import simulated_sticks_root
 
 MARKER = "appliance-backups"
@@ -38,7 +39,7 @@ class Copies:
                 self.events.append(event)
                 self._changed.notify_all()
 
-    def wait(self, count: int, timeout: float = 60) -> list:
+    def wait(self, count: int, timeout: float = 180) -> list:
         with self._changed:
             assert self._changed.wait_for(lambda: len(self.events) >= count, timeout), self.events
         return self.events
@@ -74,10 +75,11 @@ def test_sticks_plugged_in_get_the_newest_verified_backup_one_at_a_time(cfg, mak
     assert [(target, reason, status) for target, reason, status, *_ in made] == [
         ("local", "usb", "ok"), ("usb", "usb", "ok")]
     [local_copy] = [path for path in backups_folder(cfg).glob("*.db.gz")]
-    on_stick = first / MARKER / cfg.site.id / local_copy.name
-    assert made[1][3] == str(on_stick) and event.data["file"] == local_copy.name
-    assert file_sha256(on_stick) == Manifest.read(manifest_path_for(on_stick)).database.file_sha256
-    assert file_sha256(on_stick) == file_sha256(local_copy)
+    repository = first / MARKER / cfg.site.id / REPOSITORY
+    assert made[1][3] == str(repository / local_copy.name) and event.data["file"] == local_copy.name
+    read_back = fetch(cfg, repository, key_file(cfg), cfg.paths.data_dir / "relu")
+    assert file_sha256(read_back) == file_sha256(local_copy)
+    assert Manifest.read(manifest_path_for(read_back)) == Manifest.read(manifest_path_for(local_copy))
 
     foreign = plug(root, "PHOTOS", prepared=False)
     second, third = plug(root, "CLE-B"), plug(root, "CLE-C")  # two at once
@@ -90,7 +92,8 @@ def test_sticks_plugged_in_get_the_newest_verified_backup_one_at_a_time(cfg, mak
     for (_start, end), (next_start, _next_end) in itertools.pairwise(usb_rows):
         assert end <= next_start  # never two copies at the same time
     for stick in (second, third):
-        assert (stick / MARKER / cfg.site.id / local_copy.name).is_file()
+        assert (stick / MARKER / cfg.site.id / REPOSITORY / "config").is_file()
+        assert not list(stick.rglob("*.db.gz"))  # nothing in clear
     assert list(foreign.iterdir()) == []  # not ours: never written to
 
 
@@ -102,15 +105,17 @@ def test_a_stick_plugged_in_again_is_checked_not_rewritten_and_the_page_shows_it
     agent.events.subscribe(copies)
     stick = plug(root, "CLE")
     copies.wait(1)
-    [copied] = (stick / MARKER / cfg.site.id).glob("*.db.gz")
-    first_inode = copied.stat().st_ino
+    repository = stick / MARKER / cfg.site.id / REPOSITORY
+    [copied] = [repository / path.name for path in backups_folder(cfg).glob("*.db.gz")]
+    written = {path: path.stat().st_ino for path in repository.rglob("*") if path.is_file()}
     os.rename(stick, root.parent / "cle-retiree")  # pulled out
     plug(root, "TEMOIN")  # copied once the watcher has seen the first stick gone
     copies.wait(2)
     os.rename(root.parent / "cle-retiree", stick)  # plugged in again
     again = copies.wait(3)[2]
     assert again.data["ok"] is True and again.data["stick"] == str(stick)
-    assert copied.stat().st_ino == first_inode  # read back and found intact: not written twice
+    # Read back and found intact: not written twice (restic's data, index and snapshot files unchanged).
+    assert {path: path.stat().st_ino for path in repository.rglob("*") if path.is_file()} == written
 
     from appliance.backup import status
 

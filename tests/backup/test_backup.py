@@ -9,6 +9,7 @@ import time
 from appliance.backup.local import apply_retention, list_backups, run_backup
 from appliance.backup.manifest import Manifest
 from appliance.backup.snapshot import CopyPacing, check_integrity, copy_live_database, manifest_path_for
+from appliance.backup.stick_repository import REPOSITORY, fetch, key_file
 from appliance.backup.usb import FolderUsbMedia, MountedUsbMedia
 
 from .conftest import NO_STICK, count
@@ -85,9 +86,10 @@ def test_a_plugged_stick_with_the_marker_gets_a_verified_copy_and_its_own_retent
     for _ in range(3):
         report = run_backup(cfg, usb=sticks)
         assert report.ok, report.problems
-    copies = list((ours / "appliance-backups" / cfg.site.id).glob("*.db.gz"))
-    assert len(copies) == 3
-    copied = ours / "appliance-backups" / cfg.site.id / report.file.name
+    repository = ours / "appliance-backups" / cfg.site.id / REPOSITORY
+    assert report.usb_copies == [repository / report.file.name]
+    assert len(list((repository / "snapshots").iterdir())) == 3
+    copied = fetch(cfg, repository, key_file(cfg), tmp_path / "relu")  # the newest
     assert copied.read_bytes() == report.file.read_bytes()
     assert Manifest.read(manifest_path_for(copied)) == report.manifest
     assert list(foreign.iterdir()) == []

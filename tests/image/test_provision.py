@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -172,6 +173,19 @@ def test_the_sheet_shows_the_admin_password_once_and_it_logs_in(tmp_path: Path) 
         assert accounts.verify_password(admin.password_hash, password)
     finally:
         database.close()
+
+
+def test_the_sheet_carries_the_usb_stick_key_which_provisioning_again_keeps(tmp_path: Path) -> None:
+    targets, boot = first_boot(tmp_path)
+    key_file = targets.secrets_dir / "usb_backup_key"
+    key = key_file.read_text().strip()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and re.fullmatch(r"[a-z2-9]{4}(-[a-z2-9]{4}){5}", key)
+    sheet = take_sheet(targets.data_dir)
+    assert f"Clé des sauvegardes USB</th><td><code>{key}</code>" in sheet
+    assert "clé des sauvegardes USB" in sheet  # what it is for
+    write_to_target(dataclasses.replace(GOOD, wifi_passphrase="nouveau-mot-2025"), boot)
+    apply(targets)
+    assert key_file.read_text().strip() == key  # the sticks already written stay readable
 
 
 def test_provisioning_again_changes_the_wifi_but_keeps_the_admin(tmp_path: Path) -> None:
