@@ -86,7 +86,7 @@ def apply(targets: Targets) -> Applied:
     config_module.read_or_create_secret(targets.secrets_dir / "flask_secret_key")
     ownership.chown_service(targets.secrets_dir / "flask_secret_key")
     ownership.write_file(targets.config_file, config_text, 0o640, group_service=True)
-    set_ssid(targets.hostapd_conf, provisioning.ssid)
+    configure_hotspot(targets.hostapd_conf, provisioning.ssid, provisioning.wifi_passphrase)
     if provisioning.ssh_public_key:
         authorize_key(targets.ssh_dir, provisioning.ssh_public_key.strip())
 
@@ -195,13 +195,17 @@ def ensure_admin(cfg, provisioning: Provisioning, ssh_key: PublicKey | None = No
 
 
 
-def set_ssid(hostapd_conf: Path, ssid: str) -> None:
+def configure_hotspot(hostapd_conf: Path, ssid: str, passphrase: str) -> None:
+    """The site's network name, and the passphrase for WPA3-SAE (which cannot use WPA2's derived PSK):
+    hostapd.conf then holds a secret, so it is root's alone (0600)."""
     if not hostapd_conf.exists():
         return
     text = hostapd_conf.read_text(encoding="utf-8")
     updated = re.sub(r"(?m)^ssid=.*$", lambda _: f"ssid={ssid}", text, count=1)
-    if updated != text:
-        ownership.write_file(hostapd_conf, updated, 0o644)
+    updated = re.sub(r"(?m)^sae_password=.*\n", "", updated)
+    if re.search(r"(?m)^wpa_key_mgmt=.*\bSAE\b", updated):
+        updated = updated.rstrip("\n") + f"\nsae_password={passphrase}\n"
+    ownership.write_file(hostapd_conf, updated, 0o600)
 
 
 def authorize_key(ssh_dir: Path, key: str) -> None:

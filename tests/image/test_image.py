@@ -275,13 +275,15 @@ def test_dnsmasq_config_is_valid_and_answers_the_local_name(built: BuiltImage, s
     assert replies[BOX_MODEM] == b""
 
 
-def test_hostapd_config_parses_with_wpa2_and_mali(built: BuiltImage) -> None:
+def test_hostapd_config_parses_with_wpa3_transition_and_mali(built: BuiltImage) -> None:
     conf = built.rootfs / "etc/hostapd/hostapd.conf"
     settings = dict(line.split("=", 1) for line in conf.read_text().splitlines() if "=" in line and line[0] != "#")
     assert settings["country_code"] == "ML" and settings["ieee80211d"] == "1"
-    assert settings["wpa"] == "2" and settings["wpa_key_mgmt"] == "WPA-PSK WPA-PSK-SHA256"
+    assert settings["wpa"] == "2" and settings["wpa_key_mgmt"] == "WPA-PSK WPA-PSK-SHA256 SAE"  # WPA2/WPA3
     assert settings["rsn_pairwise"] == "CCMP" and settings["ieee80211w"] == "1"  # PMF offered
-    assert "wpa_passphrase" not in settings and settings["wpa_psk_file"] == "/etc/appliance/secrets/wifi.psk"
+    assert settings["sae_require_mfp"] == "1"  # and required of SAE phones
+    assert "wpa_passphrase" not in settings and "sae_password" not in settings  # written at first boot
+    assert settings["wpa_psk_file"] == "/etc/appliance/secrets/wifi.psk"
     output = hostapd_parse(conf)
     assert "errors found in configuration file" not in output and "Line " not in output, output
     assert "nl80211" in output or "wlan0" in output, output
