@@ -54,7 +54,6 @@ class Person:
 class Generator:
     """Households of the health area and their visits, drawn from one seeded stream."""
 
-
     def __init__(self, seed: int, today: dt.date, years: int, site_id: str, users: dict[str, list[int]]) -> None:
         self.rng = random.Random(seed)
         self.death_rng = random.Random(seed + 1)  # its own stream: the rest of the record is unchanged
