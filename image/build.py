@@ -389,7 +389,10 @@ def apply_playbook(layout: Layout, *, check: bool = False) -> Recap:
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", PYTHONUNBUFFERED="1")
     playbook = str(Path(sys.executable).parent / "ansible-playbook")
     command = [playbook, "-i", f"{layout.rootfs},", "-c", "community.general.chroot",
-               "-e", f"appliance_wheelhouse={layout.wheelhouse}", str(ANSIBLE_DIR / "site.yml")]
+               "-e", f"appliance_wheelhouse={layout.wheelhouse}",
+               # The release certificate bundles must be signed against (public; docs/technician.md).
+               "-e", f"update_release_cert={os.environ.get('APPLIANCE_RELEASE_CERT', '')}",
+               str(ANSIBLE_DIR / "site.yml")]
     if check:
         command.append("--check")
     began = time.monotonic()

@@ -76,6 +76,7 @@ def built() -> BuiltImage:
         return _previous_build()  # iterating on tests/boot: the image the last session built, as it is
     BUILD.mkdir(parents=True, exist_ok=True)
     (BUILD / "build.log").write_text("")
+    release_certificate()
     timings: dict = {}
     timings["rootfs"] = _stage("rootfs")
     first = _stage("apply")
@@ -91,6 +92,18 @@ def built() -> BuiltImage:
     return BuiltImage(out=BUILD, rootfs=BUILD / "rootfs", image=BUILD / "clinic-appliance.img",
                       compressed=BUILD / "clinic-appliance.img.xz", first_run=first["playbook"],
                       second_run=second["playbook"], timings=timings)
+
+
+def release_certificate() -> Path:
+    """A release certificate made for this build (its key is thrown away: nothing signs with it), given
+    to the build as a release maker would (APPLIANCE_RELEASE_CERT), unless one is given already."""
+    cert = BUILD / "release.cert.pem"
+    if not os.environ.get("APPLIANCE_RELEASE_CERT"):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", "/dev/null", "-out", str(cert), "-days", "3650",
+                        "-subj", "/O=Clinic-in-a-box image test/CN=release"], check=True, capture_output=True)
+        os.environ["APPLIANCE_RELEASE_CERT"] = str(cert)
+    return Path(os.environ["APPLIANCE_RELEASE_CERT"])
 
 
 def _previous_build() -> BuiltImage:
