@@ -7,6 +7,7 @@ import base64
 import binascii
 import json
 import secrets
+import uuid
 import zlib
 from functools import wraps
 from pathlib import Path
@@ -213,6 +214,33 @@ def notifications():
     names = {clinic.site_id: clinic.name for clinic in Clinic.select()}
     return render_template("district/notifications.html", rows=[(row, json.loads(row.body)) for row in rows],
                            names=names)
+
+
+def push_document(site_ids: list[str], title: str, filename: str, mime: str, content: bytes) -> str:
+    """Queue a document for each clinic's inbox (fetched at its next window); returns its id."""
+    doc_id = str(uuid.uuid4())
+    body = json.dumps({"doc_id": doc_id, "title": title, "filename": filename, "mime": mime,
+                       "content": base64.b64encode(content).decode("ascii")})
+    with district_db.atomic():
+        for site in site_ids:
+            Outgoing.create(site_id=site, kind="document", body=body)
+    return doc_id
+
+
+@pages.route("/documents")
+@_login_required
+def documents():
+    """Who has read each document, in the clinician's clinics (the read receipts)."""
+    receipts = (Received.select().where((Received.kind == "read_receipt") & Received.site_id.in_(g.sites or [""]))
+                .order_by(Received.received_at))
+    names = {clinic.site_id: clinic.name for clinic in Clinic.select()}
+    by_document: dict[str, dict] = {}
+    for receipt in receipts:
+        body = json.loads(receipt.body)
+        entry = by_document.setdefault(body.get("doc_id", ""), {"title": body.get("title", ""), "readers": []})
+        entry["readers"].append((names.get(receipt.site_id, receipt.site_id), body.get("reader", ""),
+                                 body.get("role", ""), body.get("read_at", "")))
+    return render_template("district/documents.html", documents=by_document)
 
 
 def _case(case_id: int) -> Received:

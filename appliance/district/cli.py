@@ -68,3 +68,20 @@ def add_clinician(db_path: Path, username: str, full_name: str, sites: tuple[str
         for site in sites:
             Coverage.create(clinician=clinician, site_id=site)
     click.echo(password)
+
+
+@district.command("push-document")
+@db_option
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--title", required=True)
+@click.option("--site", "sites", multiple=True, required=True, help="centre destinataire (répéter l'option)")
+def push_document(db_path: Path, path: Path, title: str, sites: tuple[str, ...]) -> None:
+    """Envoie un document (PDF ou texte) aux centres : ils le reçoivent à leur prochaine connexion."""
+    from appliance.district.app import push_document as push
+    from appliance.district.store import open_district
+
+    mime = "application/pdf" if path.suffix.lower() == ".pdf" else "text/plain"
+    if path.stat().st_size > 2 * 1024 * 1024:
+        raise click.ClickException(f"{path} : 2 Mo au plus")
+    open_district(db_path)
+    click.echo(push(list(sites), title, path.name, mime, path.read_bytes()))

@@ -77,6 +77,7 @@ def _areas() -> list[ModuleType]:
         avis,
         backup,
         bulk_users,
+        documents,
         facility,
         followup,
         home,
@@ -94,7 +95,7 @@ def _areas() -> list[ModuleType]:
     )
 
     return [auth, home, account, admin, bulk_users, patients, visits, power, followup, reports, outbox, facility,
-            backup, pcime, stock, pregnancy, referrals, prescriptions, avis, vaccination]
+            backup, pcime, stock, pregnancy, referrals, prescriptions, avis, vaccination, documents]
 
 
 def _compose_hooks(areas: list[ModuleType]) -> hooks.Hooks:

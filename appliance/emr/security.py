@@ -60,6 +60,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "referrals.counter": frozenset({*CLINICAL, "agent_saisie"}),
     # a second opinion from a district clinician (appliance/emr/avis.py): clinicians ask and read the answers
     "avis.ask": CLINICAL,
+    "documents.read": frozenset({*CLINICAL, "agent_saisie"}),  # the district's protocols and notes (emr/documents.py)
 }
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})

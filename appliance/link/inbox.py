@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from appliance.link import service
+from appliance.link import documents, service
 from appliance.link.client import DistrictClient, LinkDown, NoToken, read_token
 from appliance.link.models import LinkCursor
 from appliance.store.db import database
@@ -34,6 +34,8 @@ class InboxReport:
 def _apply(kind: str, body: dict) -> bool:
     if kind == "avis_answer":
         return service.apply_answer(body)
+    if kind == "document":
+        return documents.apply_document(body)
     return False  # a kind this version does not know: skipped, the cursor moves on
 
 

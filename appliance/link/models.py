@@ -42,3 +42,30 @@ class LinkCursor(BaseModel):
 
     class Meta:
         table_name = "link_cursor"
+
+
+class DistrictDocument(BaseModel):
+    """A continuing-education document the district pushed (a protocol, a note), kept on the box so
+    the phones read it without any link."""
+
+    doc_id = peewee.TextField(unique=True)  # the district's id: a document fetched twice is stored once
+    title = peewee.TextField()
+    filename = peewee.TextField()
+    mime = peewee.TextField()  # application/pdf, text/plain
+    content = peewee.BlobField()
+    received_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "district_document"
+
+
+class DocumentRead(BaseModel):
+    """Who opened a document, once per person: the read receipt the district sees."""
+
+    document = peewee.ForeignKeyField(DistrictDocument, lazy_load=False)
+    user = peewee.ForeignKeyField(User, lazy_load=False, index=False)
+    read_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "document_read"
+        indexes = ((("document", "user"), True),)

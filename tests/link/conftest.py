@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import random
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +61,14 @@ def start_district(db_path: Path, port: int, district: District | None = None) -
     app = create_district_app(db_path, "test-secret")
     district = district or District(f"http://127.0.0.1:{port}", db_path, {}, threading.Event())
     app.wsgi_app = _PauseAfterStoring(app.wsgi_app, district)
-    server = create_server(app, host="127.0.0.1", port=port, threads=4)
+    for _attempt in range(50):  # the port a stopped server held is free again within moments
+        try:
+            server = create_server(app, host="127.0.0.1", port=port, threads=4)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        raise RuntimeError(f"port {port} still taken")
     threading.Thread(target=server.run, daemon=True).start()
     district.server = server
     district.app = app
