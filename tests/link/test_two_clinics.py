@@ -69,7 +69,7 @@ def test_two_clinics_and_the_district(tmp_path, district, broker, recorder, reco
         assert report.delivered == 3 and report.remaining == 0, report.summary_fr()  # alert, event, avis
         db.close()
 
-    for site, (code, label) in DIAGNOSES.items():
+    for site, (code, _label) in DIAGNOSES.items():
         topic = f"clinic/{site}/events"
         recorder.wait_for(lambda t=topic: len(recorder.payloads(t)) == 1, timeout=10, what=f"{site} event")
         event = json.loads(recorder.payloads(topic)[0])
