@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 import uuid
 import zlib
@@ -42,7 +43,7 @@ from appliance.district.store import (
     token_digest,
 )
 
-MESSAGE_KINDS = ("avis", "simr_alert", "read_receipt")
+MESSAGE_KINDS = ("avis", "simr_alert", "read_receipt", "referral")
 MAX_PHOTOS = 2
 MAX_PHOTO_BYTES = 200 * 1024  # the box shrinks them before queueing; anything bigger is refused
 MAX_TEXT = 4000
@@ -241,6 +242,40 @@ def documents():
         entry["readers"].append((names.get(receipt.site_id, receipt.site_id), body.get("reader", ""),
                                  body.get("role", ""), body.get("read_at", "")))
     return render_template("district/documents.html", documents=by_document)
+
+
+@pages.route("/references", methods=["GET", "POST"])
+@_login_required
+def referrals():
+    """Referrals announced by the clinician's clinics; the counter-referral typed here goes back."""
+    error = None
+    if request.method == "POST":
+        referral = Received.get_or_none((Received.id == request.form.get("received_id", type=int))
+                                        & (Received.kind == "referral"))
+        if referral is None or referral.site_id not in g.sites:
+            abort(404)
+        findings = request.form.get("findings", "").strip()
+        returned_on = request.form.get("returned_on", "")
+        if Answer.get_or_none(Answer.message == referral.id) is not None:
+            error = "Cette référence a déjà sa contre-référence : rien n'a été changé."
+        elif not findings or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", returned_on):
+            error = "Diagnostic et date de retour (AAAA-MM-JJ) sont obligatoires."
+        else:
+            body = json.loads(referral.body)
+            with district_db.atomic():
+                Answer.create(message=referral, clinician=g.clinician, text=findings)
+                Outgoing.create(site_id=referral.site_id, kind="counter_referral", body=json.dumps({
+                    "ref_id": body["ref_id"], "returned_on": returned_on, "findings": findings,
+                    "care_given": request.form.get("care_given", "").strip()[:ANSWER_MAX],
+                    "by": g.clinician.full_name}, ensure_ascii=False))
+            flash("Contre-référence enregistrée : elle partira vers le centre à sa prochaine connexion.")
+            return redirect(url_for("pages.referrals"))
+    rows = list(Received.select().where((Received.kind == "referral") & Received.site_id.in_(g.sites or [""]))
+                .order_by(Received.received_at.desc()).limit(200))
+    answered = {a.message_id for a in Answer.select().where(Answer.message.in_([r.id for r in rows]))}
+    names = {clinic.site_id: clinic.name for clinic in Clinic.select()}
+    return render_template("district/referrals.html", rows=[(row, json.loads(row.body)) for row in rows],
+                           answered=answered, names=names, error=error), 422 if error else 200
 
 
 def _case(case_id: int) -> Received:

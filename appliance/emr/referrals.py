@@ -16,14 +16,18 @@ from appliance.emr.home import Tile
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import FrenchDateField
+from appliance.emr.patients import age_text
 from appliance.emr.security import can, requires
 from appliance.emr.submissions import once
+from appliance.link.referrals import queue_referral
 from appliance.patients import codes
 from appliance.patients.models import Consultation, Patient
 from appliance.pcime.models import PcimeAssessment
 from appliance.pcime.service import saved_lines
 from appliance.referrals import service
 from appliance.referrals.models import Referral
+from appliance.store.db import database
+from appliance.store.models import utcnow
 
 bp = Blueprint("referrals", __name__)
 
@@ -123,6 +127,7 @@ def new(patient_id: int):
             form.consultation.data = str(consultation_id)
             form.reason.data, form.given_before.data = _from_consultation(patient, consultation_id)
     elif form.validate():
+        started = utcnow()
         consultation = (form.consultation.data or "").strip()
         new_referral = service.NewReferral(
             referred_on=form.referred_on.data, reason=form.reason.data or "", urgency=form.urgency.data or "",
@@ -130,8 +135,11 @@ def new(patient_id: int):
             transport=form.transport.data or "", given_before=form.given_before.data or "",
             consultation_id=int(consultation) if consultation.isdigit() else None)
         try:
-            referral = service.refer(current_user.actor, patient, new_referral, settings.destinations,
-                                     dt.date.today())
+            with database.atomic():  # the referral and its announcement to the district, together
+                referral = service.refer(current_user.actor, patient, new_referral, settings.destinations,
+                                         dt.date.today())
+                if referral.created_at >= started:  # new (not the same form sent twice)
+                    queue_referral(referral, patient, age_text(patient.birth_date))
         except service.ReferralError as error:
             for field, message in error.problems.items():
                 form.add_error(field, message)

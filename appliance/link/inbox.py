@@ -4,11 +4,12 @@ a cut at any instant neither loses one nor applies one twice."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from appliance.link import documents, service
+from appliance.link import documents, referrals, service
 from appliance.link.client import DistrictClient, LinkDown, NoToken, read_token
 from appliance.link.models import LinkCursor
 from appliance.store.db import database
@@ -36,6 +37,8 @@ def _apply(kind: str, body: dict) -> bool:
         return service.apply_answer(body)
     if kind == "document":
         return documents.apply_document(body)
+    if kind == "counter_referral":
+        return referrals.apply_counter_referral(body, dt.date.today())
     return False  # a kind this version does not know: skipped, the cursor moves on
 
 

@@ -13,7 +13,7 @@ from appliance.outbox.outcome import Outcome, OutcomeKind
 if TYPE_CHECKING:
     from appliance.config import Config
 
-KINDS = ("district.avis", "district.simr_alert", "district.read_receipt")
+KINDS = ("district.avis", "district.simr_alert", "district.read_receipt", "district.referral")
 
 
 def make_sender(cfg: Config):
