@@ -32,13 +32,15 @@ HISTORY = {"previous_caesarean": "previous_caesarean", "previous_pph": "previous
            "multiple_pregnancy": "multiple"}
 
 
+# Written out once: building this query through peewee's expression tree cost a hundred times its
+# run (about 0.5 ms here, 2 ms on a Pi) on every antenatal write, which asks for it twice.
+_CURRENT = ('SELECT * FROM "pregnancy" WHERE patient_id = ? AND voided = 0 AND ended_on IS NULL '
+            "AND opened_on <= ? ORDER BY opened_on DESC, id DESC LIMIT 1")
+
+
 def current(patient_id: int, on: dt.date | None = None) -> Pregnancy | None:
     """Her open pregnancy (opened on or before ``on``), or None."""
-    query = Pregnancy.select().where((Pregnancy.patient == patient_id) & (Pregnancy.voided == False)  # noqa: E712
-                                     & Pregnancy.ended_on.is_null())
-    if on is not None:
-        query = query.where(Pregnancy.opened_on <= on)
-    return query.order_by(Pregnancy.opened_on.desc(), Pregnancy.id.desc()).first()
+    return next(iter(Pregnancy.raw(_CURRENT, patient_id, (on or dt.date.max).isoformat())), None)
 
 
 def latest(patient_id: int) -> Pregnancy | None:
@@ -186,7 +188,8 @@ def _contact_written(actor: Actor, patient: Patient, visit: AntenatalVisit) -> N
         visit.pregnancy = pregnancy.id
         AntenatalVisit.update(pregnancy=pregnancy.id).where(AntenatalVisit.id == visit.id).execute()
     renumber(pregnancy)
-    visit.contact_number = AntenatalVisit.get_by_id(visit.id).contact_number
+    visit.contact_number = database.execute_sql('SELECT contact_number FROM "antenatal_visit" WHERE id = ?',
+                                                (visit.id,)).fetchone()[0]
 
 
 def renumber(pregnancy: Pregnancy) -> None:
