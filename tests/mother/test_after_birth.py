@@ -45,16 +45,18 @@ def test_each_newborn_danger_sign_is_an_urgent_named_alert(person, visit, actor,
     assert alert.kind == "nouveau_ne" and alert.severity == "urgent" and alert.rule_ids.split()[0] == rule
 
 
-def test_a_newborn_not_breastfed_is_an_urgent_alert_unless_not_feeding_says_it_already(person, visit, actor):
+def test_a_newborn_not_breastfed_is_a_feeding_problem_alert_unless_not_feeding_says_it_already(person, visit, actor):
     baby = _delivery(actor, person("Mariam"))
     visit(baby, PostnatalVisit(visit_date=days_ago(2), subject="nouveau_ne", breastfeeding=True, danger_signs=""))
     assert alerts_of(baby) == []
     visit(baby, PostnatalVisit(visit_date=days_ago(1), subject="nouveau_ne", breastfeeding=False, danger_signs=""))
     [alert] = alerts_of(baby)
-    assert alert.severity == "urgent" and alert.rule_ids == "nouveau_ne.non_allaite"
+    # WHO IMCI: not breastfed is a feeding problem to counsel, not a referral (unless unable to feed).
+    assert alert.severity == "high" and alert.rule_ids == "nouveau_ne.non_allaite"
     visit(baby, PostnatalVisit(visit_date=days_ago(0), subject="nouveau_ne", breastfeeding=False,
                                danger_signs="tetee"))
-    assert alerts_of(baby)[0].rule_ids == "nouveau_ne.tetee"
+    [alert] = alerts_of(baby)
+    assert alert.severity == "urgent" and alert.rule_ids == "nouveau_ne.tetee"
 
 
 def test_a_newborn_temperature_alone_raises_the_alert(person, visit, actor):
