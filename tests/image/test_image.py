@@ -45,7 +45,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 EXPECTED_STATE = Path(__file__).with_name("expected-state.yml")
 OUR_UNITS = ["appliance-web.service", "appliance-agent.service", "appliance-firstboot.service",
-             "appliance-grow-data.service"]
+             "appliance-grow-data.service", "appliance-boot-writable.service"]
 
 
 # ---------------------------------------------------------------------------------------------- helpers
