@@ -29,6 +29,8 @@ from pathlib import Path
 from appliance.provision.card import boot_partition_offset
 
 QEMU = "qemu-system-aarch64"
+# QEMU's user-mode network: the guest reaches the host's loopback at this address (its gateway).
+HOST_FROM_GUEST = "10.0.2.2"
 MEMORY_MB = 512
 CARD_BYTES = 4 * 1024**3  # a 4 GB card: the smallest sold; the data partition grows into it
 # The serial console of QEMU's virt board (the Pi's is ttyS1/ttyAMA0 on its GPIO header).
@@ -63,19 +65,35 @@ def _mtools(card: Path, *args: str) -> subprocess.CompletedProcess:
                           env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})
 
 
-def provision_card(image: Path, folder: Path) -> tuple[Path, Path]:
-    """A 4 GB card flashed with the image and provisioned as the technician does (``provision write``)."""
+def provision_card(image: Path, folder: Path, extra: dict[str, str] | None = None) -> tuple[Path, Path]:
+    """A 4 GB card flashed with the image and provisioned as the technician does (``provision write``);
+    ``extra``: more of its options (the servers the clinic reports to)."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     key = folder / "technicien_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "technicien@test", "-f", str(key)],
                    check=True)
     card = copy_card(image, folder / "card.img")
-    arguments = [arg for pair in SITE.items() for arg in pair]
+    arguments = [arg for pair in {**SITE, **(extra or {})}.items() for arg in pair]
     # QEMU's virt board has no ADC, GPIO or modem: the agent's simulated ones, as on any bench.
     subprocess.run([sys.executable, "-m", "appliance", "provision", "write", str(card), *arguments,
                     "--ssh-key", f"{key}.pub", "--simulated-hardware"], check=True, capture_output=True, text=True)
     return card, key
+
+
+def boot_partition_dirty(card: Path) -> bool:
+    """The FAT32 "volume dirty" flag of the card's boot partition, read from the card itself.
+
+    Linux sets bit 0 of the boot sector's state byte (offset 0x41 in a FAT32 boot sector, fs/fat/inode.c
+    ``fat_set_state``) while the filesystem is mounted read-write, and clears it on a clean unmount or a
+    remount read-only: set after a power cut means the cut caught it writable.
+    """
+    with card.open("rb") as handle:
+        handle.seek(boot_partition_offset(card))
+        sector = handle.read(512)
+    if sector[82:90] != b"FAT32   ":
+        raise MachineError("la partition de démarrage n'est pas en FAT32")
+    return bool(sector[0x41] & 0x01)
 
 
 @dataclass(frozen=True)

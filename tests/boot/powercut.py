@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tests.boot.machine import Machine
+from tests.boot.machine import Machine, boot_partition_dirty
 from tests.boot.staff import Staff
 
 # Read as the service user, while the EMR runs (WAL lets a reader in): the ledger's rows, integrity.
@@ -24,6 +24,18 @@ import json, sqlite3
 db = sqlite3.connect("file:/var/lib/appliance/appliance.db?mode=ro", uri=True)
 rows = db.execute("SELECT reason, count(*) FROM consultation WHERE reason LIKE 'coupure %' GROUP BY reason").fetchall()
 print(json.dumps({"integrity": db.execute("PRAGMA integrity_check").fetchone()[0], "visits": dict(rows)}))
+"""
+# Everything checked after a boot, in one SSH round trip (each costs seconds on the emulated Pi): run as
+# root, the database read as the service user (a root reader would leave root-owned -wal/-shm files).
+AFTER_BOOT_SCRIPT = f"""
+import json, subprocess
+def run(*command):
+    return subprocess.run(command, capture_output=True, text=True).stdout.strip()
+state = run("systemctl", "is-system-running", "--wait")
+card = run("runuser", "-u", "appliance", "--", "/opt/appliance/venv/bin/python", "-c", {CHECK_SCRIPT!r})
+print(json.dumps({{"state": state, "failed": run("systemctl", "--failed", "--no-legend", "--plain"),
+                  "fsck": run("journalctl", "-b", "-o", "cat", "-u", "systemd-fsck*", "--no-pager"),
+                  "boot_mount": run("findmnt", "-no", "OPTIONS", "/boot/firmware"), **json.loads(card)}}))
 """
 
 
@@ -40,11 +52,13 @@ class Cycle:
     system_state: str
     failed_units: str
     fsck: list[str]
+    boot_fat_dirty: bool  # the cut caught the boot partition mounted read-write
+    boot_mount: str  # its mount options after the boot ("ro,…")
 
     @property
     def ok(self) -> bool:
         return (not self.lost and not self.doubled and self.integrity == "ok" and self.system_state == "running"
-                and not self.failed_units)
+                and not self.failed_units and not self.boot_fat_dirty and self.boot_mount.startswith("ro,"))
 
 
 @dataclass
@@ -73,13 +87,14 @@ class Writer:
 
 
 def check_card(machine: Machine) -> dict:
-    result = machine.ssh("sudo -u appliance /opt/appliance/venv/bin/python -", stdin=CHECK_SCRIPT)
+    """Once every unit has started: system state, failed units, fsck's words, the boot partition's
+    mount and the database (integrity, the ledger's visits)."""
+    result = machine.ssh("sudo /opt/appliance/venv/bin/python -", stdin=AFTER_BOOT_SCRIPT, timeout=400)
     return json.loads(result.stdout)
 
 
-def fsck_lines(machine: Machine) -> list[str]:
+def fsck_lines(machine: Machine, journal: str) -> list[str]:
     """What fsck said at this boot: the root's in the initramfs (console), the others in the journal."""
-    journal = machine.ssh("sudo journalctl -b -o cat -u 'systemd-fsck*' --no-pager", check=False).stdout
     console = [line for line in machine.console().splitlines() if "fsck" in line.lower() or "recover" in line]
     return [line.strip() for line in [*console, *journal.splitlines()] if line.strip()][-20:]
 
@@ -101,12 +116,11 @@ def power_cut_cycle(machine: Machine, staff: Staff, patient_id: int, number: int
     thread.join(timeout=120)
     ledger.update({reason: 1 for reason in writer.acknowledged})
     ledger.update({reason: 0 for reason in writer.in_flight})
+    fat_dirty = boot_partition_dirty(machine.card)
 
     machine.start()
     boot_s = machine.wait_for_http(timeout=900)
     machine.wait_for_ssh()
-    state = machine.wait_until_settled()
-    failed = machine.ssh("systemctl --failed --no-legend --plain", check=False).stdout.strip()
     found = check_card(machine)
     visits: dict[str, int] = found["visits"]
     lost = sorted(reason for reason, expected in ledger.items() if expected == 1 and visits.get(reason, 0) != 1)
@@ -115,7 +129,8 @@ def power_cut_cycle(machine: Machine, staff: Staff, patient_id: int, number: int
     ledger.update({reason: 1 for reason in visits if reason in ledger})
     return Cycle(number=number, cut_after_s=cut_after, acknowledged=len(writer.acknowledged),
                  in_flight=len(writer.in_flight), boot_s=boot_s, lost=lost, doubled=doubled,
-                 integrity=found["integrity"], system_state=state, failed_units=failed, fsck=fsck_lines(machine))
+                 integrity=found["integrity"], system_state=found["state"], failed_units=found["failed"],
+                 fsck=fsck_lines(machine, found["fsck"]), boot_fat_dirty=fat_dirty, boot_mount=found["boot_mount"])
 
 
 def admin_on(machine: Machine, sheet_admin_password: str) -> Staff:

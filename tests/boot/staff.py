@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')  # WTForms' field or a template's input
 NEW_PASSWORD = "Baobab-nuage-4217"
 
 
@@ -57,7 +57,8 @@ class Staff:
     def submit(self, path: str, form: dict[str, str], *, expect: int = 302) -> tuple[str, str]:
         status, location, page = self.request("POST", path, {"csrf_token": self.token(path), **form})
         if status != expect:
-            raise StaffError(f"POST {path} : {status} au lieu de {expect}\n{page[-2000:]}")
+            said = re.findall(r'<p class="(?:error|flash[^"]*|warning)"[^>]*>(.*?)</p>', page, re.S)
+            raise StaffError(f"POST {path} : {status} au lieu de {expect} : {said}\n{page[-2000:]}")
         return location, page
 
     def login(self, username: str, password: str) -> str:
@@ -80,9 +81,9 @@ class Staff:
             raise StaffError(f"mot de passe provisoire introuvable\n{page[-1500:]}")
         return match.group(1).strip()
 
-    def register_patient(self, family_name: str, first_names: str) -> int:
+    def register_patient(self, family_name: str, first_names: str, birth_date: str = "1994-05-02") -> int:
         location, _ = self.submit("/patients/nouveau", {
-            "family_name": family_name, "first_names": first_names, "sex": "F", "birth_date": "1994-05-02",
+            "family_name": family_name, "first_names": first_names, "sex": "F", "birth_date": birth_date,
             "village": "Pelengana", "phone": "", "household_name": f"Famille {family_name}"})
         return int(location.rstrip("/").rsplit("/", 1)[-1])
 

@@ -12,8 +12,7 @@ import subprocess
 import pytest
 
 from tests.boot.conftest import WORK, BootedCard
-from tests.boot.machine import SITE
-from tests.boot.powercut import nurse_on
+from tests.boot.machine import SITE, boot_partition_dirty
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]  # the first test builds and boots the image
 
@@ -107,9 +106,19 @@ def test_sudo_works_for_the_technician(booted: BootedCard) -> None:
     assert booted.machine.ssh("sudo -n id -u").stdout.strip() == "0"
 
 
+def test_the_boot_partition_is_read_only_once_provisioned(booted: BootedCard) -> None:
+    """FAT has no journal: mounted read-write, a power cut leaves it dirty. First boot wrote it, then let go."""
+    machine = booted.machine
+    assert machine.ssh("findmnt -no OPTIONS /boot/firmware").stdout.startswith("ro,")
+    assert machine.ssh("systemctl show -p Result --value appliance-firstboot").stdout.strip() == "success"
+    # The unit that made it writable for the first boot let go once no unit needed it.
+    assert machine.ssh("systemctl is-active appliance-boot-writable", check=False).stdout.strip() == "inactive"
+    assert not boot_partition_dirty(machine.card)  # what a cut now would leave on the card
+    assert machine.ssh("sudo touch /boot/firmware/essai", check=False).returncode != 0  # even root
+
+
 def test_it_serves_a_visit_recorded_over_http(booted: BootedCard) -> None:
-    nurse, patient_id = nurse_on(booted.machine, booted.admin_password)
-    booted.nurse, booted.patient_id = nurse, patient_id
+    nurse, patient_id = booted.nurse_session()
     nurse.record_visit(patient_id, "Fièvre au premier démarrage")
     status, _, chart = nurse.request("GET", f"/patients/{patient_id}")
     assert status == 200 and "Fièvre au premier démarrage" in chart

@@ -37,8 +37,8 @@ class Pki:
     client_key: Path
 
 
-def make_pki(directory: Path) -> Pki:
-    """A throw-away CA (EC P-256), a server certificate for 127.0.0.1/localhost and a client one."""
+def make_pki(directory: Path, *, server_ips: tuple[str, ...] = ("127.0.0.1",)) -> Pki:
+    """A throw-away CA (EC P-256), a server certificate for ``server_ips``/localhost and a client one."""
     directory.mkdir(parents=True, exist_ok=True)
 
     def openssl(*args: str) -> None:
@@ -50,7 +50,8 @@ def make_pki(directory: Path) -> Pki:
     new_key("ca")
     openssl("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=Test clinic CA", "-days", "2",
             "-out", "ca.crt")
-    (directory / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    names = ",".join([*(f"IP:{address}" for address in server_ips), "DNS:localhost"])
+    (directory / "server.ext").write_text(f"subjectAltName={names}\n")
     (directory / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
     for name, subject in (("server", "/CN=localhost"), ("client", "/CN=ml-tls-test")):
         new_key(name)
@@ -152,13 +153,15 @@ class Recorder:
     """A subscriber that keeps every message it gets and lets a test wait for one."""
 
     def __init__(self, port: int, *, topics: tuple[str, ...] = ("clinic/#",), username: str | None = None,
-                 password: str | None = None, client_id: str = "recorder") -> None:
+                 password: str | None = None, client_id: str = "recorder", ca_cert: Path | None = None) -> None:
         self.messages: list[mqtt.MQTTMessage] = []
         self.granted: list[int] = []
         self._condition = threading.Condition()
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         if username:
             self._client.username_pw_set(username, password)
+        if ca_cert is not None:
+            self._client.tls_set(ca_certs=str(ca_cert))
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._client.on_connect = lambda client, *_: client.subscribe([(name, 1) for name in topics])
