@@ -159,5 +159,9 @@ def return_path() -> str:
 
 def _template_globals() -> dict:
     from appliance.emr.security import can
+    from appliance.store.clock import behind_since
 
-    return {"site": _config().site, "can": can, "current_locale": str(get_locale() or "fr")}
+    # Staff are told when the box's clock is behind what it already wrote (no RTC on the Pi).
+    clock_behind = behind_since() if current_user and current_user.is_authenticated else None
+    return {"site": _config().site, "can": can, "current_locale": str(get_locale() or "fr"),
+            "clock_behind": clock_behind, "clock_today": dt.date.today()}

@@ -29,6 +29,7 @@ from appliance.patients.models import (
     Visit,
 )
 from appliance.store.audit import Actor, audited_save, audited_void
+from appliance.store.clock import trusted_today
 from appliance.store.db import database
 from appliance.store.models import AuditEntry, User
 
@@ -74,7 +75,7 @@ def record_visit(actor: Actor, patient: Patient, visit: Visit, *,
                                        "dossier conservé.")
     if prescriptions and not isinstance(visit, Consultation):
         raise TypeError("only a consultation has prescription lines")
-    _check_dates(patient, visit, today or dt.date.today())
+    _check_dates(patient, visit, today or trusted_today())
     visit.patient = patient.id
     visit.author = actor.user_id
     visit.author_role = actor.role
@@ -95,7 +96,7 @@ def correct_visit(actor: Actor, visit: Visit, *, reason: str = "",
     if visit.voided:
         raise VisitError("visit_date", "Cette visite a été annulée : elle ne peut plus être corrigée.")
     patient = Patient.get_by_id(visit.patient_id)
-    _check_dates(patient, visit, today or dt.date.today())
+    _check_dates(patient, visit, today or trusted_today())
     with database.atomic():
         if prescriptions is not None and isinstance(visit, Consultation):
             current = list(active_prescriptions([visit.id]).get(visit.id, []))

@@ -21,6 +21,7 @@ from appliance.patients.models import (
     Patient,
     Visit,
 )
+from appliance.store.clock import trusted_today
 
 PRESCRIPTION_LINES = 4
 MAX_PRESCRIPTION_LINES = 12
@@ -42,7 +43,7 @@ def code_choices(name: str, *, blank: bool = False) -> list[tuple[str, str]]:
 
 
 def visit_date_field(label=None):
-    return FrenchDateField(label or _l("Date de la visite"), required=True, default=dt.date.today)
+    return FrenchDateField(label or _l("Date de la visite"), required=True, default=trusted_today)
 
 
 def notes_field():
@@ -74,7 +75,7 @@ class VisitForm(ClinicalForm):
             kwargs["obj"] = visit
         super().__init__(*args, **kwargs)
         self.patient = patient
-        self.today = today or dt.date.today()
+        self.today = today or trusted_today()
         self.existing = visit
         for field in self:
             if isinstance(field, SelectField) and field.data is None:
