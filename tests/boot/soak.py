@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", type=Path, default=IMAGE)
     parser.add_argument("--busy-minutes", type=float, default=5, help="ten staff at work (0: skipped)")
     parser.add_argument("--idle-minutes", type=float, default=5, help="then nobody, for the night's write rate")
+    # A cut lands at a random instant while the nurse writes; how long she wrote before it does not change
+    # what a cut tests (the write in flight), and the boot after it is the cycle's cost: a short draw gives
+    # more cycles an hour.
+    parser.add_argument("--cut-max-s", type=float, default=8, help="cut at most this many seconds into writing")
     args = parser.parse_args(argv)
     if not args.image.exists():
         print(f"Pas d'image {args.image} : lancez d'abord « make image ».", file=sys.stderr)
@@ -53,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     boots: list[float] = []
     lost: set[str] = set()
     bad_cycles = 0
+    dirty_boot_partitions = 0
+    cycle_seconds: list[float] = []
     figures: dict = {}
     log = (WORK / "cycles.jsonl").open("w")
     machine.start()
@@ -73,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         number = 0
         while number < args.cycles and (time.monotonic() - began) / 60 < args.max_minutes:
             number += 1
+            cycle_began = time.monotonic()
             try:
-                cycle = power_cut_cycle(machine, nurse, patient_id, number, ledger, rng)
+                cycle = power_cut_cycle(machine, nurse, patient_id, number, ledger, rng,
+                                        cut_between=(1.0, args.cut_max_s))
                 wait_ready(machine, nurse)
             except MachineError as exc:  # the card did not come back by itself: a failed cycle, kept going
                 print(f"cycle {number} : ÉCHEC {exc}", flush=True)
@@ -85,13 +93,16 @@ def main(argv: list[str] | None = None) -> int:
                 machine.wait_for_http(timeout=900)
                 continue
             boots.append(cycle.boot_s)
+            cycle_seconds.append(round(time.monotonic() - cycle_began, 1))
+            dirty_boot_partitions += cycle.boot_fat_dirty
             lost.update(cycle.lost)
             bad_cycles += 0 if cycle.ok else 1
             log.write(json.dumps(cycle.__dict__, ensure_ascii=False) + "\n")
             log.flush()
             print(f"cycle {number} : coupure à {cycle.cut_after_s} s, {cycle.acknowledged} visites confirmées, "
                   f"redémarrage {cycle.boot_s} s, perdues {len(cycle.lost)}, doublées {len(cycle.doubled)}, "
-                  f"intégrité {cycle.integrity}, système {cycle.system_state}", flush=True)
+                  f"intégrité {cycle.integrity}, système {cycle.system_state}, "
+                  f"FAT {'sale' if cycle.boot_fat_dirty else 'propre'}, cycle {cycle_seconds[-1]} s", flush=True)
     finally:
         machine.poweroff()
         log.close()
@@ -102,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         "powercut_acknowledged_writes": sum(ledger.values()),
         "powercut_boot_s_p95": p95(boots) if boots else None,
         "powercut_boot_s_max": max(boots) if boots else None,
+        "powercut_cycle_s_p50": sorted(cycle_seconds)[len(cycle_seconds) // 2] if cycle_seconds else None,
+        "powercut_boot_partition_dirty": dirty_boot_partitions,
     }
     merge_results(figures)
     print(json.dumps(figures, indent=2, ensure_ascii=False))
