@@ -7,10 +7,12 @@ process (as systemd does on the Pi) until Ctrl-C stops them all.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -109,23 +111,55 @@ def _print_banner(cfg: config_module.Config, credentials: dict[str, str]) -> Non
     click.echo("  Ctrl-C pour arrêter.\n")
 
 
-def _service_commands(cfg: config_module.Config, config_path: Path) -> list[list[str]]:
-    """The services as systemd runs them on the Pi, plus the fake national DHIS2."""
+def _service_commands(config_path: Path) -> list[list[str]]:
+    """The services as systemd runs them on the Pi."""
     appliance = [sys.executable, "-m", "appliance"]
-    commands = [
+    return [
         [*appliance, "web", "--config", str(config_path)],
         [*appliance, "agent", "--config", str(config_path), "--simulate"],
     ]
-    if cfg.dhis2.base_url.startswith("http://127.0.0.1:"):
-        port = cfg.dhis2.base_url.rsplit(":", 1)[1].rstrip("/")
-        commands.append([sys.executable, "-m", "tests.fakes.fake_dhis2", "--host", "127.0.0.1", "--port", port,
-                         "--mapping", str(cfg.dhis2.mapping_file), "--token-file", str(_dhis2_token(cfg))])
-    return commands
+
+
+def _fake_dhis2_command(cfg: config_module.Config) -> list[str] | None:
+    """The fake national DHIS2 when the configuration points at this machine; it has locked the
+    month the demo story has refused."""
+    if not cfg.dhis2.base_url.startswith("http://127.0.0.1:"):
+        return None
+    from appliance.demo import month_end_story
+
+    port = cfg.dhis2.base_url.rsplit(":", 1)[1].rstrip("/")
+    return [sys.executable, "-m", "tests.fakes.fake_dhis2", "--host", "127.0.0.1", "--port", port,
+            "--mapping", str(cfg.dhis2.mapping_file), "--token-file", str(_dhis2_token(cfg)),
+            "--locked-period", month_end_story(dt.date.today()).refused]
+
+
+def _tell_month_end_story(cfg: config_module.Config, fake: subprocess.Popen) -> None:
+    """Once the fake DHIS2 answers: past months sealed and sent to it, one refused, last month waiting."""
+    from appliance.demo import tell_month_end_story
+    from appliance.store import open_and_migrate
+    from appliance.wiring import compose_outbox
+
+    host, port = cfg.dhis2.base_url.removeprefix("http://").rstrip("/").rsplit(":", 1)
+    for _try in range(100):
+        if fake.poll() is not None:
+            return
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    db = open_and_migrate(cfg.paths.database)
+    try:
+        if tell_month_end_story(compose_outbox(cfg), cfg.reports):
+            click.echo("Démonstration : mois passés scellés et reçus par le faux DHIS2, un refusé, "
+                       "le dernier en attente d'envoi.")
+    finally:
+        db.close()
 
 
 def _run_services(cfg: config_module.Config, config_path: Path) -> None:
     env = {**os.environ, "APPLIANCE_CONFIG": str(config_path), "PYTHONUNBUFFERED": "1"}
-    processes = [subprocess.Popen(command, env=env) for command in _service_commands(cfg, config_path)]
+    processes: list[subprocess.Popen] = []
     stopping = False
 
     def stop(*_args) -> None:
@@ -135,6 +169,11 @@ def _run_services(cfg: config_module.Config, config_path: Path) -> None:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
+        fake = _fake_dhis2_command(cfg)
+        if fake is not None:
+            processes.append(subprocess.Popen(fake, env=env))
+            _tell_month_end_story(cfg, processes[0])
+        processes += [subprocess.Popen(command, env=env) for command in _service_commands(config_path)]
         while not stopping and all(process.poll() is None for process in processes):
             time.sleep(0.5)
     finally:

@@ -15,11 +15,13 @@ files; only the demo's population (names, villages, method mix, diagnoses) lives
 
 Modules: ``accounts`` (one account per role), ``reference`` (the data files read),
 ``bulk`` (the executemany writer), ``generator`` (households and their visits), ``populate``
-(one transaction, the follow-up and the area's population), ``command`` (``appliance demo-data``).
+(one transaction, the follow-up and the area's population), ``command`` (``appliance demo-data``),
+``month_end`` (the reports sealed and sent by ``make run``).
 """
 
 from appliance.demo.accounts import DEMO_ACCOUNTS, demo_usernames, ensure_demo_users
+from appliance.demo.month_end import MonthEndStory, month_end_story, tell_month_end_story
 from appliance.demo.populate import DEFAULT_SITE, DemoReport, populate, seed_demo
 
-__all__ = ["DEFAULT_SITE", "DEMO_ACCOUNTS", "DemoReport", "demo_usernames", "ensure_demo_users", "populate",
-           "seed_demo"]
+__all__ = ["DEFAULT_SITE", "DEMO_ACCOUNTS", "DemoReport", "MonthEndStory", "demo_usernames", "ensure_demo_users",
+           "month_end_story", "populate", "seed_demo", "tell_month_end_story"]

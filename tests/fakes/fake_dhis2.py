@@ -844,6 +844,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--org-unit", action="append", default=[], help="unité d'organisation en plus, UID=Nom")
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--locked-period", action="append", default=[],
+                        help="mois AAAA-MM verrouillé pour le data set de la table (délai d'expiration passé : E7640)")
     args = parser.parse_args(argv)
     tokens = list(args.token)
     if args.token_file:
@@ -856,7 +858,10 @@ def main(argv: list[str] | None = None) -> None:
         metadata,
         tokens={token: "admin" for token in tokens or [DEMO_TOKEN]},
         faults=FaultPlan(rate=args.fault_rate, seed=args.seed),
-    ).start(args.host, args.port)
+    )
+    data_set = tomllib.loads(args.mapping.read_text(encoding="utf-8"))["data_set"]
+    fake.locked_periods.update((data_set, period.replace("-", "")) for period in args.locked_period)
+    fake.start(args.host, args.port)
     print(f"Faux DHIS2 {fake.version} sur {fake.url} (Ctrl-C pour arrêter)", flush=True)
     try:
         while True:
