@@ -3,6 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP_STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 RUN_DEPS := build/.system-run
 TEST_DEPS := build/.system-test
 PO_FILES := $(wildcard appliance/emr/translations/*/LC_MESSAGES/messages.po)
@@ -12,7 +13,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 
 PORT ?= 8080
 
-run: $(RUN_DEPS) $(PIP_STAMP) $(MO_FILES)
+run: $(RUN_DEPS) $(RUN_STAMP) $(MO_FILES)
 	$(VENV)/bin/appliance simulate --instance instance --port $(PORT)
 
 test: $(TEST_DEPS) $(PIP_STAMP) $(MO_FILES)
@@ -50,7 +51,7 @@ extract-messages: $(PIP_STAMP)
 	$(VENV)/bin/pybabel extract -F appliance/emr/babel.cfg -k _l -k lazy_pgettext:1c,2 -o build/messages.pot appliance
 	$(VENV)/bin/pybabel update -i build/messages.pot -d appliance/emr/translations --no-fuzzy-matching
 
-%.mo: %.po $(PIP_STAMP)
+%.mo: %.po $(RUN_STAMP)
 	$(VENV)/bin/pybabel compile --use-fuzzy -i $< -o $@
 
 $(RUN_DEPS): .ci/apt-run.txt
@@ -61,11 +62,18 @@ $(TEST_DEPS): .ci/apt-run.txt .ci/apt-packages.txt
 	bash .ci/install-system-deps .ci/apt-run.txt .ci/apt-packages.txt
 	@mkdir -p build && touch $@
 
+# Running needs the appliance and its dependencies only; the tests also need the [dev] tools.
+$(RUN_STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
 $(PIP_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	@touch $@
+	@touch $@ $(RUN_STAMP)
 
 clean:
 	rm -rf build .pytest_cache
