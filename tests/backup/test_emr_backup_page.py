@@ -207,7 +207,7 @@ def test_it_reads_on_a_phone_without_javascript(live_server, chromium, cfg, live
         page.fill("input[name=username]", "admin.cscom")
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
-        assert page.locator("h1").inner_text() == "Accueil"
+        assert page.locator("h1").inner_text() == "Aujourd'hui"
         assert page.locator("a[href='/admin/sauvegardes/'] .tag").inner_text() == "à vérifier"
         page.click("a[href='/admin/sauvegardes/']")
         assert page.locator("h1").inner_text() == "Sauvegardes"
