@@ -11,6 +11,7 @@ import datetime as dt
 import shutil
 import sqlite3
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,12 +153,17 @@ def records_saved_since(database: Path, created_at: str) -> bool:
     return last_write is not None and dt.datetime.fromisoformat(last_write) > since
 
 
-def run_nightly_backup(cfg: Config, *, usb: UsbMedia | None = None) -> BackupReport:
-    """The nightly job: local copy, stick, retention, then the off-site copy queued for the outbox."""
+def run_nightly_backup(cfg: Config, *, usb: UsbMedia | None = None, now: float | None = None) -> BackupReport:
+    """The nightly job: local copy, stick, retention, then, on the nights it is due
+    (``backup.offsite_every_days``), the off-site copy queued for the outbox."""
     from appliance.backup import offsite
 
-    report = run_backup(cfg, reason="nightly", usb=usb, keep_uncompressed=offsite.enabled(cfg))
-    if report.file is not None and offsite.enabled(cfg):
+    later = offsite.not_due_note(cfg, time.time() if now is None else now) if offsite.enabled(cfg) else None
+    send = offsite.enabled(cfg) and later is None
+    report = run_backup(cfg, reason="nightly", usb=usb, keep_uncompressed=send)
+    if later is not None:
+        report.offsite = later
+    elif report.file is not None and send:
         plain = report.file.with_name(report.file.name[: -len(".gz")])
         try:
             report.offsite = offsite.prepare_and_queue(cfg, plain, report.manifest)

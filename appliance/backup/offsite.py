@@ -6,9 +6,10 @@ night as a snapshot that can be restored alone, and checks its own repository; D
 Fed with the SQLite file itself it would resend every page an index insert touched; fed with the
 dump (``dump``), a normal day is a few small segments.
 
-The nightly job updates the dump folder and queues one outbox item (kind ``offsite_backup``, one
-pending at a time: a newer night supersedes it). The sender runs when an upload window has the
-link up and sends the folder as it is then.
+Every ``backup.offsite_every_days`` nights (weekly by default: the 3G bill), the nightly job
+updates the dump folder and queues one outbox item (kind ``offsite_backup``, one pending at a
+time: a newer one supersedes it); the other nights only the local and stick copies are made.
+The sender runs when an upload window has the link up and sends the folder as it is then.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+
+import peewee
 
 from appliance.backup import sftp
 from appliance.backup.canonical import database_digests, open_readonly
@@ -31,11 +35,13 @@ from appliance.backup.manifest import Manifest, table_differences
 from appliance.backup.restic import last_line, no_repository, wrong_key
 from appliance.backup.restic import run as restic_run
 from appliance.backup.snapshot import BackupError, check_integrity, compress, manifest_path_for, utc_stamp
+from appliance.backup.summary import offsite_due, offsite_next_due
 from appliance.config import Config
 from appliance.outbox.models import OutboxItem
 from appliance.outbox.outcome import Outcome, OutcomeKind
 from appliance.outbox.queue import enqueue
 from appliance.store.models import utcnow
+from appliance.store.utc import aware_utc
 
 KIND = "offsite_backup"
 KEY_FILE_NAME = "offsite_backup_key"
@@ -79,6 +85,31 @@ def stage_lock(cfg: Config, *, wait_s: float) -> Iterator[bool]:
             yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def last_queued_at(cfg: Config) -> float | None:
+    """When the newest off-site copy was queued (Unix seconds), whatever became of it since."""
+    _ensure_store(cfg)
+    newest = (OutboxItem.select(OutboxItem.created_at).where(OutboxItem.kind == KIND)
+              .order_by(OutboxItem.created_at.desc()).first())
+    return None if newest is None else aware_utc(newest.created_at).timestamp()
+
+
+def not_due_note(cfg: Config, now: float) -> str | None:
+    """None when tonight's job must queue the off-site copy (the rule: ``summary.offsite_due``),
+    else the report's line saying when the next one leaves."""
+    every = cfg.backup.offsite_every_days
+    try:
+        last = last_queued_at(cfg)
+    except (peewee.DatabaseError, OSError):
+        return None  # cannot tell: a copy too many beats a week without one
+    if last is None or offsite_due(last_queued_at=last, now=now, every_days=every):
+        return None
+    zone = cfg.uploads.zone()
+    queued = datetime.fromtimestamp(last, zone).strftime("%d/%m/%Y")
+    due = datetime.fromtimestamp(offsite_next_due(last_queued_at=last, every_days=every), zone).strftime("%d/%m/%Y")
+    return (f"Copie hors site : une toutes les {every} nuits (dernière mise en file le {queued}) ; "
+            f"la prochaine part la nuit du {due}.")
 
 
 def prepare_and_queue(cfg: Config, plain_database: Path, manifest: Manifest) -> str:

@@ -17,7 +17,7 @@ from appliance.backup import offsite
 from appliance.backup.local import backups_folder, list_backups
 from appliance.backup.log import BackupRun
 from appliance.backup.snapshot import space_needed
-from appliance.backup.summary import alarms, read_facts
+from appliance.backup.summary import alarms, offsite_stale_after_s, read_facts
 from appliance.backup.usb import UsbMedia
 from appliance.config import Config
 from appliance.outbox.models import ItemState, OutboxItem
@@ -101,7 +101,7 @@ class Stick:
 @dataclass(frozen=True)
 class Problem:
     code: str  # never, stale, local_failed, no_copy_kept, low_space, usb_never, usb_absent, usb_failed,
-    #            offsite_failed, offsite_blocked
+    #            offsite_failed, offsite_blocked, offsite_stale
     severity: str  # "error" (no recent verified copy) or "warning"
     run: Run | None = None
     hours: int = 0
@@ -114,6 +114,7 @@ class OffsiteState:
     last_failure: Run | None = None  # only when more recent than the last success
     waiting_since: datetime | None = None  # the night's copy queued in the outbox (UTC, aware)
     blocked: str | None = None  # the outbox gave up on it (dead letter): its last message
+    every_days: int = 1  # backup.offsite_every_days: how old a delivered copy may be before it is a problem
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,11 @@ def _problems(status: BackupStatus) -> list[Problem]:
         found.append(Problem("offsite_blocked", "warning"))
     elif status.offsite.last_failure is not None:
         found.append(Problem("offsite_failed", "warning", status.offsite.last_failure))
+    last_sent = status.offsite.last_ok
+    if last_sent is not None and (status.now - last_sent.at).total_seconds() > offsite_stale_after_s(
+            status.offsite.every_days):
+        found.append(Problem("offsite_stale", "warning", last_sent,
+                             hours=int((status.now - last_sent.at).total_seconds() // 3600)))
     return found
 
 
@@ -205,7 +211,8 @@ def _offsite_state(cfg: Config) -> OffsiteState:
         True, last_ok, last if last is not None and last.status != "ok" else None,
         waiting_since=(aware_utc(waiting.created_at)
                        if waiting is not None and waiting.state != ItemState.DEAD else None),
-        blocked=(waiting.last_message or "") if waiting is not None and waiting.state == ItemState.DEAD else None)
+        blocked=(waiting.last_message or "") if waiting is not None and waiting.state == ItemState.DEAD else None,
+        every_days=cfg.backup.offsite_every_days)
 
 
 def _space(cfg: Config, folder: Path) -> tuple[int, int]:

@@ -16,6 +16,10 @@ from typing import Any
 from appliance.store.utc import aware_utc
 
 STALE_AFTER_S = 48 * 3600  # the Backups page's red alarm, the clinic's alert and the fleet's flag
+DAY_S = 24 * 3600
+# The nightly job does not start at the same second each night: a copy queued a little later last
+# week still counts as a week old tonight.
+_NIGHT_SLACK_S = 12 * 3600
 
 # Newest rows first, as the page orders them; the index on started_at finds them in a few steps.
 _NEWEST = "FROM backup_run WHERE {} ORDER BY started_at DESC, id DESC LIMIT 1"
@@ -50,6 +54,30 @@ def alarms(*, last_verified_at: float | None, last_failed: bool, now: float) -> 
     if last_failed:
         found.append("local_failed")
     return found
+
+
+def offsite_due(*, last_queued_at: float | None, now: float, every_days: int) -> bool:
+    """Whether tonight's job queues the off-site copy (``backup.offsite_every_days``; times in Unix seconds).
+
+    Counted from the last copy *queued*, never from the last one delivered: a copy that the link
+    or the server held back for days (or that ended in the dead letters) does not push the next one
+    later, so a fresh copy is queued at most ``every_days`` after the previous one. A night whose
+    copy could not be prepared queued nothing, so the next night tries again. A last copy dated
+    after ``now`` means the clock went back: queue rather than wait for the clock to catch up."""
+    if last_queued_at is None or last_queued_at > now:
+        return True
+    return now - last_queued_at >= every_days * DAY_S - _NIGHT_SLACK_S
+
+
+def offsite_next_due(*, last_queued_at: float, every_days: int) -> float:
+    """The first moment ``offsite_due`` says yes again after a copy queued at ``last_queued_at``."""
+    return last_queued_at + every_days * DAY_S - _NIGHT_SLACK_S
+
+
+def offsite_stale_after_s(every_days: int) -> int:
+    """Age past which the newest delivered off-site copy is a problem: one interval, then the same
+    two days' grace as the local alarm (so a weekly clinic is not flagged on day 6, nor on day 8)."""
+    return every_days * DAY_S + STALE_AFTER_S
 
 
 def read_facts(execute_sql: Callable[[str], Any], *, local_only: bool = False) -> LogFacts:

@@ -103,6 +103,9 @@ def _problem_text(problem: backup_status.Problem, when, state: backup_status.Bac
         "offsite_blocked": lambda: _("La copie hors site est bloquée : une action du technicien est nécessaire."),
         "offsite_failed": lambda: _("Le dernier envoi hors site (%(when)s) a échoué : %(cause)s.", when=when(run.at),
                                     cause=cause),
+        "offsite_stale": lambda: _("La dernière copie hors site reçue date du %(when)s (il y a %(days)s jours) : "
+                                   "une part toutes les %(every)s nuits ; la connexion 3G passe-t-elle ?",
+                                   when=when(run.at), days=problem.hours // 24, every=state.offsite.every_days),
     }
     return texts[problem.code]()
 

@@ -33,6 +33,9 @@ class BackupSettings:
     # sftp: the server's public host key ("ssh-ed25519 AAAA…"), pinned at provisioning. Empty: the key
     # seen on first contact is kept and required from then on (trust on first use).
     offsite_host_key: str = ""
+    # The off-site copy leaves every this many nights (it counts on the 3G bill: ≈ 150 Ko for one
+    # night's changes, little more for a week's); the local and stick copies stay nightly.
+    offsite_every_days: int = 7
     offsite_upload_limit_kib: int = 0  # 0 = no limit; else restic's --limit-upload in KiB/s
     restic_binary: str = "restic"
 
@@ -55,6 +58,8 @@ class BackupSettings:
         if any(not root.startswith("/") for root in self.usb_mount_roots):
             errors.append("backup.usb_mount_roots : des chemins absolus")
         errors.extend(self._sftp_problems())
+        if self.offsite_every_days < 1:
+            errors.append("backup.offsite_every_days : au moins 1 (1 = chaque nuit, 7 = une fois par semaine)")
         if self.offsite_upload_limit_kib < 0:
             errors.append("backup.offsite_upload_limit_kib : 0 (sans limite) ou plus")
         return errors

@@ -8,6 +8,7 @@ import html
 import re
 import shutil
 import sqlite3
+import time
 from datetime import UTC, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from appliance.backup import offsite
 from appliance.backup.local import run_backup, run_nightly_backup
 from appliance.backup.log import BackupRun
 from appliance.backup.status import cause_of
+from appliance.backup.summary import DAY_S
 from appliance.backup.usb import FolderUsbMedia
 from appliance.emr import backup as backup_page
 from appliance.outbox import Outbox
@@ -166,12 +168,12 @@ def test_the_offsite_copy_shows_its_last_upload_and_its_last_error(cfg, live, ma
     key.parent.mkdir(parents=True, exist_ok=True)
     key.write_text("clé-de-provisionnement-de-test\n")
     offsite_cfg = dataclasses.replace(cfg, backup=dataclasses.replace(
-        cfg.backup, offsite_repository=str(tmp_path / "depot-distant")))
+        cfg.backup, offsite_repository=str(tmp_path / "depot-distant"), offsite_every_days=1))
     unreachable = dataclasses.replace(offsite_cfg, backup=dataclasses.replace(
         offsite_cfg.backup, offsite_repository="rest:http://127.0.0.1:9/depot"))
     run_nightly_backup(offsite_cfg, usb=NO_STICK)
     Outbox(senders={offsite.KIND: offsite.OffsiteSender(offsite_cfg)}).flush()
-    run_nightly_backup(offsite_cfg, usb=NO_STICK)
+    run_nightly_backup(offsite_cfg, usb=NO_STICK, now=time.time() + DAY_S)  # the next night
     Outbox(senders={offsite.KIND: offsite.OffsiteSender(unreachable)}).flush()  # the 3G link is down
     sent = BackupRun.get((BackupRun.target == "offsite") & (BackupRun.status == "ok"))
     assert sent.bytes > 0

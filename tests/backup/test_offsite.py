@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from appliance.backup import offsite
 from appliance.backup.canonical import database_digests
 from appliance.backup.local import run_nightly_backup
 from appliance.backup.restore import restore
+from appliance.backup.summary import DAY_S
 from appliance.outbox import Outbox
 from appliance.outbox.models import ItemState, OutboxItem
 from appliance.outbox.outcome import OutcomeKind
@@ -29,7 +31,8 @@ def offsite_cfg(cfg, live, tmp_path):
     key = cfg.paths.secrets_dir / offsite.KEY_FILE_NAME
     key.parent.mkdir(parents=True, exist_ok=True)
     key.write_text("clé-de-provisionnement-de-test\n")
-    return dataclasses.replace(cfg, backup=dataclasses.replace(cfg.backup, offsite_repository=str(repository)))
+    return dataclasses.replace(cfg, backup=dataclasses.replace(cfg.backup, offsite_repository=str(repository),
+                                                               offsite_every_days=1))  # these tests: nightly
 
 
 def repository_bytes(cfg) -> int:
@@ -52,7 +55,7 @@ def test_nightly_queues_one_item_and_the_sender_ships_an_encrypted_incremental_c
     assert b"\x1f\x8b\x08\x00\x00\x00\x00\x00" not in stored  # our gzipped segments are not there in clear
 
     make_user("medecin", username="nouvelle.medecin")
-    second = run_nightly_backup(offsite_cfg, usb=NO_STICK)
+    second = run_nightly_backup(offsite_cfg, usb=NO_STICK, now=time.time() + DAY_S)  # the next night
     assert "segment(s) modifié(s)" in second.offsite
     outcome = offsite.OffsiteSender(offsite_cfg)(pending_item())
     assert outcome.kind == OutcomeKind.DELIVERED, outcome.message
@@ -65,7 +68,7 @@ def test_nightly_queues_one_item_and_the_sender_ships_an_encrypted_incremental_c
 
 def test_a_newer_night_supersedes_the_unsent_one(offsite_cfg):
     run_nightly_backup(offsite_cfg, usb=NO_STICK)
-    run_nightly_backup(offsite_cfg, usb=NO_STICK)
+    run_nightly_backup(offsite_cfg, usb=NO_STICK, now=time.time() + DAY_S)  # the next night
     states = [item.state for item in OutboxItem.select().where(OutboxItem.kind == offsite.KIND)]
     assert sorted(states) == [ItemState.PENDING, ItemState.SUPERSEDED]
 

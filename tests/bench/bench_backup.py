@@ -1,7 +1,8 @@
 """Backups on 100,000 patients: ``backup_100k_s``, ``export_import_100k_s`` (with the proof that the
 tables arrived intact and that one flipped byte is caught) and ``offsite_backup_bytes_day``: what the
 restic copy adds to the repository after a normal day (+30 patients, +150 visits, their audit rows,
-10 corrections of older visits). Alternatives measured on the same day for docs/backup.md: a
+10 corrections of older visits); ``offsite_backup_bytes_week``: what it adds after seven such days,
+sent once (the weekly rhythm over 3G). Alternatives measured on the same day for docs/backup.md: a
 page-level diff of the SQLite file, gzipped, always; restic fed with the SQLite file itself only with
 BENCH_BACKUP_ALTERNATIVES=1 (a minute more, and its answer does not change: ~25 MB a day).
 """
@@ -73,14 +74,19 @@ def _assert_flipped_byte_is_caught(new_host, folder: Path) -> None:
 
 
 def _offsite_day(cfg) -> dict:
-    """Night 1 (full), a normal day of work, night 2: what each approach adds for the day."""
+    """Night 1 (full), a normal day of work, night 2: what each approach adds for the day. Then the
+    weekly rhythm (``backup.offsite_every_days`` = 7, the default): seven normal days whose nights
+    make only the local copy, and the night the off-site copy leaves: ``offsite_backup_bytes_week``."""
     from appliance.backup import offsite
     from appliance.backup.local import run_nightly_backup
+    from appliance.backup.summary import DAY_S
     from appliance.backup.usb import FolderUsbMedia
     from appliance.outbox.models import ItemState, OutboxItem
 
     repository = WORK / "depot-restic"
-    cfg = dataclasses.replace(cfg, backup=dataclasses.replace(cfg.backup, offsite_repository=str(repository)))
+    weekly = dataclasses.replace(cfg, backup=dataclasses.replace(cfg.backup, offsite_repository=str(repository),
+                                                                 offsite_every_days=7))
+    cfg = dataclasses.replace(weekly, backup=dataclasses.replace(weekly.backup, offsite_every_days=1))
     cfg.paths.secrets_dir.mkdir(parents=True, exist_ok=True)
     offsite.key_file(cfg).write_text("clé de banc d'essai\n")
     no_stick = FolderUsbMedia([], "appliance-backups")
@@ -88,11 +94,16 @@ def _offsite_day(cfg) -> dict:
     raw_repository = WORK / "depot-restic-fichier-brut"
     before_day = WORK / "avant.db"
 
-    def night() -> int:
-        report = run_nightly_backup(cfg, usb=no_stick)
+    def pending() -> OutboxItem | None:
+        return OutboxItem.get_or_none((OutboxItem.kind == offsite.KIND) & (OutboxItem.state == ItemState.PENDING))
+
+    def night(night_cfg=cfg, now: float | None = None) -> int:
+        report = run_nightly_backup(night_cfg, usb=no_stick, now=now)
         assert report.ok, report.problems
         size = _folder_bytes(repository)
-        item = OutboxItem.get((OutboxItem.kind == offsite.KIND) & (OutboxItem.state == ItemState.PENDING))
+        item = pending()
+        if item is None:
+            return 0
         outcome = sender(item)
         assert outcome.delivered, outcome.message
         OutboxItem.update(state=ItemState.DELIVERED).where(OutboxItem.id == item.id).execute()
@@ -105,9 +116,18 @@ def _offsite_day(cfg) -> dict:
     _normal_day(cfg.paths.database)
     after_day = WORK / "apres.db"
     _checkpointed_copy(cfg.paths.database, after_day)
-    day = night()
+    # The outbox dates the queued copy by the real clock; the nights after pass their own time.
+    week_start = time.time()
+    day = night(now=week_start + DAY_S)
+    assert day > 0, "the daily copy must have left"
+    week = []
+    for number in range(1, 8):
+        _normal_day(cfg.paths.database, day=number)
+        week.append(night(weekly, now=week_start + number * DAY_S))
+    assert week[:6] == [0] * 6 and week[6] > 0, f"the copy leaves on the seventh night only: {week}"
     figures = {
         "offsite_backup_bytes_day": day,
+        "offsite_backup_bytes_week": week[6],
         "offsite_backup_bytes_first": first,
         "offsite_alt_page_diff_gz_bytes_day": _page_diff_gz_bytes(before_day, after_day),
     }
@@ -116,10 +136,11 @@ def _offsite_day(cfg) -> dict:
     return figures
 
 
-def _normal_day(database: Path) -> None:
-    """A day of a busy health centre, written as the EMR would: rows and their audit entries."""
-    rng = random.Random(7)
-    now = dt.datetime(2030, 1, 15, 10, 0).isoformat(sep=" ")
+def _normal_day(database: Path, day: int = 0) -> None:
+    """A day of a busy health centre, written as the EMR would: rows and their audit entries
+    (``day`` days after the first, with its own draw)."""
+    rng = random.Random(7 + day)
+    now = (dt.datetime(2030, 1, 15, 10, 0) + dt.timedelta(days=day)).isoformat(sep=" ")
     conn = sqlite3.connect(database, isolation_level=None)
     conn.execute("BEGIN")
     audit_columns = _columns(conn, "audit_entry")

@@ -6,8 +6,9 @@ broker and the delivery of one sealed monthly report to DHIS2. A month is then:
 
 - every upload window's telemetry (two windows a day, ``UploadSettings.windows``), thirty days;
 - the monthly report, twice (the first version and one correction, as a month often has);
-- the off-site copy: restic's bytes added by a busy day (``offsite_backup_bytes_day`` of ``make bench``,
-  bench_backup.py), once a night as the agent queues it today.
+- the off-site copy: restic's bytes added by a busy week (``offsite_backup_bytes_week`` of ``make bench``,
+  bench_backup.py: seven days of work, sent once), 30 / ``backup.offsite_every_days`` times a month, as
+  the agent queues it (weekly by default); the local and stick copies stay nightly and cost no 3G.
 
 Merged into build/bench/results.json with each part's share (``threeg_share_*``).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 
+from appliance.settings.backup import BackupSettings
 from appliance.settings.uploads import UploadSettings
 from tests.bench.run import RESULTS
 from tests.boot.machine import HOST_FROM_GUEST, Machine
@@ -58,11 +60,17 @@ def counted(machine: Machine) -> dict[str, int]:
 
 def month_bill(window_telemetry_bytes: int, report_bytes: int) -> dict:
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    offsite_day = results.get("offsite_backup_bytes_day") or OFFSITE_BYTES_DAY_LAST_MEASURED
     windows = len(UploadSettings().windows) * DAYS
+    offsite_week = results.get("offsite_backup_bytes_week")
+    if offsite_week:
+        offsite = round(offsite_week * DAYS / BackupSettings().offsite_every_days)
+    else:
+        # No measured week (results from before bench_backup measured it): the nightly rhythm's bill,
+        # an upper bound. A week is not seven days scaled down, so no figure is derived from the day's.
+        offsite = DAYS * (results.get("offsite_backup_bytes_day") or OFFSITE_BYTES_DAY_LAST_MEASURED)
     parts = {"telemetry": windows * window_telemetry_bytes,
              "dhis2": REPORT_VERSIONS_PER_MONTH * report_bytes,
-             "offsite_backup": DAYS * offsite_day}
+             "offsite_backup": offsite}
     total = sum(parts.values())
     return {
         "threeg_bytes_per_month": total,
