@@ -103,6 +103,7 @@ def test_patient_record_in_chromium_at_360px(live_server, phone_page, make_user)
     assert page.url == child_url
     assert Immunisation.select().count() == 1 and GrowthMeasurement.select().count() == 1
     assert "Traoré Aminata" in page.locator(".family").inner_text()
+    assert page.locator(".chart-banner .banner-item").all_inner_texts()[:2] == ["2 mois", "Garçon"]
 
     page.goto(chart_url)
     timeline = page.locator(".timeline").inner_text()
@@ -110,6 +111,13 @@ def test_patient_record_in_chromium_at_360px(live_server, phone_page, make_user)
     assert "Coulibaly" in page.locator(".family").inner_text()
     screenshot(page, "patient-chart-360")
     _no_horizontal_scroll(page)
+    # Her banner, on top and within the phone's width: age, pregnancy, the danger sign's alert.
+    banner = page.locator(".chart-banner")
+    assert banner.is_visible()
+    chips = banner.locator(".banner-item").all_inner_texts()
+    assert chips[1] == "Femme" and chips[2].startswith("Enceinte · 26 SA") and "alerte" in chips[-1], chips
+    box = banner.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360 and box["y"] < 200, box
 
     page.click("text=Résumé / lettre de référence")
     page.fill('[name="motif"]', "Œdèmes et tension à surveiller")
