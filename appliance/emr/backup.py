@@ -13,6 +13,7 @@ from appliance.backup.local import backups_folder, usb_media_for
 from appliance.emr.home import Tile
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
+from appliance.emr.measure_fields import number_text
 from appliance.emr.security import requires
 
 bp = Blueprint("backup", __name__, url_prefix="/admin/sauvegardes")
@@ -115,5 +116,5 @@ def size_text(count: int) -> str:
     if count < 1_000_000:
         return _("%(n)s Ko", n=max(1, round(count / 1000)) if count else 0)
     if count < 1_000_000_000:
-        return _("%(n)s Mo", n=f"{count / 1_000_000:.1f}".replace(".", ","))
-    return _("%(n)s Go", n=f"{count / 1_000_000_000:.2f}".replace(".", ","))
+        return _("%(n)s Mo", n=number_text(count / 1_000_000, ".1f"))
+    return _("%(n)s Go", n=number_text(count / 1_000_000_000, ".2f"))

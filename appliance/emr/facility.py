@@ -15,6 +15,7 @@ from appliance.config import Config
 from appliance.emr.home import Tile
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
+from appliance.emr.measure_fields import number_text
 from appliance.emr.reports import band_label
 from appliance.emr.security import can, current_actor, requires
 from appliance.emr.submissions import once
@@ -69,7 +70,7 @@ def _year(value: int | None) -> int:
 @bp.app_template_filter("pct")
 def pct(value: float | None) -> str:
     """« 87,5 % », or « — » when there is no denominator."""
-    return "—" if value is None else f"{value:.1f}\u00a0%".replace(".", ",")
+    return "—" if value is None else f"{number_text(value, '.1f')}\u00a0%"
 
 
 @bp.route("/couverture/")

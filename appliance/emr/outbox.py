@@ -10,6 +10,7 @@ from flask_login import current_user
 from appliance.emr.home import Tile
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
+from appliance.emr.i18n import ngettext
 from appliance.emr.reports import STEP_LABELS, journey_step, local_time
 from appliance.emr.security import requires
 from appliance.outbox import queue
@@ -24,6 +25,16 @@ TILES = (
 )  # on the home page (composed in create_app)
 
 RECENT_SENT = 20
+
+
+def waiting_text(seconds: float) -> str:
+    """How long an item has waited, as staff say it: "moins d'une heure", "3 h", "2 j" (not "0.0 h")."""
+    hours = int(seconds // 3600)
+    if hours < 1:
+        return _("moins d'une heure")
+    if hours < 48:
+        return ngettext("%(num)s h", "%(num)s h", hours)
+    return ngettext("%(num)s j", "%(num)s j", hours // 24)
 
 
 def _report_period(ref: str | None) -> str | None:
@@ -61,7 +72,8 @@ def index():
             .order_by(OutboxItem.delivered_at.desc()).limit(RECENT_SENT))
     state = queue.status()
     return render_template(
-        "outbox/index.html", status=state, oldest_h=None if state.oldest_age_s is None else state.oldest_age_s / 3600,
+        "outbox/index.html", status=state,
+        oldest=None if state.oldest_age_s is None else waiting_text(state.oldest_age_s),
         waiting=[_item_row(item) for item in waiting], dead=[_item_row(item) for item in dead],
         sent=[_item_row(item) for item in sent], configured=current_app.config["APPLIANCE"].dhis2.configured,
         last_success={queue.kind_label(kind): local_time(when) for kind, when in state.last_success_at.items()},

@@ -118,8 +118,9 @@ def _phone_filter(value: str) -> str:
 
 
 @bp.app_template_filter("num")
-def _number_filter(value: float | None) -> str:
-    return "" if value is None else number_text(value)
+def _number_filter(value: float | None, spec: str = "g") -> str:
+    """``{{ 61.5|num }}`` → "61,5"; ``{{ 0.123|num(".2f") }}`` → "0,12": the user's decimal mark."""
+    return "" if value is None else number_text(value, spec)
 
 
 @bp.app_template_filter("colon")
