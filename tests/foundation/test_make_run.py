@@ -106,9 +106,11 @@ def test_make_run_serves_the_emr_with_demo_data_and_stops_on_ctrl_c(tmp_path):
         assert f"mkdir -p {stick}" in banner
         stick.mkdir(parents=True)
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not list(stick.rglob("*.manifest.json")):
+        # The stick holds an encrypted restic repository (issue 16): a snapshot, and nothing readable.
+        while time.monotonic() < deadline and not list(stick.glob("*/sauvegardes-chiffrees/snapshots/*")):
             time.sleep(0.5)
-        assert list(stick.rglob("*.db.gz")), "the simulated stick got no backup"
+        assert list(stick.glob("*/sauvegardes-chiffrees/snapshots/*")), "the simulated stick got no backup"
+        assert not [path for path in stick.rglob("*") if path.name.endswith((".db", ".db.gz", ".json"))]
     finally:
         output = _stop_with_ctrl_c(process) if process.poll() is None else process.stdout.read()
     assert process.returncode == 0, output[-3000:]
