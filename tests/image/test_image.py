@@ -525,7 +525,7 @@ def test_provisioning_round_trip_on_the_built_image(built: BuiltImage, scratch: 
         secrets = merged / "etc/appliance/secrets"
         assert {item.name for item in secrets.iterdir()} == {"mqtt_password", "wifi.psk", "flask_secret_key",
                                                              "offsite_backup_key", "offsite_ssh_key",
-                                                             "offsite_ssh_key.pub"}
+                                                             "offsite_ssh_key.pub", "usb_backup_key"}
         uid, gid = int(tree_user(merged, "appliance")[2]), tree_group_id(merged, "appliance")
         for item in secrets.iterdir():
             info = item.stat()
