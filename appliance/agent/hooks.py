@@ -7,6 +7,8 @@
 - ``publish_telemetry(deadline_s)``: publish status and queued events while the link is up.
 - ``fetch_update(*, deadline_s, byte_budget) -> (bytes_received, detail)``: after the outbox and
   telemetry, a piece of an application update fetched while the link is up (resumed next window).
+- ``urgent_due(kinds) -> bool``: an urgent outbox item of ``kinds`` (any when None) is due now; checked
+  every ``uploads.urgent_check_s`` (one indexed query) so urgent items leave at once, not at the next window.
 - ``attach_agent(agent)``: called once at start; telemetry keeps the agent to read
   ``agent.status()`` (an AgentStatus) and calls ``agent.events.subscribe(callback)``.
 
@@ -32,6 +34,14 @@ class AgentPartners:
     publish_telemetry: Callable[..., Any] | None = None
     attach_agent: Callable[[Any], None] | None = None
     fetch_update: Callable[..., tuple[int, str]] | None = None
+    urgent_due: Callable[[list[str] | None], bool] | None = None
+
+
+def urgent_due(kinds: list[str] | None) -> bool:
+    """The outbox's urgent check, imported at the first check (the outbox's queue only, no sender)."""
+    from appliance.outbox import urgent_due as due
+
+    return due(kinds)
 
 
 def load_flush(cfg: Config) -> Any:
@@ -49,7 +59,7 @@ def load_flush(cfg: Config) -> Any:
 
 
 def agent_partners(cfg: Config) -> AgentPartners:
-    """agent → outbox, telemetry and updates: the flush (loaded at the first window), telemetry's
+    """agent → outbox, telemetry and updates: the flush (loaded at the first window), the urgent check, telemetry's
     publish and attach, the 3G update fetch when an address is configured. Telemetry failing to
     load is logged and leaves the agent running without it."""
     fetch_update = None
@@ -63,6 +73,6 @@ def agent_partners(cfg: Config) -> AgentPartners:
         from appliance import telemetry
     except Exception:
         log.exception("Télémétrie impossible à charger : fonction désactivée")
-        return AgentPartners(flush_loader=lambda: load_flush(cfg), fetch_update=fetch_update)
+        return AgentPartners(flush_loader=lambda: load_flush(cfg), fetch_update=fetch_update, urgent_due=urgent_due)
     return AgentPartners(flush_loader=lambda: load_flush(cfg), publish_telemetry=telemetry.publish_telemetry,
-                         attach_agent=telemetry.attach_agent, fetch_update=fetch_update)
+                         attach_agent=telemetry.attach_agent, fetch_update=fetch_update, urgent_due=urgent_due)

@@ -116,8 +116,9 @@ class Agent:
             presence=self.presence, usage=self.usage, state=self.state, events=self.events, clock=self.clock,
             shutdown=self.shutdown, flush_loader=partners.flush_loader,
             publish_telemetry=partners.publish_telemetry, on_link=self._set_link,
-            fetch_update=partners.fetch_update,
+            fetch_update=partners.fetch_update, urgent_due=partners.urgent_due,
         )
+        self.presence.listeners.append(lambda present, _name: present and self.windows.modem_plugged())
         self.events.subscribe(self._on_event)
         self._watch_udev = (not self.simulation) if watch_udev is None else watch_udev
 
@@ -219,9 +220,22 @@ class Agent:
         except Exception:
             log.exception("Fenêtre d'envoi en erreur")
 
+    def send_urgent(self) -> None:
+        """The urgent check (every ``uploads.urgent_check_s``): an urgent item due leaves at once."""
+        try:
+            summary = self.windows.run_urgent()
+        except Exception:
+            log.exception("Envoi urgent en erreur")
+            return
+        if summary is not None:
+            self.notifier.status(f"Envoi urgent : {summary.outcome}")
+
     def jobs(self, start: datetime) -> list[Job]:
         interval = IntervalTrigger(seconds=self.cfg.power.sample_interval_s, start_date=start, timezone=self.tz)
         jobs = [Job("battery-sample", interval, self.sample)]
+        if self.windows.watches_urgent:
+            jobs.append(Job("urgent-check", IntervalTrigger(seconds=self.cfg.uploads.urgent_check_s, timezone=self.tz),
+                            self.send_urgent))
         for (hour, minute), trigger in zip(self.cfg.uploads.times, self.triggers, strict=True):
             jobs.append(Job(f"window-{hour:02d}{minute:02d}", trigger, self.run_window))
         hour, minute = parse_window_time(self.cfg.backup.nightly_at)
@@ -292,13 +306,14 @@ class Agent:
     # -- running under systemd ------------------------------------------------------------------------
 
     def run(self) -> int:
-        """Run until SIGTERM/SIGINT (or a simulated poweroff); returns the exit status."""
+        """Run until SIGTERM/SIGINT, ``stop()`` or a simulated poweroff; returns the exit status."""
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda number, frame: self.stop())
+        if threading.current_thread() is threading.main_thread():  # a test may run the loop in a thread
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda number, frame: self.stop())
         missed = self.start()
         grace = self.cfg.uploads.misfire_grace_minutes * 60
         scheduler = BackgroundScheduler(

@@ -8,10 +8,16 @@ lost mid-window loses nothing: the next window sends what is left.
 Battery OK: a full window. LOW (or unknown): urgent items only, and the modem is disabled
 afterwards. CRITICAL: no window. Past 100 % of the monthly data budget: urgent items only; below
 it, the outbox is given the bytes left as ``byte_budget``.
+
+Urgent items (a suspected SIMR case, a shutdown event) do not wait for a window: ``run_urgent``,
+called every ``urgent_check_s``, finds one with one indexed query and opens a short urgent-only
+connection at once (a window under way sends it itself before it disconnects). A modem unplugged
+or a failed connection: tried again as soon as a modem is plugged in, or after ``urgent_retry_s``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -92,6 +98,7 @@ class WindowRunner:
         publish_telemetry: Callable[..., Any] | None,
         on_link: Callable[[Link | None], None] = lambda link: None,
         fetch_update: Callable[..., tuple[int, str]] | None = None,
+        urgent_due: Callable[[list[str] | None], bool] | None = None,
     ) -> None:
         self.uploads = uploads
         self.modem_settings = modem_settings
@@ -109,9 +116,15 @@ class WindowRunner:
         self.publish_telemetry = publish_telemetry
         self._on_link = on_link
         self.fetch_update = fetch_update
+        self._urgent_due = urgent_due
+        self._urgent_not_before = float("-inf")  # monotonic: no urgent connection before (after a failure)
         self._running = threading.Lock()
         self._aborted = threading.Event()
         self.last: WindowSummary | None = None
+
+    @property
+    def watches_urgent(self) -> bool:
+        return self._urgent_due is not None
 
     @property
     def busy(self) -> bool:
@@ -140,6 +153,42 @@ class WindowRunner:
             return summary
         finally:
             self._running.release()
+
+    def run_urgent(self) -> WindowSummary | None:
+        """Urgent items due now: a short urgent-only connection at once, recorded like a window (but
+        not counted as one for the catch-up). None when there is nothing to send or it must wait:
+        a window under way (it sends them before it disconnects), no modem plugged in (tried as soon
+        as one is), a battery critical or a connection failed (tried again after urgent_retry_s)."""
+        if (self._urgent_due is None or self.busy or not self.presence.present
+                or self.clock.monotonic() < self._urgent_not_before or not self._urgent_due(None)):
+            return None
+        if not self._running.acquire(blocking=False):
+            return None
+        try:
+            now = self.clock.now()
+            plan = WindowPlan(now, False, self.power.state, only_urgent=True, notes=["envoi urgent immédiat"])
+            reason = self._skip_reason(plan)
+            if reason is None and not self._urgent_due(self._sendable_kinds()):
+                return None  # urgent items of a kind this process cannot send (its sender not configured)
+            if reason is not None:
+                self._urgent_not_before = self.clock.monotonic() + self.uploads.urgent_retry_s
+                log.info("Envoi urgent différé : %s", reason)
+                return None
+            summary, sent, received = self._open(plan)
+            if summary.outcome == "failed":
+                self._urgent_not_before = self.clock.monotonic() + self.uploads.urgent_retry_s
+            self._record(plan, now, summary, sent, received, urgent=True)
+            return summary
+        finally:
+            self._running.release()
+
+    def modem_plugged(self) -> None:
+        """A modem appeared: urgent items waiting for one go at the next check, not after urgent_retry_s."""
+        self._urgent_not_before = float("-inf")
+
+    def _sendable_kinds(self) -> list[str] | None:
+        kinds = getattr(self._flush, "kinds", None)
+        return kinds() if callable(kinds) else None
 
     def _skip_reason(self, plan: WindowPlan) -> str | None:
         if self.shutdown.started:
@@ -192,6 +241,7 @@ class WindowRunner:
                     log.exception("Publication de la télémétrie en échec")
                     details.append(f"télémétrie en échec : {exc}")
             details.append(self._fetch_update(plan, remaining()))
+            details.append(self._urgent_before_disconnect(plan, remaining()))
         finally:
             cutter.cancel()
             self.usage.sample(link.interface)
@@ -219,6 +269,15 @@ class WindowRunner:
             return "failed", f"envoi interrompu{lost} : {exc}"
         return describe_report(report)
 
+    def _urgent_before_disconnect(self, plan: WindowPlan, seconds_left: float) -> str:
+        """An urgent item queued while the link was up (after the flush) leaves before the link goes down."""
+        if (self._urgent_due is None or not self.modem.link_up() or seconds_left <= 0
+                or not self._urgent_due(self._sendable_kinds())):
+            return ""
+        _outcome, detail = self._flush_outbox(dataclasses.replace(plan, only_urgent=True, byte_budget=None),
+                                              seconds_left)
+        return f"urgent arrivé pendant la fenêtre : {detail}"
+
     def _fetch_update(self, plan: WindowPlan, seconds_left: float) -> str:
         """A piece of an application update, last: reports and telemetry go first, and never on a
         low battery or an exhausted budget (``only_urgent``)."""
@@ -243,7 +302,7 @@ class WindowRunner:
         self.modem.disconnect()
 
     def _record(self, plan: WindowPlan, started: datetime, summary: WindowSummary, sent: int,
-                received: int) -> None:
+                received: int, *, urgent: bool = False) -> None:
         finished = self.clock.now()
         with database.atomic():
             UploadWindowLog.create(
@@ -252,11 +311,13 @@ class WindowRunner:
                 only_urgent=plan.only_urgent, catch_up=plan.catch_up, battery_state=plan.battery.value,
                 bytes_sent=sent, bytes_received=received,
             )
-            self.state.set_last_window_at(max(started, plan.scheduled_at))
+            if not urgent:  # an urgent send is no window: a missed window is still caught up
+                self.state.set_last_window_at(max(started, plan.scheduled_at))
         self.last = summary
         level = logging.WARNING if summary.outcome in ("failed", "partial") else logging.INFO
-        log.log(level, "Fenêtre d'envoi %s%s : %s (%s)", plan.scheduled_at.isoformat(timespec="minutes"),
-                " (rattrapage)" if plan.catch_up else "", summary.outcome, summary.detail)
+        which = " (rattrapage)" if plan.catch_up else " (envoi urgent)" if urgent else ""
+        log.log(level, "Fenêtre d'envoi %s%s : %s (%s)", plan.scheduled_at.isoformat(timespec="minutes"), which,
+                summary.outcome, summary.detail)
         self.events.emit("upload_window", f"Fenêtre d'envoi : {summary.outcome} ({summary.detail})",
                          severity="info", outcome=summary.outcome, detail=summary.detail,
                          scheduled_at=plan.scheduled_at.isoformat(), catch_up=plan.catch_up,

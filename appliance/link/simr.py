@@ -1,9 +1,10 @@
 """SIMR immediate notification: a consultation whose diagnosis is a suspected case of a notifiable
 disease (``appliance/clinical/data/simr_mali.toml``) queues, in the visit's own transaction, an
 urgent message to the district (``district.simr_alert``) and an urgent telemetry event
-(``simr_suspect``, MQTT). Urgent items go at the next window even on a low battery or a spent data
-budget. One notification per consultation: a correction does not notify again. At each window the
-last complete week's figures are queued for DHIS2 (``queue_last_week``)."""
+(``simr_suspect``, MQTT). The agent sends urgent items at once when it can (docs/agent.md), even on
+a low battery or a spent data budget. One notification per consultation: a correction does not
+notify again. At each window the last complete week's figures are queued for DHIS2
+(``queue_last_week``)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Store-and-forward outbox: SQLite-backed, at-least-once, safe against a power cut at any instant.
 
 Public API (other packages depend on these names): ``enqueue``, ``status``, ``list_dead_letters``,
-``requeue``, ``abandon``, ``Outcome``/``OutcomeKind``/``Conflict``, and ``Outbox`` (its senders and
+``requeue``, ``abandon``, ``urgent_due``, ``Outcome``/``OutcomeKind``/``Conflict``, and ``Outbox`` (its senders and
 ``flush``), which the flushing process composes (``appliance.wiring.compose_outbox``).
 """
 
@@ -16,6 +16,7 @@ from appliance.outbox.queue import (
     list_dead_letters,
     requeue,
     status,
+    urgent_due,
 )
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "list_dead_letters",
     "requeue",
     "status",
+    "urgent_due",
 ]

@@ -357,8 +357,11 @@ def _count(report: FlushReport, state: str, outcome: Outcome) -> None:
         report.retried += 1
 
 
-def _due_query(kinds: list[str], only_urgent: bool) -> peewee.ModelSelect:
-    query = OutboxItem.select().where((OutboxItem.state == ItemState.PENDING) & (OutboxItem.kind.in_(kinds)))
+def _due_query(kinds: list[str] | None, only_urgent: bool) -> peewee.ModelSelect:
+    """Pending items of ``kinds`` (every kind when None), urgent ones only if asked."""
+    query = OutboxItem.select().where(OutboxItem.state == ItemState.PENDING)
+    if kinds is not None:
+        query = query.where(OutboxItem.kind.in_(kinds))
     if only_urgent:
         query = query.where(OutboxItem.urgent == True)  # noqa: E712 (peewee expression)
     return query
@@ -369,6 +372,12 @@ def _next_due(kinds: list[str], only_urgent: bool, due_by: dt.datetime) -> Outbo
         return None
     query = _due_query(kinds, only_urgent).where(OutboxItem.next_attempt_at <= due_by)
     return query.order_by(OutboxItem.urgent.desc(), OutboxItem.id).first()
+
+
+def urgent_due(kinds: list[str] | None = None) -> bool:
+    """An urgent item of ``kinds`` (every kind when None) is due now: the agent's cheap check (one
+    indexed query on state and next_attempt_at) for sending it at once rather than at the next window."""
+    return _due_query(kinds, True).where(OutboxItem.next_attempt_at <= utcnow()).exists()
 
 
 def _seconds_until_next_due(kinds: list[str], only_urgent: bool) -> float | None:

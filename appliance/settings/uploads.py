@@ -25,6 +25,11 @@ class UploadSettings:
     misfire_grace_minutes: int = 60  # a window woken late (suspend, clock jump) still runs within this
     catch_up_delay_s: int = 90  # after start-up, lets ModemManager find the modem before the catch-up
     timezone: str = ""  # empty: the system's zone (Africa/Bamako on the image)
+    # Urgent items (a suspected SIMR case, a shutdown event) do not wait for a window: the agent looks
+    # for one every urgent_check_s (one indexed query) and sends it at once over a short connection.
+    # After a failed connection it tries again after urgent_retry_s, or as soon as a modem is plugged in.
+    urgent_check_s: int = 10
+    urgent_retry_s: int = 300
 
     def zone(self) -> tzinfo:
         """The site's time zone: windows, months of data and the chart's days are counted in it."""
@@ -59,6 +64,8 @@ class UploadSettings:
             errors.append("uploads.max_minutes : entre 1 et 120 minutes")
         if not 0 <= self.misfire_grace_minutes <= 720 or not 0 <= self.catch_up_delay_s <= 3600:
             errors.append("uploads : misfire_grace_minutes entre 0 et 720, catch_up_delay_s entre 0 et 3600")
+        if not 1 <= self.urgent_check_s <= 600 or not 1 <= self.urgent_retry_s <= 6 * 3600:
+            errors.append("uploads : urgent_check_s entre 1 et 600 secondes, urgent_retry_s entre 1 et 21600")
         if self.timezone:
             try:
                 zoneinfo.ZoneInfo(self.timezone)
