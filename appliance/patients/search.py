@@ -1,7 +1,7 @@
 """Finding a patient from whatever the receptionist has: part of a name, a phone, a card number.
 
-One SQLite FTS5 index (``patient_fts``, kept in step with the patient table by triggers) holds
-the normalised name keys and the numbers. Results come newest-registered first so FTS5 stops
+One SQLite FTS5 index (``patient_search``, m0150, kept in step with the patient table by triggers)
+holds the normalised name keys, the numbers and the village key. Results come newest-registered first so FTS5 stops
 after one page instead of ranking every "Traoré" of the health area: on 100,000 patients a
 query costs the same whatever the name.
 """
@@ -19,6 +19,8 @@ PAGE_SIZE = 20
 MIN_TOKEN_LENGTH = 2
 MAX_TOKENS = 6
 _DIGIT_GROUPS = re.compile(r"(?<=\d)[\s.\-/]+(?=\d)")
+_NASAL_LETTERS = ("n", "m")
+_NASAL_PREFIX = re.compile(r"^[mn](?=[bcdfghjklpqrstvwxz])")  # Ndiaye, Mbaye, Ngolo; not Nana, Nyeleni
 
 
 @dataclass(slots=True, frozen=True)
@@ -47,8 +49,8 @@ class PatientHit:
 HIT_COLUMNS = tuple(field.name for field in fields(PatientHit))  # a SELECT lists them in this order
 SEARCH_SQL = (
     f"SELECT {', '.join('p.' + name for name in HIT_COLUMNS)} "
-    "FROM patient_fts JOIN patient AS p ON p.id = patient_fts.rowid "
-    "WHERE patient_fts MATCH ? AND p.voided = 0 ORDER BY patient_fts.rowid DESC LIMIT ? OFFSET ?"
+    "FROM patient_search JOIN patient AS p ON p.id = patient_search.rowid "
+    "WHERE patient_search MATCH ? AND p.voided = 0 ORDER BY patient_search.rowid DESC LIMIT ? OFFSET ?"
 )
 EXACT_SQL = f"SELECT {', '.join(HIT_COLUMNS)} FROM patient WHERE (local_number = ? OR national_id = ?) AND voided = 0"
 
@@ -62,20 +64,53 @@ class SearchPage:
     too_short: bool = False
 
 
+def _word_term(word: str) -> str:
+    """One typed word as a prefix of a name key or of a village word, whichever it is.
+
+    A Malian name with a nasal prefix is written "N'Diaye", "N Diaye", "N’Diaye" or "Ndiaye": the
+    first three are indexed as two words ("n", "jaie"), the last as one, so a word that starts with
+    "n" or "m" before a consonant also matches as that letter followed by the rest.
+    """
+    names = [normalize.name_key(word)]
+    places = [normalize.spelling_key(word)]
+    if _NASAL_PREFIX.match(word):
+        names.append(f"{word[0]} {normalize.name_key(word[1:])}")
+        places.append(f"{word[0]} {normalize.spelling_key(word[1:])}")
+    phrases = []
+    for name, place in zip(names, places, strict=True):
+        columns = "{search_names village_key}" if name == place else None
+        phrases += [f'{columns} : "{name}" *'] if columns else [f'search_names : "{name}" *',
+                                                                f'village_key : "{place}" *']
+    return phrases[0] if len(phrases) == 1 else f"({' OR '.join(phrases)})"
+
+
+def _words(text: str) -> list[str]:
+    """Folded words, a lone "n" or "m" joined to the next word ("N'Diaye", "N Diaye" → "ndiaye")."""
+    words: list[str] = []
+    for word in text.split():
+        if words and words[-1] in _NASAL_LETTERS and word.isalpha():
+            words[-1] += word
+        else:
+            words.append(word)
+    return words
+
+
 def match_expression(query: str) -> str | None:
     """The FTS5 query for what was typed, or None when nothing searchable was typed.
 
-    Words are name keys matched as prefixes in the names column ("coul" finds Coulibaly and
-    Kulibali); numbers (digit groups joined, "+223" dropped) are prefixes in the numbers column.
+    Words are name keys matched as prefixes in the names or the village ("coul" finds Coulibaly
+    and Kulibali, "kalaban" the patients of Kalaban Coura); numbers (digit groups joined, "+223"
+    dropped) are prefixes in the numbers column. Apostrophes and hyphens are word breaks here as in
+    the index (both go through ``normalize.fold``).
     """
     text = normalize.fold(_DIGIT_GROUPS.sub("", query))
     terms = []
-    for word in text.split()[:MAX_TOKENS]:
+    for word in _words(text)[:MAX_TOKENS]:
         if any(ch.isdigit() for ch in word):
             number = normalize.phone_key(word) if word.isdigit() else word
             terms.append(f'search_ids : "{number}" *')
         elif len(word) >= MIN_TOKEN_LENGTH:
-            terms.append(f'search_names : "{normalize.name_key(word)}" *')
+            terms.append(_word_term(word))
     return " AND ".join(terms) or None
 
 

@@ -96,13 +96,14 @@ def test_the_offsite_copy_comes_back_identical_on_a_new_host(offsite_cfg, store,
     restore(new_cfg, fetched)
     conn = sqlite3.connect(new_cfg.paths.database)
     found = database_digests(conn)
-    derived = {"patient_fts_data", "patient_fts_idx", "patient_fts_docsize"}  # rebuilt, not copied
+    derived = {f"{index}_{part}" for index in ("patient_fts", "patient_search")
+               for part in ("data", "idx", "docsize")}  # rebuilt, not copied
     assert {k: v for k, v in found.items() if k not in derived} == \
         {k: v for k, v in report.manifest.tables.items() if k not in derived}
     assert found["patient"].rows >= 40
     assert conn.execute("SELECT phone FROM user WHERE username = 'kadia'").fetchone() == ("+22365000000",)
     names, patient_id = conn.execute("SELECT search_names, id FROM patient ORDER BY id LIMIT 1").fetchone()
-    matches = [row[0] for row in conn.execute("SELECT rowid FROM patient_fts WHERE patient_fts MATCH ?",
+    matches = [row[0] for row in conn.execute("SELECT rowid FROM patient_search WHERE patient_search MATCH ?",
                                               (f'"{names.split()[0]}"',))]
     assert patient_id in matches  # the full-text index was rebuilt from the patients
 

@@ -39,7 +39,8 @@ SEED = 2024
 GENERATOR_FILES = [*(f"appliance/demo/{name}.py" for name in ("generator", "reference", "bulk", "populate")),
                    *(f"appliance/clinical/data/{name}.toml" for name in ("epi_mali", "anc", "family_planning")),
                    "appliance/patients/normalize.py", "appliance/patients/registry.py",
-                   "appliance/store/migrations/m0010_patients.py", "appliance/store/migrations/m0011_visits.py"]
+                   "appliance/store/migrations/m0010_patients.py", "appliance/store/migrations/m0011_visits.py",
+                   "appliance/store/migrations/m0150_search_villages.py"]
 SEARCH_REQUESTS = 400
 CHART_REQUESTS = 300
 REGISTRATIONS = 120

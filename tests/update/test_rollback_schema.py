@@ -33,12 +33,13 @@ def test_the_additive_rule_catches_a_drop():
 
 def test_an_older_version_opens_a_database_a_newer_one_migrated(cfg):
     db = open_and_migrate(cfg.paths.database)
-    db.execute_sql("CREATE TABLE later_feature (id INTEGER PRIMARY KEY, note TEXT)")  # what 1.3's step 149 adds
+    later = migrations.discover()[-1].version + 1  # a step the next version adds
+    db.execute_sql("CREATE TABLE later_feature (id INTEGER PRIMARY KEY, note TEXT)")
     db.execute_sql("INSERT INTO schema_version (version, description, applied_at) "
-                   "VALUES (149, 'later feature', datetime('now'))")
+                   "VALUES (?, 'later feature', datetime('now'))", (later,))
     db.execute_sql("INSERT INTO later_feature (note) VALUES ('écrit pendant l''essai')")
     db.close()
     again = open_and_migrate(cfg.paths.database)  # this (older) code starts on it after a rollback
-    assert migrations.current_version(again) == 149
+    assert migrations.current_version(again) == later
     assert again.execute_sql("SELECT note FROM later_feature").fetchone()[0] == "écrit pendant l'essai"
     again.close()
