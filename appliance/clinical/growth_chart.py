@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -44,14 +44,16 @@ def _labels() -> dict:
 
 
 def render_growth_chart(indicator: growth.Indicator, sex: growth.Sex, points: Sequence[tuple[float, float]] = (),
-                        *, max_months: int | None = None) -> str:
+                        *, max_months: int | None = None, number: Callable[[float], str] | None = None) -> str:
     """An SVG string for one indicator and sex.
 
     ``points`` are (age in days, value) for wfa/lhfa/bfa, or (length/height in cm, weight in kg) for
     wfl/wfh. Age charts span 0-24 months when every point is younger than 2 years (easier to read
     for infants), else 0-60 months; ``max_months`` forces the span. Points outside the chart are
-    left out rather than drawn on its edge.
+    left out rather than drawn on its edge. ``number`` writes a value in the reader's language (the
+    EMR passes its own; without it, the decimal comma of this file's French texts).
     """
+    number = number or _number
     labels = _labels()
     texts = labels["indicators"][indicator]
     by_length = indicator in ("wfl", "wfh")
@@ -101,7 +103,7 @@ def render_growth_chart(indicator: growth.Indicator, sex: growth.Sex, points: Se
         y = _r(y_axis.pixel(value))
         parts.append(f'<line class="grid-y" data-value="{value:g}" x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" '
                      f'y2="{y}" stroke="#e0e0e0"/>')
-        parts.append(f'<text x="{LEFT - 4}" y="{_r(y + 4)}" text-anchor="end">{_number(value)}</text>')
+        parts.append(f'<text x="{LEFT - 4}" y="{_r(y + 4)}" text-anchor="end">{number(value)}</text>')
     label_y = _spread([y_axis.pixel(curves[z][-1][1]) + 4 for z, _, _ in CURVES], gap=11)
     for (z, name, colour), text_y in zip(CURVES, label_y, strict=True):
         coordinates = " ".join(f"{_r(x_axis.pixel(x))},{_r(y_axis.pixel(y))}" for x, y in curves[z])
@@ -115,10 +117,10 @@ def render_growth_chart(indicator: growth.Indicator, sex: growth.Sex, points: Se
         parts.append(f'<polyline class="child" points="{coordinates}" fill="none" stroke="#1565c0" '
                      'stroke-width="2"/>')
     for x, y in sorted(shown):
-        where = (labels["points"]["length"].format(x=_number(x)) if by_length
-                 else labels["points"]["age"].format(months=_number(round(x, 1))))
+        where = (labels["points"]["length"].format(x=number(x)) if by_length
+                 else labels["points"]["age"].format(months=number(round(x, 1))))
         parts.append(f'<circle class="point" cx="{_r(x_axis.pixel(x))}" cy="{_r(y_axis.pixel(y))}" r="3.5" '
-                     f'fill="#1565c0"><title>{escape(where)} : {_number(y)} {escape(texts["unit"])}</title></circle>')
+                     f'fill="#1565c0"><title>{escape(where)} : {number(y)} {escape(texts["unit"])}</title></circle>')
     parts.append(f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - 8}" text-anchor="middle">'
                  f"{escape(x_label)}</text>")
     parts.append(f'<text transform="translate(12 {(TOP + HEIGHT - BOTTOM) / 2}) rotate(-90)" text-anchor="middle">'

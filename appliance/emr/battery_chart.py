@@ -20,6 +20,7 @@ from importlib import resources
 from itertools import pairwise
 from typing import Any
 
+from appliance.emr.measure_fields import number_text
 from appliance.store.utc import aware_utc
 
 WIDTH, HEIGHT = 360, 230
@@ -174,4 +175,4 @@ def _day_marks(start: datetime, end: datetime, tz: tzinfo, x_of, day_names: list
 
 
 def _fmt(volts: float, digits: int = 1) -> str:
-    return f"{volts:.{digits}f}".replace(".", ",")
+    return number_text(volts, f".{digits}f")

@@ -22,7 +22,7 @@ from appliance.emr.home import Tile, Today, TodayLine
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.i18n import ngettext
-from appliance.emr.measure_fields import CheckboxListField, FrenchDateField
+from appliance.emr.measure_fields import CheckboxListField, FrenchDateField, number_text
 from appliance.emr.patients import label_colon
 from appliance.emr.security import can, requires
 from appliance.emr.submissions import once
@@ -336,7 +336,7 @@ def growth_chart(patient_id: int, indicator: str):
         value = weight_kg if indicator == "wfa" else height_cm
         if value and 0 <= age_days <= growth.MAX_AGE_DAYS:
             points.append((age_days, value))
-    svg = render_growth_chart(indicator, patient.sex, points)
+    svg = render_growth_chart(indicator, patient.sex, points, number=number_text)
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-cache"})
 
 

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from appliance.emr.measure_fields import number_text
+
 WIDTH, HEIGHT = 360, 200
 LEFT, RIGHT, TOP, BOTTOM = 34, 8, 10, 46
 GRID, AXIS = "#e5e7eb", "#374151"
@@ -78,4 +80,4 @@ def trend_svg(title: str, month_labels: Sequence[str], series: Sequence[Series],
 
 
 def _number(value: float) -> str:
-    return f"{value:.0f}" if value == int(value) else f"{value:.2f}".rstrip("0").replace(".", ",")
+    return number_text(value, ".0f") if value == int(value) else number_text(value, ".2f").rstrip("0")

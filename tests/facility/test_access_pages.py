@@ -6,6 +6,7 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 
 import pytest
+from flask_babel import force_locale
 
 from appliance.emr.trend_chart import Series, nice_ceiling, trend_svg
 from appliance.facility.access import access_year, structure, trend
@@ -80,6 +81,16 @@ def test_the_chart_is_valid_svg_without_script():
     assert svg.count("<circle") == 5
     assert nice_ceiling(7) == 10 and nice_ceiling(230) == 250 and nice_ceiling(0) == 1
     assert structure().bands == tuple(BOUNDS)
+
+
+def test_the_chart_values_follow_the_readers_language(app):
+    series = [Series("A", "#000", [0.5, 1.5, 2.5])]
+    with app.test_request_context():
+        french = trend_svg("Titre", ["01/24", "02/24", "03/24"], series)
+        with force_locale("en"):
+            english = trend_svg("Title", ["01/24", "02/24", "03/24"], series)
+    assert "A 03/24 : 2,5</title>" in french and ">1,25</text>" in french
+    assert "A 03/24 : 2.5</title>" in english and ">1.25</text>" in english
 
 
 def test_pages_of_the_head(login_as, store):

@@ -189,3 +189,14 @@ def test_following_pages_never_repeat_an_item_even_when_one_closes(login_as, per
                                              & (FollowupItem.due_on <= TODAY + dt.timedelta(days=7)))
     assert len(seen) == len(set(seen))
     assert set(seen) >= {item.id for item in open_items}
+
+
+def test_growth_chart_numbers_follow_the_readers_language(login_as, person, visit):
+    child = person("Awa", age_days=200)
+    visit(child, GrowthMeasurement(visit_date=TODAY, weight_kg=7.3, height_cm=66.5, position="couche"))
+    charts = {}
+    for language in ("fr", "en"):
+        reader = login_as("infirmier", username=f"inf.{language}", language=language)
+        charts[language] = reader.get(f"/patients/{child.id}/croissance/wfa.svg").get_data(as_text=True)
+    assert ": 7,3 kg</title>" in charts["fr"] and ": 7.3 kg</title>" in charts["en"]
+    assert "7,3" not in charts["en"]

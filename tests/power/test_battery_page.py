@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from appliance.store import readonly
@@ -52,3 +53,12 @@ def test_a_write_is_refused_while_the_read_only_flag_is_up(login_as, cfg):
     readonly.set_read_only(cfg.paths.data_dir, "batterie critique")
     refused = web.post("/compte/mot-de-passe", {"current": "x", "new": "y", "confirm": "y"})
     assert refused.status_code == 503
+
+
+def test_the_chart_volts_follow_the_readers_language(login_as):
+    add_readings(24)
+    axis = re.compile(r'text-anchor="end" fill="#374151">([0-9.,]+)</text>')
+    french = axis.findall(login_as("admin").get("/admin/batterie/").data.decode())
+    english = axis.findall(login_as("admin", username="admin.en", language="en").get("/admin/batterie/").data.decode())
+    assert "12,5" in french and "12.5" in english
+    assert not any("." in mark for mark in french) and not any("," in mark for mark in english)
