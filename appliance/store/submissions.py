@@ -22,11 +22,10 @@ class FormSubmission(BaseModel):
     user_id = peewee.IntegerField()
     path = peewee.TextField()
     location = peewee.TextField()
-    created_at = peewee.DateTimeField(default=utcnow)
+    created_at = peewee.DateTimeField(default=utcnow, index=True)  # the clean-up of old tokens
 
     class Meta:
         table_name = "form_submission"
-        indexes = ((("user_id", "path", "created_at"), False),)
 
 
 def find(token: str) -> FormSubmission | None:

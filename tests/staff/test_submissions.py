@@ -177,3 +177,19 @@ def test_a_form_sent_after_the_session_ended_leads_back_to_it_after_login(nurse,
     assert back.status_code == 302 and back.location == url
     fresh, page = _form(nurse, url)  # the form again, a new token; the phone fills in what it kept
     assert fresh != token and f'data-draft-user="{nurse.user.id}"' in page
+
+
+def test_every_index_of_the_token_table_serves_one_of_its_queries(store):
+    """The token table is written on every form save: an index no query reads only slows that write."""
+    queries = [submissions.FormSubmission.select().where(submissions.FormSubmission.token == "t"),
+               submissions.FormSubmission.delete().where(submissions.FormSubmission.created_at < "2026-01-01")]
+    used = set()
+    for query in queries:
+        sql, params = query.sql()
+        for row in store.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params).fetchall():
+            used.update(re.findall(r"USING (?:COVERING )?INDEX (\S+)", row[-1]))
+            used.update(["primary key"] if "PRIMARY KEY" in row[-1] else [])
+    declared = {name for (name,) in store.execute_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'form_submission'")}
+    unused = {name for name in declared if not name.startswith("sqlite_autoindex")} - used
+    assert not unused, f"index(es) no query uses: {unused}"
