@@ -83,7 +83,7 @@ def session(patient_id: int):
         if proposed != [dose["code"] for dose in doses]:
             flash(_("Les doses dues ont changé depuis l'ouverture du formulaire (une dose vient d'être "
                     "enregistrée ?) : vérifiez la liste et enregistrez de nouveau."), "warning")
-        else:
+        elif doses:  # with none due, the page says so and nothing is written
             saved = _save(patient, doses, today, errors)
             if saved:
                 return saved

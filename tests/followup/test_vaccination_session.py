@@ -84,3 +84,24 @@ def test_a_dose_too_close_to_the_previous_one_is_refused(login_as, person, visit
         "visit_date": TODAY.isoformat(), "antigen": "PENTA", "dose_number": "2", "given_here": "ici"})
     assert second.status_code == 200 and "trop proche de la dose précédente" in text_of(second)
     assert Immunisation.select().count() == 1
+
+
+def test_the_back_button_after_a_full_session_leads_to_what_was_saved(login_as, person):
+    """Once nothing is due, the page the back button shows still carries a form for the saved token
+    (revealed by static/drafts.js): sending it again shows the card with the "already saved" note."""
+    child = person("Awa", age_days=275)
+    nurse = login_as("infirmier")
+    data, _html = _session_form(nurse, child)
+    answers = {f"dose-{code}": "donnee" for code in data["codes"].split()}
+    assert nurse.post(f"/patients/{child.id}/vaccins/seance", {**data, **answers}).status_code == 302
+    saved = Immunisation.select().count()
+    back = nurse.get(f"/patients/{child.id}/vaccins/seance").get_data(as_text=True)
+    assert "Aucune dose due aujourd'hui" in back
+    form = re.search(r'<form method="post" class="card narrow saved-only" hidden>.*?</form>', back, re.S).group(0)
+    assert TOKEN.search(form) and 'data-saved-note="Ce formulaire est déjà enregistré' in form
+    again = nurse.raw.post(f"/patients/{child.id}/vaccins/seance", data={
+        "codes": "", "submission_token": data["submission_token"], "csrf_token": nurse.token})
+    assert again.status_code == 303 and again.location == f"/patients/{child.id}/vaccins/carte"
+    assert "déjà enregistré" in text_of(nurse.get(again.location)) and Immunisation.select().count() == saved
+    fresh = nurse.post(f"/patients/{child.id}/vaccins/seance", {"codes": "", "submission_token": "x" * 24})
+    assert fresh.status_code == 200 and Immunisation.select().count() == saved  # nothing due, nothing written

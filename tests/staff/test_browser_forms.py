@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from appliance.patients.models import Consultation
+from appliance.patients.models import Consultation, Immunisation
 from appliance.patients.registry import Identity, register_patient
 from appliance.sessions import revoke_user
 from appliance.store.audit import system_actor
@@ -55,6 +55,30 @@ def test_back_then_save_again_saves_once(live_server, phone_page, make_user, awa
     page.wait_for_url(f"{live_server}/patients/{awa.id}")
     assert "déjà enregistré" in page.inner_text("main")
     assert Consultation.select().count() == 1
+
+
+def test_back_after_a_vaccination_session_shows_it_was_saved(live_server, phone_page, make_user):
+    identity = Identity(family_name="Diarra", first_names="Fanta", sex="F",
+                        birth_date=dt.date.today() - dt.timedelta(days=275), village="Pelengana")
+    child = register_patient(system_actor("tests"), identity, site_id="demo-cscom")
+    make_user("infirmier", username="inf.kone")
+    page = phone_page
+    page.goto(f"{live_server}/connexion")
+    _login(page, live_server, "inf.kone")
+    session_url, card_url = (f"{live_server}/patients/{child.id}/vaccins/{end}" for end in ("seance", "carte"))
+    page.goto(session_url)
+    page.click("button.primary")  # every dose "given here today", the form's default
+    page.wait_for_url(card_url)
+    given = Immunisation.select().count()
+    assert given >= 5
+    page.go_back()
+    assert page.url == session_url
+    shown = page.inner_text("main")
+    assert "Ce formulaire est déjà enregistré" in shown and "Aucune dose due" not in shown
+    screenshot(page, "vaccination-session-back")
+    page.click("form.saved-only button.primary")
+    page.wait_for_url(card_url)
+    assert "déjà enregistré" in page.inner_text("main") and Immunisation.select().count() == given
 
 
 def test_an_expired_session_keeps_the_typed_visit(live_server, phone_page, make_user, awa):

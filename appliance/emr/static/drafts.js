@@ -79,6 +79,7 @@
     if (draft && draft.saved) {
       if (backButton()) {
         input.value = draft.token;
+        form.hidden = false;  // a form kept only for this (the vaccination session once nothing is due)
         note(form, input.dataset.savedNote);
       } else {
         keep.removeItem(key);  // a form opened anew: another record
