@@ -19,7 +19,15 @@ from appliance.backup.log import RunRecord, record_run
 from appliance.backup.manifest import Manifest, ManifestError
 from appliance.backup.snapshot import BackupError, file_sha256, make_snapshot, manifest_path_for, utc_stamp
 from appliance.backup.stick_repository import copy_encrypted
-from appliance.backup.usb import FolderUsbMedia, MountedUsbMedia, UsbMedia, simulated_sticks_root, stick_lock
+from appliance.backup.usb import (
+    FolderUsbMedia,
+    MountedUsbMedia,
+    UsbMedia,
+    folder_identity,
+    pulled_out,
+    simulated_sticks_root,
+    stick_lock,
+)
 from appliance.config import Config
 from appliance.files import fsync_folder
 from appliance.store.models import utcnow
@@ -99,6 +107,7 @@ def copy_to_sticks(cfg: Config, report: BackupReport, stick_folders: list[Path],
     for stick_folder in stick_folders:
         started_at = utcnow().isoformat(sep=" ")
         target = stick_folder / cfg.site.id
+        plugged = folder_identity(stick_folder)
         try:
             with stick_lock(stick_folder):
                 copied = copy_to_stick(cfg, report.file, target)
@@ -106,7 +115,9 @@ def copy_to_sticks(cfg: Config, report: BackupReport, stick_folders: list[Path],
                 report.removed += remove_plain_copies(target)
             record_run(cfg.paths.database, RunRecord(started_at, reason, "usb", str(copied), "ok", bytes=size))
         except (BackupError, ManifestError, OSError) as exc:
-            message = f"copie sur la clé USB {stick_folder.parent} impossible : {exc}"
+            # Whatever restic or the OS said, the cause a person must hear is that the stick went.
+            why = f"clé USB retirée pendant la copie ({exc})" if pulled_out(stick_folder, plugged) else exc
+            message = f"copie sur la clé USB {stick_folder.parent} impossible : {why}"
             report.problems.append(message)
             record_run(cfg.paths.database, RunRecord(started_at, reason, "usb", str(target), "failed", message))
 

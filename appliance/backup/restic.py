@@ -7,17 +7,25 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 NO_REPOSITORY = ("Is there a repository at the following location?", "repository does not exist")
 WRONG_KEY = ("wrong password", "no key found")
+WATCH_S = 0.2  # how often ``alive`` is asked while restic runs
+STOPPED = "restic arrêté : son dépôt n'est plus là (clé USB retirée ?)"
 
 
 def run(binary: str, repository: str, key_file: Path, *args: str, options: tuple[str, ...] = (),
-        cache_dir: Path | None = None, cwd: Path | None = None, timeout: float
-        ) -> subprocess.CompletedProcess[str]:
+        cache_dir: Path | None = None, cwd: Path | None = None, timeout: float,
+        alive: Callable[[], bool] | None = None) -> subprocess.CompletedProcess[str]:
     """``restic [options] args`` on ``repository`` with the key in ``key_file`` (no cache without
-    ``cache_dir``: a stick's repository is read rarely and its cache would only wear the SD card)."""
+    ``cache_dir``: a stick's repository is read rarely and its cache would only wear the SD card).
+
+    With ``alive``, restic is stopped as soon as it answers False (the stick was pulled out): left
+    alone, restic retries for minutes, re-creating the repository's folders under the empty mount
+    point, and may even report a snapshot saved there."""
     env = {
         **os.environ,
         "RESTIC_REPOSITORY": repository,
@@ -29,8 +37,30 @@ def run(binary: str, repository: str, key_file: Path, *args: str, options: tuple
     if cache_dir is not None:
         env["RESTIC_CACHE_DIR"] = str(cache_dir)
     cache = () if cache_dir is not None else ("--no-cache",)
-    return subprocess.run([binary, *cache, *options, *args], env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    command = [binary, *cache, *options, *args]
+    if alive is None:
+        return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    return _watched(command, env, cwd, timeout, alive)
+
+
+def _watched(command: list[str], env: dict[str, str], cwd: Path | None, timeout: float,
+             alive: Callable[[], bool]) -> subprocess.CompletedProcess[str]:
+    deadline = time.monotonic() + timeout
+    with subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as process:
+        while True:
+            try:
+                out, err = process.communicate(timeout=WATCH_S)
+                return subprocess.CompletedProcess(command, process.returncode, out, err)
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline:
+                    process.kill()
+                    process.communicate()
+                    raise subprocess.TimeoutExpired(command, timeout) from None
+                if not alive():
+                    process.kill()
+                    out, err = process.communicate()
+                    return subprocess.CompletedProcess(command, process.returncode, out, f"{err}\n{STOPPED}")
 
 
 def wrong_key(stderr: str) -> bool:

@@ -29,6 +29,7 @@ RECENT_RUNS = 10
 # Recorded message fragment → cause, first match wins. The fragments are the backup code's own
 # French messages and the OS/SQLite errors that end up inside them (English strerror).
 _CAUSES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("stick_removed", ("clé usb retirée",)),
     ("stick_full", ("clé pleine",)),
     ("disk_full", ("espace disque insuffisant", "errno 28", "no space left", "database or disk is full")),
     ("stick_bad", ("diffère de l'original",)),

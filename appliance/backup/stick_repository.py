@@ -20,7 +20,7 @@ from pathlib import Path
 from appliance.backup import restic
 from appliance.backup.manifest import Manifest
 from appliance.backup.snapshot import BackupError, file_sha256, manifest_path_for
-from appliance.backup.usb import drop_from_page_cache
+from appliance.backup.usb import drop_from_page_cache, folder_identity, pulled_out
 from appliance.config import Config, write_secret
 
 KEY_FILE_NAME = "usb_backup_key"
@@ -179,4 +179,8 @@ def _forget(cfg: Config, repository: Path, key: Path, *, keep: int) -> None:
 
 def _restic(cfg: Config, repository: Path, key: Path, *args: str, cwd: Path | None = None
             ) -> subprocess.CompletedProcess[str]:
-    return restic.run(cfg.backup.restic_binary, str(repository), key, *args, cwd=cwd, timeout=TIMEOUT_S)
+    """restic on the stick's repository, stopped at once if the stick is pulled out meanwhile."""
+    watched = repository if repository.is_dir() else repository.parent
+    identity = folder_identity(watched)
+    return restic.run(cfg.backup.restic_binary, str(repository), key, *args, cwd=cwd, timeout=TIMEOUT_S,
+                      alive=lambda: not pulled_out(watched, identity))

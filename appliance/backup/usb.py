@@ -99,3 +99,19 @@ def stick_lock(folder: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def folder_identity(folder: Path) -> tuple[int, int] | None:
+    """(device, inode) of a stick's folder, None if it cannot be reached. A stick pulled out leaves at
+    its path the empty mount point, nothing, a folder restic re-creates there, or I/O errors: never
+    the same identity."""
+    try:
+        found = os.stat(folder)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def pulled_out(folder: Path, identity: tuple[int, int] | None) -> bool:
+    """The stick whose folder had ``identity`` before a copy is no longer the one at ``folder``."""
+    return identity is not None and folder_identity(folder) != identity

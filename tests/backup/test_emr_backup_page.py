@@ -124,6 +124,9 @@ def test_a_failed_run_says_why_in_french(login_as, cfg, live, stick):
     ("usb", "failed", "copie sur la clé USB /media/K impossible : la copie relue sur la clé diffère de "
                       "l'original (clé défectueuse ?)", "stick_bad"),
     ("usb", "failed", "copie sur la clé USB /media/K impossible : [Errno 5] Input/output error", "stick_removed"),
+    ("usb", "failed", "copie sur la clé USB /media/K impossible : clé USB retirée pendant la copie (restic n'a pas "
+                      "pu écrire sur la clé : restic arrêté : son dépôt n'est plus là (clé USB retirée ?))",
+     "stick_removed"),
     ("usb", "failed", "copie sur la clé USB /media/K impossible : [Errno 30] Read-only file system", "read_only"),
     ("usb", "skipped", "aucune clé USB de sauvegarde branchée", "no_stick"),
     ("offsite", "failed", "dépôt de sauvegarde injoignable : dial tcp: connection refused", "link_down"),
