@@ -9,7 +9,7 @@ TEST_DEPS := build/.system-test
 PO_FILES := $(wildcard appliance/emr/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test test-fast lint bench translations extract-messages image boot soak clean
+.PHONY: run test test-fast lint bench translations extract-messages image boot soak release clean
 
 PORT ?= 8080
 
@@ -33,6 +33,21 @@ translations: $(MO_FILES)
 # The bootable SD image (root, Debian 12 build host): build/image/clinic-appliance.img.xz + .sha256.
 image: $(TEST_DEPS) $(PIP_STAMP) $(MO_FILES)
 	$(PY) image/build.py all
+
+# A release, on the release maker's machine (docs/technician.md, "Publier une version"): the system bundle
+# from the built image (make image), and the application bundle from this tree's wheel, checked against the
+# image the clinics run (FIELD_IMAGE: without it, no application bundle). Signed RAUC verity bundles.
+RELEASE_DIR ?= build/release
+RELEASE_IMAGE ?= $(or $(APPLIANCE_IMAGE_WORK),/var/tmp/appliance-image)/clinic-appliance.img
+release: $(PIP_STAMP) $(MO_FILES)
+	@test -n "$(APPLIANCE_RELEASE_KEY)" -a -n "$(APPLIANCE_RELEASE_CERT)" || \
+		{ echo "APPLIANCE_RELEASE_CERT et APPLIANCE_RELEASE_KEY : le certificat et la clé de publication"; exit 2; }
+	$(VENV)/bin/appliance update build-bundle system --image $(RELEASE_IMAGE) --output $(RELEASE_DIR)
+	@if [ -n "$(FIELD_IMAGE)" ]; then \
+		rm -rf $(RELEASE_DIR)/wheel && $(PY) -m pip wheel --no-deps --quiet -w $(RELEASE_DIR)/wheel . && \
+		$(VENV)/bin/appliance update build-bundle app --wheel $$(ls $(RELEASE_DIR)/wheel/appliance-*.whl) \
+			--against $(FIELD_IMAGE) --output $(RELEASE_DIR); \
+	else echo "Pas de paquet d'application : FIELD_IMAGE=<image des cliniques> pour le vérifier contre elle"; fi
 
 # The built image booted in the emulated Pi (QEMU virt, 512 MB) for a person to look around (docs/technician.md).
 boot: $(TEST_DEPS) $(PIP_STAMP)

@@ -128,3 +128,72 @@ def _install(cfg, bundle: Path, *, channel: str, force: bool = False, app_max_by
             else "les services ont redémarré avec elle")
     click.echo(f"Version {attempt.version} installée, en essai : {then}.")
     return 0
+
+
+# ------------------------------------------------------------------ release maker (never on the box)
+
+def _release_options(command):
+    for option in reversed([
+        click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+                     envvar="APPLIANCE_RELEASE_CERT", help="Certificat de publication (le trousseau des appareils)."),
+        click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+                     envvar="APPLIANCE_RELEASE_KEY", help="Clé privée de publication (jamais sur un appareil)."),
+        click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("build/release"),
+                     show_default=True, help="Dossier où écrire le paquet."),
+        click.option("--compatible", default=None, help="Matériel visé (par défaut celui des appareils)."),
+    ]):
+        command = option(command)
+    return command
+
+
+@update.group("build-bundle")
+def build_bundle() -> None:
+    """Publication (sur le poste de publication) : paquets RAUC signés, format verity."""
+
+
+@build_bundle.command("system")
+@click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="L'image construite (make image) ou sa partition racine (ext4).")
+@click.option("--version", "version", default=None, help="Version attendue (vérifiée contre l'image).")
+@_release_options
+def build_system(image: Path, version: str | None, cert: Path, key: Path, output: Path,
+                 compatible: str | None) -> None:
+    """Paquet système : la racine de l'image, écrite par RAUC dans l'autre emplacement."""
+    from appliance.settings.update import UpdateSettings
+    from appliance.update.bundle import BundleRefused
+    from appliance.update.release import build_system_bundle
+
+    try:
+        bundle, made = build_system_bundle(image, compatible=compatible or UpdateSettings.compatible, cert=cert,
+                                           key=key, output=output / "system.raucb", version=version)
+    except BundleRefused as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    named = bundle.rename(output / f"system-{made}.raucb")
+    click.echo(f"Paquet système {made} : {named} ({named.stat().st_size // 1_000_000} Mo)")
+
+
+@build_bundle.command("app")
+@click.option("--wheel", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="La roue de l'application (pip wheel --no-deps .).")
+@click.option("--against", type=click.Path(exists=True, path_type=Path), required=True,
+              help="Le système des cliniques (image, racine ext4 ou dossier) : ses bibliothèques sont vérifiées.")
+@_release_options
+def build_app(wheel: Path, against: Path, cert: Path, key: Path, output: Path, compatible: str | None) -> None:
+    """Paquet d'application (3G ou clé) et son index latest.json."""
+    from appliance.settings.update import UpdateSettings
+    from appliance.update.bundle import BundleRefused
+    from appliance.update.release import build_app_bundle, venv_of, write_index
+    from appliance.update.requirements import wheel_metadata
+
+    try:
+        version = wheel_metadata(wheel)[1]
+        output.mkdir(parents=True, exist_ok=True)
+        bundle = build_app_bundle(wheel, version=version, compatible=compatible or UpdateSettings.compatible,
+                                  cert=cert, key=key, output=output / f"app-{version}.raucb",
+                                  installed=venv_of(against))
+    except BundleRefused as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    write_index(bundle, version)
+    click.echo(f"Paquet d'application {version} : {bundle} ({bundle.stat().st_size} octets) et latest.json")

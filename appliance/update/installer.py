@@ -14,7 +14,7 @@ import logging
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from appliance.update.bundle import RAUC, BundleRefused, extract_bundle, read_bu
 from appliance.update.health import Health
 from appliance.update.journal import Attempt, Journal, read_journal, write_journal
 from appliance.update.policy import check_bundle
+from appliance.update.requirements import running_venv
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class Box:
     run: Callable[[list[str]], subprocess.CompletedProcess] = lambda args: subprocess.run(
         args, capture_output=True, text=True, check=False)
     clock: Callable[[], float] = time.time
+    venv: Callable[[], Mapping[str, str]] = running_venv  # what an application release may import
 
 
 def install(box: Box, bundle: Path, *, installed: str, channel: str, force: bool = False,
@@ -88,7 +90,7 @@ def _install_app(box: Box, bundle: Path, version: str) -> None:
     shutil.rmtree(extracted, ignore_errors=True)
     try:
         extract_bundle(bundle, box.keyring, extracted)
-        target = releases.unpack_wheel(extracted, box.work_dir, version)
+        target = releases.unpack_wheel(extracted, box.work_dir, version, box.venv())
     finally:
         shutil.rmtree(extracted, ignore_errors=True)
     releases.switch(box.work_dir, "previous", releases.link_target(box.work_dir, "current"))

@@ -13,10 +13,12 @@ from __future__ import annotations
 import os
 import shutil
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from appliance.files import fsync_folder
 from appliance.update.bundle import BundleRefused
+from appliance.update.requirements import check_wheel
 
 
 def releases_dir(work_dir: Path) -> Path:
@@ -34,9 +36,10 @@ def current_release(work_dir: Path) -> str | None:
     return target.name if target is not None else None
 
 
-def unpack_wheel(payload: Path, work_dir: Path, version: str) -> Path:
+def unpack_wheel(payload: Path, work_dir: Path, version: str, installed: Mapping[str, str]) -> Path:
     """The one wheel of the extracted bundle, unpacked into ``releases/<version>`` (made aside,
-    synced, then renamed into place)."""
+    synced, then renamed into place); refused when it needs a dependency ``installed`` (the box's
+    venv, name → version) lacks."""
     wheels = sorted(payload.glob("*.whl"))
     if len(wheels) != 1:
         raise BundleRefused("Paquet d'application refusé : il doit contenir une seule roue Python (.whl).")
@@ -53,6 +56,11 @@ def unpack_wheel(payload: Path, work_dir: Path, version: str) -> Path:
     if not (staging / "appliance" / "__init__.py").is_file():
         shutil.rmtree(staging)
         raise BundleRefused("Paquet d'application refusé : la roue ne contient pas l'application.")
+    try:
+        check_wheel(wheels[0], installed)
+    except BundleRefused:
+        shutil.rmtree(staging)
+        raise
     _sync_tree(staging)
     shutil.rmtree(target, ignore_errors=True)
     os.replace(staging, target)

@@ -14,13 +14,16 @@ from tests.update.bundles import COMPATIBLE, Keys
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def fake_wheel(folder: Path, version: str, *, body: str = "") -> Path:
-    """A wheel that is the appliance package, reduced to a version marker (and ``body``)."""
+def fake_wheel(folder: Path, version: str, *, body: str = "", requires: tuple[str, ...] = ()) -> Path:
+    """A wheel that is the appliance package, reduced to a version marker (and ``body``), declaring
+    ``requires`` as its dependencies."""
     folder.mkdir(parents=True, exist_ok=True)
     wheel = folder / f"appliance-{version}-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("appliance/__init__.py", f'RELEASE = "{version}"\n{body}')
-        archive.writestr(f"appliance-{version}.dist-info/METADATA", f"Name: appliance\nVersion: {version}\n")
+        archive.writestr(f"appliance-{version}.dist-info/METADATA",
+                         f"Metadata-Version: 2.1\nName: appliance\nVersion: {version}\n"
+                         + "".join(f"Requires-Dist: {line}\n" for line in requires))
         archive.writestr("appliance/padding.bin", os.urandom(8192))  # squashfs wants > 4 KiB
     return wheel
 

@@ -124,3 +124,21 @@ def test_a_wheel_without_the_application_is_refused(box, tmp_path, release_keys)
         install(box, bundle, installed="1.0.0", channel="usb")
     assert read_journal(box.data_dir).last.outcome == "failed"
     assert releases.current_release(box.work_dir) is None and not list(Path(box.work_dir).glob("releases/*"))
+
+
+def test_an_app_needing_a_library_the_box_lacks_is_refused_before_the_switch(box, tmp_path, release_keys):
+    from dataclasses import replace
+
+    from tests.update.apps import fake_wheel
+
+    box = replace(box, venv=lambda: {"flask": "3.1.3", "peewee": "4.5.3"})
+    wheel = fake_wheel(tmp_path / "w", "1.1.0", requires=("flask>=3,<4", "peewee>=4"))
+    install(box, app_bundle(tmp_path, release_keys, "1.1.0", wheel=wheel), installed="1.0.0", channel="usb")
+    assert running_release(box) == "1.1.0"
+    judge(box, running="1.1.0", health=HEALTHY)
+    needs = fake_wheel(tmp_path / "w2", "1.2.0", requires=("flask>=3,<4", "paho-mqtt>=2"))
+    with pytest.raises(BundleRefused, match=r"paho-mqtt>=2 \(absent\).*paquet système"):
+        install(box, app_bundle(tmp_path, release_keys, "1.2.0", wheel=needs), installed="1.1.0", channel="3g")
+    assert running_release(box) == "1.1.0" and not (box.work_dir / "releases/1.2.0").exists()
+    assert not list((box.work_dir / "releases").glob(".*partial"))
+    assert read_journal(box.data_dir).last.outcome == "failed"
