@@ -111,7 +111,7 @@ def _install(cfg, bundle: Path, *, channel: str, force: bool = False, app_max_by
     from appliance.backup.local import run_backup
     from appliance.update.bundle import BundleRefused
     from appliance.update.installer import install as install_bundle
-    from appliance.update.machine import real_box, services_version
+    from appliance.update.machine import real_box, reboot, services_version
 
     backup = run_backup(cfg, reason="pre-upgrade")
     if not backup.ok:
@@ -124,9 +124,13 @@ def _install(cfg, bundle: Path, *, channel: str, force: bool = False, app_max_by
     except BundleRefused as exc:
         click.echo(str(exc), err=True)
         return 2
-    then = ("redémarrer pour l'essayer" if attempt.kind == "system"
-            else "les services ont redémarré avec elle")
-    click.echo(f"Version {attempt.version} installée, en essai : {then}.")
+    if attempt.kind == "app":
+        click.echo(f"Version {attempt.version} installée, en essai : les services ont redémarré avec elle.")
+    elif channel == "cli":
+        click.echo(f"Version {attempt.version} installée, en essai : redémarrer pour l'essayer.")
+    else:  # nobody at the keyboard (a stick, 3G): the new system is tried at once
+        click.echo(f"Version {attempt.version} installée, en essai : redémarrage de l'appareil.")
+        reboot()
     return 0
 
 

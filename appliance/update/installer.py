@@ -106,9 +106,12 @@ def judge(box: Box, *, running: str, health: Health) -> Attempt | None:
     attempt = journal.pending
     if attempt is None:
         return None
-    if attempt.outcome == "installing" or running != attempt.version:
+    # A power cut after RAUC switched the boot but before the journal said so: the new system runs,
+    # its trial goes on like any other.
+    cut_short = attempt.outcome == "installing" and not (attempt.kind == "system" and running == attempt.version)
+    if cut_short or running != attempt.version:
         return _close(box, journal, attempt, "rolled_back",
-                      "interrompue avant la fin" if attempt.outcome == "installing"
+                      "interrompue avant la fin" if cut_short
                       else f"la version {running} tourne encore : l'essai n'a pas démarré")
     now = box.clock()
     if not attempt.trial_until:

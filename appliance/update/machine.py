@@ -68,6 +68,11 @@ def restart_services() -> None:
     subprocess.run(["systemctl", "restart", *SERVICES], check=False, timeout=300)
 
 
+def reboot() -> None:
+    """Boot the system just written to the other slot (the bootloader tries it once RAUC said so)."""
+    subprocess.run(["systemctl", "reboot"], check=False, timeout=60)
+
+
 def real_box(cfg) -> Box:
     return Box(data_dir=cfg.paths.data_dir, work_dir=cfg.update.work_dir, keyring=cfg.update.keyring,
                compatible=cfg.update.compatible, trial_s=cfg.update.trial_s,

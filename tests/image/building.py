@@ -95,15 +95,25 @@ def built() -> BuiltImage:
 
 
 def release_certificate() -> Path:
-    """A release certificate made for this build (its key is thrown away: nothing signs with it), given
-    to the build as a release maker would (APPLIANCE_RELEASE_CERT), unless one is given already."""
+    """A release certificate made for this build, given to the build as a release maker would
+    (APPLIANCE_RELEASE_CERT), unless one is given already. Its key stays in the build folder, outside
+    the image, for the update tests that sign bundles for the booted card (release_key)."""
     cert = BUILD / "release.cert.pem"
     if not os.environ.get("APPLIANCE_RELEASE_CERT"):
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                        "-nodes", "-keyout", "/dev/null", "-out", str(cert), "-days", "3650",
+                        "-nodes", "-keyout", str(BUILD / "release.key.pem"), "-out", str(cert), "-days", "3650",
                         "-subj", "/O=Clinic-in-a-box image test/CN=release"], check=True, capture_output=True)
         os.environ["APPLIANCE_RELEASE_CERT"] = str(cert)
+        os.environ["APPLIANCE_RELEASE_KEY"] = str(BUILD / "release.key.pem")
     return Path(os.environ["APPLIANCE_RELEASE_CERT"])
+
+
+def release_key(built: BuiltImage) -> tuple[Path, Path] | None:
+    """(certificate, key) the built image's bundles are signed with; None when the key is not here
+    (an image given a certificate from outside, without APPLIANCE_RELEASE_KEY)."""
+    cert = Path(os.environ.get("APPLIANCE_RELEASE_CERT") or built.out / "release.cert.pem")
+    key = Path(os.environ.get("APPLIANCE_RELEASE_KEY") or built.out / "release.key.pem")
+    return (cert, key) if cert.is_file() and key.is_file() else None
 
 
 def _previous_build() -> BuiltImage:

@@ -39,3 +39,23 @@ def app_bundle(folder: Path, keys: Keys, version: str, *, wheel: Path | None = N
     wheel = wheel or fake_wheel(folder / f"wheel-{version}", version)
     return build_app_bundle(wheel, version=version, compatible=COMPATIBLE, cert=keys.cert, key=keys.key,
                             output=folder / f"app-{version}.raucb")
+
+
+def bumped_wheel(wheel: Path, folder: Path, version: str) -> Path:
+    """``wheel`` as a later release would ship it: the same code under ``version`` (dist-info folder,
+    METADATA and RECORD say it)."""
+    from appliance.update.requirements import wheel_metadata
+
+    old = wheel_metadata(wheel)[1]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"appliance-{version}-py3-none-any.whl"
+    before, after = f"appliance-{old}.dist-info", f"appliance-{version}.dist-info"
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith(before + "/"):
+                data = data.replace(before.encode(), after.encode())
+                if item.filename.endswith("/METADATA"):
+                    data = data.replace(f"\nVersion: {old}\n".encode(), f"\nVersion: {version}\n".encode())
+            out.writestr(item.filename.replace(before, after, 1), data)
+    return target

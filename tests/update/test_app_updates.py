@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,21 @@ def test_an_app_needing_a_library_the_box_lacks_is_refused_before_the_switch(box
     assert running_release(box) == "1.1.0" and not (box.work_dir / "releases/1.2.0").exists()
     assert not list((box.work_dir / "releases").glob(".*partial"))
     assert read_journal(box.data_dir).last.outcome == "failed"
+
+
+def test_a_system_written_whole_before_a_cut_is_tried_like_any_other(box, clock):
+    """The cut came after RAUC switched the boot, before the journal said "trial": the new system runs."""
+    from dataclasses import replace
+
+    from appliance.update.journal import Attempt, Journal
+
+    ran: list[list[str]] = []
+    box = replace(box, run=lambda args: ran.append(args) or subprocess.CompletedProcess(args, 0, "", ""))
+    write_journal(box.data_dir, Journal(pending=Attempt(version="2.0.0", kind="system", channel="usb",
+                                                        outcome="installing", previous_version="1.0.0")))
+    assert judge(box, running="2.0.0", health=BROKEN) is None  # on trial, not yet judged
+    assert judge(box, running="2.0.0", health=HEALTHY).outcome == "kept"
+    assert ran == [["rauc", "status", "mark-good"]]
+    write_journal(box.data_dir, Journal(pending=Attempt(version="3.0.0", kind="system", channel="usb",
+                                                        outcome="installing", previous_version="2.0.0")))
+    assert judge(box, running="2.0.0", health=HEALTHY).detail == "interrompue avant la fin"
