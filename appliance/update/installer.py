@@ -11,6 +11,7 @@ previous version when it is still not healthy at the end of the trial.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import time
@@ -86,13 +87,21 @@ def install(box: Box, bundle: Path, *, installed: str, channel: str, force: bool
 
 
 def _install_app(box: Box, bundle: Path, version: str) -> None:
-    extracted = box.work_dir / "extract"
+    """RAUC reads a payload only from a file no one else can change while it reads ("unsafe bundle uid"):
+    the agent's download and a stick's files belong to the service user, so the (small) bundle is
+    copied into the updater's own folder first; the copy is what is checked and unpacked."""
+    extracted, private = box.work_dir / "extract", box.work_dir / "incoming.raucb"
     shutil.rmtree(extracted, ignore_errors=True)
     try:
-        extract_bundle(bundle, box.keyring, extracted)
+        private.unlink(missing_ok=True)
+        with bundle.open("rb") as source, os.fdopen(os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                                                            0o600), "wb") as copy:
+            shutil.copyfileobj(source, copy)
+        extract_bundle(private, box.keyring, extracted)
         target = releases.unpack_wheel(extracted, box.work_dir, version, box.venv())
     finally:
         shutil.rmtree(extracted, ignore_errors=True)
+        private.unlink(missing_ok=True)
     releases.switch(box.work_dir, "previous", releases.link_target(box.work_dir, "current"))
     releases.switch(box.work_dir, "current", target)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from appliance.files import fsync_folder
 from appliance.update.bundle import BundleRefused
-from appliance.update.requirements import check_wheel
+from appliance.update.requirements import check_wheel, wheel_metadata
 
 
 def releases_dir(work_dir: Path) -> Path:
@@ -57,6 +57,8 @@ def unpack_wheel(payload: Path, work_dir: Path, version: str, installed: Mapping
         shutil.rmtree(staging)
         raise BundleRefused("Paquet d'application refusé : la roue ne contient pas l'application.")
     try:
+        if wheel_metadata(wheels[0])[1] != version:
+            raise BundleRefused(f"Paquet d'application refusé : sa roue n'est pas la version {version} annoncée.")
         check_wheel(wheels[0], installed)
     except BundleRefused:
         shutil.rmtree(staging)

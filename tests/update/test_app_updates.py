@@ -161,3 +161,14 @@ def test_a_system_written_whole_before_a_cut_is_tried_like_any_other(box, clock)
     write_journal(box.data_dir, Journal(pending=Attempt(version="3.0.0", kind="system", channel="usb",
                                                         outcome="installing", previous_version="2.0.0")))
     assert judge(box, running="2.0.0", health=HEALTHY).detail == "interrompue avant la fin"
+
+
+def test_a_bundle_the_agent_downloaded_is_installed_by_root(box, tmp_path, release_keys):
+    """RAUC refuses to unpack a file another user could change as it reads it ("unsafe bundle uid"): the
+    agent's download (and a stick's files) belong to the service user."""
+    if os.geteuid() != 0:
+        pytest.skip("root only: a bundle owned by another user")
+    bundle = app_bundle(tmp_path, release_keys, "1.1.0")
+    os.chown(bundle, 996, 996)
+    install(box, bundle, installed="1.0.0", channel="3g")
+    assert running_release(box) == "1.1.0" and not (box.work_dir / "incoming.raucb").exists()
