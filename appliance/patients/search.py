@@ -78,9 +78,10 @@ def _word_term(word: str) -> str:
         places.append(f"{word[0]} {normalize.spelling_key(word[1:])}")
     phrases = []
     for name, place in zip(names, places, strict=True):
-        columns = "{search_names village_key}" if name == place else None
-        phrases += [f'{columns} : "{name}" *'] if columns else [f'search_names : "{name}" *',
-                                                                f'village_key : "{place}" *']
+        if name == place:  # one phrase over both columns: FTS5 reads the prefix's entries once
+            phrases.append(f'{{search_names village_key}} : "{name}" *')
+        else:
+            phrases += [f'search_names : "{name}" *', f'village_key : "{place}" *']
     return phrases[0] if len(phrases) == 1 else f"({' OR '.join(phrases)})"
 
 
