@@ -22,7 +22,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import peewee
@@ -40,6 +40,7 @@ from appliance.config import Config
 from appliance.outbox.models import OutboxItem
 from appliance.outbox.outcome import Outcome, OutcomeKind
 from appliance.outbox.queue import enqueue
+from appliance.settings.uploads import parse_window_time
 from appliance.store.models import utcnow
 from appliance.store.utc import aware_utc
 
@@ -95,6 +96,15 @@ def last_queued_at(cfg: Config) -> float | None:
     return None if newest is None else aware_utc(newest.created_at).timestamp()
 
 
+def next_nightly_run(cfg: Config, moment: float) -> datetime:
+    """The first nightly job (``backup.nightly_at``, site time) at or after ``moment``: the night the
+    copy really leaves, not the moment the rule starts saying yes."""
+    hour, minute = parse_window_time(cfg.backup.nightly_at)
+    at = datetime.fromtimestamp(moment, cfg.uploads.zone())
+    run = at.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return run if run >= at else run + timedelta(days=1)
+
+
 def not_due_note(cfg: Config, now: float) -> str | None:
     """None when tonight's job must queue the off-site copy (the rule: ``summary.offsite_due``),
     else the report's line saying when the next one leaves."""
@@ -107,7 +117,7 @@ def not_due_note(cfg: Config, now: float) -> str | None:
         return None
     zone = cfg.uploads.zone()
     queued = datetime.fromtimestamp(last, zone).strftime("%d/%m/%Y")
-    due = datetime.fromtimestamp(offsite_next_due(last_queued_at=last, every_days=every), zone).strftime("%d/%m/%Y")
+    due = next_nightly_run(cfg, offsite_next_due(last_queued_at=last, every_days=every)).strftime("%d/%m/%Y")
     return (f"Copie hors site : une toutes les {every} nuits (dernière mise en file le {queued}) ; "
             f"la prochaine part la nuit du {due}.")
 

@@ -14,9 +14,10 @@ from appliance.backup import offsite
 from appliance.backup.local import run_nightly_backup
 from appliance.backup.log import BackupRun, RunRecord, record_run
 from appliance.backup.status import collect
-from appliance.backup.summary import DAY_S, offsite_due, offsite_stale_after_s
+from appliance.backup.summary import DAY_S, offsite_due, offsite_next_due, offsite_stale_after_s
 from appliance.outbox.models import ItemState, OutboxItem
 from appliance.settings.backup import BackupSettings
+from appliance.settings.uploads import parse_window_time
 
 from .conftest import NO_STICK
 
@@ -60,7 +61,10 @@ def offsite_items() -> list[OutboxItem]:
 
 
 def test_eight_nights_queue_the_offsite_copy_on_nights_one_and_eight_only(weekly_cfg):
-    start = time.time()
+    # The agent runs the nightly job at backup.nightly_at (05:30): the note names the night of the run
+    # that really sends, whatever hour the test itself runs at.
+    hour, minute = parse_window_time(weekly_cfg.backup.nightly_at)
+    start = datetime.now(weekly_cfg.uploads.zone()).replace(hour=hour, minute=minute, second=0).timestamp()
     queued = []
     for night in range(1, 9):
         before = len(offsite_items())
@@ -124,3 +128,14 @@ def test_the_backups_page_flags_an_offsite_copy_only_past_the_interval(weekly_cf
     assert offsite_problems(weekly_cfg, timedelta(days=10)) == ["offsite_stale"]
     nightly = dataclasses.replace(weekly_cfg, backup=dataclasses.replace(weekly_cfg.backup, offsite_every_days=1))
     assert offsite_problems(nightly, timedelta(days=6)) == ["offsite_stale"]
+
+
+@pytest.mark.parametrize("queued_at, leaves", [("2026-12-07 05:30", "14/12/2026"), ("2026-12-07 00:20", "14/12/2026"),
+                                                ("2026-12-07 20:00", "15/12/2026")])
+def test_the_note_names_the_night_the_copy_really_leaves(weekly_cfg, queued_at, leaves):
+    """Queued by a night run (or by hand at any hour): the next copy leaves with the first 05:30 job at
+    least six and a half days later, and the note says that night's date, not the day before."""
+    zone = weekly_cfg.uploads.zone()
+    last = datetime.strptime(queued_at, "%Y-%m-%d %H:%M").replace(tzinfo=zone).timestamp()
+    moment = offsite_next_due(last_queued_at=last, every_days=7)
+    assert offsite.next_nightly_run(weekly_cfg, moment).strftime("%d/%m/%Y") == leaves
