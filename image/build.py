@@ -6,7 +6,7 @@ Stages, each one resumable and shown with its progress and duration:
 1. ``rootfs``   debootstrap an arm64 Debian 12 tree (qemu-user-static through binfmt_misc), with every
                 package the Ansible roles ask for, so the roles find them installed (apt under qemu is slow).
 2. ``apply``    the Ansible playbook applied to that tree through Ansible's chroot connection.
-3. ``assemble`` a partitioned .img (FAT boot, ext4 root, ext4 data) built without loop devices:
+3. ``assemble`` a partitioned .img (FAT boot, ext4 root A, empty ext4 root B, ext4 data) built without loop devices:
                 mkfs.ext4 -d and mkfs.vfat + mcopy write partition files, sfdisk and dd put them together.
 4. ``compress`` the .img compressed with xz (what Raspberry Pi Imager and Etcher read) and its sha256.
 
@@ -44,7 +44,9 @@ PYTHON_TAG = "311"  # Debian 12's python3, which runs the appliance's venv on th
 AARCH64_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64",
                      "manylinux_2_34_aarch64", "manylinux_2_36_aarch64", "linux_aarch64")
 
-# Partition layout (MiB). The data partition is created small and grown to fill the card at first boot.
+# Partition layout (MiB): boot · root A · root B · data (docs/technician.md, "La carte"). The two root
+# slots are RAUC's: an update writes the one not running, never the data partition, which is last so
+# that first boot can grow it to fill the card.
 ALIGN_MIB = 4
 BOOT_MIB = 256
 DATA_MIB = 64
@@ -52,7 +54,11 @@ ROOT_SPARE_MIB = 384  # room for logs, apt and an update's unpacking on the root
 
 BOOT_LABEL = "RASPIFIRM"  # Debian's raspi image labels, which raspi-firmware's defaults expect
 ROOT_LABEL = "RASPIROOT"
+EMPTY_SLOT_LABEL = "RASPIROOT-B"  # slot B ships formatted and empty: RAUC writes it at the first update
 DATA_LABEL = "appliance-data"
+# The MBR's disk identifier: the slots are /dev/disk/by-partuuid/<id>-02 and -03 in RAUC's system.conf
+# (ansible/roles/update), whatever the card is seen as (mmcblk0 on the Pi, vda in QEMU, sdX in a reader).
+DISK_ID = "0x5ca1ab1e"
 
 # Work trees live outside the repository: setuptools walks the whole project folder (build/ included,
 # following links) on every `pip install -e .`, and a Debian tree with /proc mounted inside it stalls that.
@@ -198,13 +204,23 @@ def role_packages() -> list[str]:
 
 
 def debootstrap(layout: Layout) -> None:
-    """A pristine debootstrap tree, reused while the package list is unchanged (it is the slow part)."""
+    """A pristine debootstrap tree, reused while the package list is unchanged (it is the slow part);
+    packages added to a role since are installed into it with apt rather than starting over."""
     packages = role_packages()
     stamp_value = json.dumps({"suite": SUITE, "components": COMPONENTS, "packages": packages})
     stamp = layout.out / "debootstrap.stamp"
-    if layout.debootstrap.is_dir() and stamp.exists() and stamp.read_text() == stamp_value:
-        say("    arborescence debootstrap déjà prête (même liste de paquets) : réutilisée")
-        return
+    if layout.debootstrap.is_dir() and stamp.exists():
+        if stamp.read_text() == stamp_value:
+            say("    arborescence debootstrap déjà prête (même liste de paquets) : réutilisée")
+            return
+        previous = json.loads(stamp.read_text())
+        added = sorted(set(packages) - set(previous["packages"]))
+        if (previous["suite"], previous["components"]) == (SUITE, COMPONENTS) and \
+                set(previous["packages"]) <= set(packages):
+            say(f"    arborescence debootstrap réutilisée, paquets ajoutés : {' '.join(added)}")
+            add_packages(layout.debootstrap, added)
+            stamp.write_text(stamp_value)
+            return
     remove_tree(layout.debootstrap)
     stamp.unlink(missing_ok=True)
     layout.out.mkdir(parents=True, exist_ok=True)
@@ -224,6 +240,20 @@ def debootstrap(layout: Layout) -> None:
     for deb in (layout.debootstrap / "var/cache/apt/archives").glob("*.deb"):
         deb.unlink()
     stamp.write_text(stamp_value)
+
+
+def add_packages(tree: Path, packages: list[str]) -> None:
+    """apt-get install into the cached tree, from the lists debootstrap left there (minutes, not half an hour)."""
+    unsafe_io = tree / "etc/dpkg/dpkg.cfg.d/image-build-unsafe-io"
+    unsafe_io.write_text("force-unsafe-io\n")
+    try:
+        with chroot_mounts(tree):
+            run(["chroot", str(tree), "apt-get", "install", "-y", "--no-install-recommends", *packages],
+                env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    finally:
+        unsafe_io.unlink()
+    for deb in (tree / "var/cache/apt/archives").glob("*.deb"):
+        deb.unlink()
 
 
 def seed_initramfs_settings(tree: Path) -> None:
@@ -458,7 +488,9 @@ def make_vfat(source: Path, target: Path, size_mib: int, label: str) -> None:
 
 
 def assemble(layout: Layout) -> Path:
-    """Partition files side by side, then one MBR disk image: boot (FAT32), root (ext4), data (ext4)."""
+    """Partition files side by side, then one MBR disk image: boot (FAT32), root A (ext4), root B (ext4,
+    empty), data (ext4). Slot B is as large as A (a system bundle's image must fit either) but holds
+    nothing: a copy of A would double the download for no use, since RAUC writes B whole."""
     root = layout.rootfs
     boot_dir = root / "boot/firmware"
     data_dir = root / "var/lib/appliance"
@@ -472,10 +504,16 @@ def assemble(layout: Layout) -> Path:
         root_mib = -(-int(used * 1.15 + ROOT_SPARE_MIB) // ALIGN_MIB) * ALIGN_MIB
         say(f"    racine : {used} Mio utilisés, partition de {root_mib} Mio")
         make_ext4(root, work / "root.ext4", root_mib, ROOT_LABEL)
+    empty = Path(tempfile.mkdtemp(prefix="appliance-slot-b-"))
+    try:
+        make_ext4(empty, work / "slot-b.ext4", root_mib, EMPTY_SLOT_LABEL)
+    finally:
+        empty.rmdir()
 
     boot_start = ALIGN_MIB
     root_start = boot_start + BOOT_MIB
-    data_start = root_start + root_mib
+    slot_b_start = root_start + root_mib
+    data_start = slot_b_start + root_mib
     total = data_start + DATA_MIB
     image = layout.image
     image.unlink(missing_ok=True)
@@ -484,13 +522,16 @@ def assemble(layout: Layout) -> Path:
     sectors = 2048  # 512-byte sectors per MiB
     table = (
         "label: dos\n"
+        f"label-id: {DISK_ID}\n"
         f"start={boot_start * sectors}, size={BOOT_MIB * sectors}, type=c, bootable\n"
         f"start={root_start * sectors}, size={root_mib * sectors}, type=83\n"
+        f"start={slot_b_start * sectors}, size={root_mib * sectors}, type=83\n"
         f"start={data_start * sectors}, size={DATA_MIB * sectors}, type=83\n"
     )
     subprocess.run(["sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", str(image)], input=table,
                    text=True, check=True)
-    for part, start in (("boot.vfat", boot_start), ("root.ext4", root_start), ("data.ext4", data_start)):
+    for part, start in (("boot.vfat", boot_start), ("root.ext4", root_start), ("slot-b.ext4", slot_b_start),
+                        ("data.ext4", data_start)):
         run(["dd", f"if={work / part}", f"of={image}", "bs=1M", f"seek={start}",  # seek counted in MiB
              "conv=notrunc,sparse", "status=none"])
         (work / part).unlink()
@@ -556,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
                 report["playbook"] = recap.__dict__
                 say(f"    récapitulatif : ok={recap.ok} changed={recap.changed}")
         if "assemble" in stages:
-            with progress.stage("assemble", "Image partitionnée (boot FAT, racine ext4, données ext4)"):
+            with progress.stage("assemble", "Image partitionnée (boot FAT, racines A et B ext4, données ext4)"):
                 assemble(layout)
         if "compress" in stages:
             with progress.stage("compress", "Compression xz et somme sha256"):

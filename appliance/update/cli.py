@@ -107,6 +107,24 @@ def check(config_path: str | None) -> None:
         sys.exit(_install(cfg, stick, channel="usb"))
 
 
+@update.command()
+@config_option
+def confirm(config_path: str | None) -> None:
+    """Confirme à U-Boot l'emplacement système démarré (à chaque démarrage), sauf l'essai d'un nouveau système."""
+    from appliance.update.bundle import BundleRefused
+    from appliance.update.installer import confirm_boot
+    from appliance.update.machine import booted_slot, real_box, running_version
+
+    cfg = load_config_or_exit(config_path)
+    try:
+        confirmed = confirm_boot(real_box(cfg), running=running_version())
+    except BundleRefused as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(f"Emplacement {booted_slot()} confirmé." if confirmed
+               else f"Emplacement {booted_slot()} en essai : le juge le confirmera s'il est sain.")
+
+
 def _install(cfg, bundle: Path, *, channel: str, force: bool = False, app_max_bytes: int | None = None) -> int:
     from appliance.backup.local import run_backup
     from appliance.update.bundle import BundleRefused

@@ -148,6 +148,19 @@ def judge(box: Box, *, running: str, health: Health) -> Attempt | None:
     return closed
 
 
+def confirm_boot(box: Box, *, running: str) -> bool:
+    """Give back the try U-Boot took from the booted slot (``rauc status mark-active booted``), unless
+    this boot is a new system's trial, which only ``judge`` confirms; False then. A slot booted after a
+    fallback is made the first again, so the slot that failed is not tried at every power-on."""
+    pending = read_journal(box.data_dir).pending
+    if pending is not None and pending.kind == "system" and pending.version == running:
+        return False
+    done = box.run([RAUC, "status", "mark-active", "booted"])
+    if done.returncode != 0:
+        raise BundleRefused(f"RAUC n'a pas confirmé l'emplacement démarré : {done.stderr.strip()[-300:]}")
+    return True
+
+
 def _close(box: Box, journal: Journal, attempt: Attempt, outcome: str, detail: str) -> Attempt:
     journal.pending, journal.last = None, _finished(attempt, outcome, detail)
     write_journal(box.data_dir, journal)

@@ -15,6 +15,11 @@ from appliance.update.bundle import RAUC
 from appliance.update.installer import Box
 
 SERVICES = ("appliance-web.service", "appliance-agent.service")
+# RAUC keeps U-Boot's boot counter in rauc.env on the boot partition, which is mounted read-only: a
+# command that writes it runs as a transient unit that Requires= this one, with a request file in the
+# folder its condition watches (systemd/appliance-boot-writable.service).
+BOOT_WRITABLE = "appliance-boot-writable.service"
+BOOT_WRITE_REQUESTS = Path("/run/appliance-boot-write")
 
 
 def running_version() -> str:
@@ -64,6 +69,24 @@ def other_slot_bytes(status: dict) -> int:
     return 0
 
 
+def boot_env_writer(args: list[str]) -> subprocess.CompletedProcess:
+    """Run ``args``; a RAUC command that writes rauc.env (install, mark-good, mark-bad, mark-active)
+    in a transient unit during which the boot partition is read-write, and read-only again after."""
+    writes = args[0] == RAUC and len(args) > 1 and (
+        args[1] == "install" or (args[1] == "status" and len(args) > 2 and args[2].startswith("mark-")))
+    if not writes:
+        return subprocess.run(args, capture_output=True, text=True, check=False)
+    BOOT_WRITE_REQUESTS.mkdir(mode=0o700, exist_ok=True)
+    request = BOOT_WRITE_REQUESTS / str(os.getpid())
+    request.touch()
+    try:
+        return subprocess.run(["systemd-run", "--wait", "--pipe", "--quiet", "--collect",
+                               f"--property=Requires={BOOT_WRITABLE}", f"--property=After={BOOT_WRITABLE}",
+                               "--", *args], capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
+    finally:
+        request.unlink(missing_ok=True)
+
+
 def restart_services() -> None:
     subprocess.run(["systemctl", "restart", *SERVICES], check=False, timeout=300)
 
@@ -76,4 +99,5 @@ def reboot() -> None:
 def real_box(cfg) -> Box:
     return Box(data_dir=cfg.paths.data_dir, work_dir=cfg.update.work_dir, keyring=cfg.update.keyring,
                compatible=cfg.update.compatible, trial_s=cfg.update.trial_s,
-               slot_bytes=other_slot_bytes(rauc_status()), restart_services=restart_services)
+               slot_bytes=other_slot_bytes(rauc_status()), restart_services=restart_services,
+               run=boot_env_writer)

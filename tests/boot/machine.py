@@ -1,13 +1,16 @@
 """The SD image booted as a whole machine: QEMU's ``virt`` board with a Cortex-A53 and 512 MB (the Zero 2 W).
 
 Shared by tests/boot, ``make boot`` and ``make soak``. The card is a copy of the built image, grown to a
-real card's size; QEMU gets the kernel, initramfs and command line found on that card's own boot
-partition (QEMU cannot run the Pi's GPU firmware, which is what reads them on a Pi), and the card as its
-one disk, as the SD slot would present it. The network is QEMU's user mode: the guest sees a wired port
+real card's size. QEMU starts Debian's U-Boot for its ``virt`` board (u-boot-qemu) as the Pi's firmware
+starts u-boot.bin: U-Boot runs the card's own boot.scr, which picks root slot A or B with RAUC's boot
+counter and loads that slot's kernel and initramfs (the QEMU board cannot run the Pi's GPU firmware,
+nothing else differs). The card is the machine's first disk, as the SD slot would present it; a USB
+stick can be plugged in as a second one. The network is QEMU's user mode: the guest sees a wired port
 (``lan0``, DHCP) and the host reaches the EMR and sshd through forwarded loopback ports.
 
 A power cut is ``kill -9`` of QEMU: the whole machine stops, its RAM (page cache, the ext4 journal not
-yet committed) is gone, and only what the guest had written to the card remains.
+yet committed) is gone, and only what the guest had written to the card remains. A reboot the guest
+asks for stops QEMU too (``-no-reboot``): the test powers the machine on again, as ``start()``.
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ QEMU = "qemu-system-aarch64"
 # QEMU's user-mode network: the guest reaches the host's loopback at this address (its gateway).
 HOST_FROM_GUEST = "10.0.2.2"
 MEMORY_MB = 512
-CARD_BYTES = 4 * 1024**3  # a 4 GB card: the smallest sold; the data partition grows into it
-# The serial console of QEMU's virt board (the Pi's is ttyS1/ttyAMA0 on its GPIO header).
-CONSOLE = "console=ttyAMA0,115200"
+CARD_BYTES = 8 * 1024**3  # an 8 GB card: the smallest for the A/B layout; the data partition grows into it
+# Debian's U-Boot for QEMU's virt board (package u-boot-qemu), in the Pi's firmware's place.
+UBOOT = Path("/usr/lib/u-boot/qemu_arm64/u-boot.bin")
 # What a technician provisions for a test clinic (appliance provision write).
 SITE = {"--site-id": "cscom-kati-01", "--facility-name": "CSCom de Kati", "--dhis2-org-unit": "DiszpKrYNg8",
         "--wifi-passphrase": "kati-wifi-2026", "--mqtt-username": "cscom-kati-01",
@@ -57,12 +60,6 @@ def copy_card(image: Path, card: Path, size: int = CARD_BYTES) -> Path:
     with card.open("r+b") as handle:
         handle.truncate(size)
     return card
-
-
-def _mtools(card: Path, *args: str) -> subprocess.CompletedProcess:
-    target = f"{card}@@{boot_partition_offset(card)}"
-    return subprocess.run([args[0], "-i", target, *args[1:]], check=True, capture_output=True, text=True,
-                          env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})
 
 
 def provision_card(image: Path, folder: Path, extra: dict[str, str] | None = None) -> tuple[Path, Path]:
@@ -96,32 +93,6 @@ def boot_partition_dirty(card: Path) -> bool:
     return bool(sector[0x41] & 0x01)
 
 
-@dataclass(frozen=True)
-class BootFiles:
-    kernel: Path
-    initrd: Path
-    cmdline: str
-
-
-def boot_files(card: Path, folder: Path) -> BootFiles:
-    """The kernel, initramfs and cmdline.txt the Pi's firmware would read from the card's boot partition."""
-    folder.mkdir(parents=True, exist_ok=True)
-    names = _mtools(card, "mdir", "-b", "::/").stdout.split()
-    names = [name.removeprefix("::/") for name in names]
-
-    def newest(prefix: str) -> str:
-        found = sorted(name for name in names if name.startswith(prefix))
-        if not found:
-            raise MachineError(f"pas de {prefix}* sur la partition de démarrage ({' '.join(names)})")
-        return found[-1]
-
-    kernel, initrd = folder / "vmlinuz", folder / "initrd.img"
-    _mtools(card, "mcopy", "-o", f"::/{newest('vmlinuz')}", str(kernel))
-    _mtools(card, "mcopy", "-o", f"::/{newest('initrd.img')}", str(initrd))
-    cmdline = _mtools(card, "mtype", "::/cmdline.txt").stdout.strip()
-    return BootFiles(kernel=kernel, initrd=initrd, cmdline=cmdline)
-
-
 @dataclass
 class Machine:
     """One emulated Pi: ``start()``, wait for a service, ``ssh()``, then ``poweroff()`` or ``power_cut()``."""
@@ -132,6 +103,7 @@ class Machine:
     smp: int = 2
     rtc_base: str = "utc"
     terminal: bool = False  # make boot: the serial console on the person's terminal (Ctrl-A X quits)
+    usb_stick: Path | None = None  # a raw disk image plugged into a USB port (xHCI, usb-storage)
     http_port: int = field(default_factory=free_port)
     ssh_port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
@@ -142,16 +114,18 @@ class Machine:
     def console_log(self) -> Path:
         return self.folder / f"console-{self.boots}.log"
 
-    def command(self, files: BootFiles) -> list[str]:
+    def command(self) -> list[str]:
         forwards = f"hostfwd=tcp:127.0.0.1:{self.http_port}-:80,hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22"
+        stick = ["-device", "qemu-xhci,id=usb", "-drive", f"file={self.usb_stick},format=raw,if=none,id=stick",
+                 "-device", "usb-storage,bus=usb.0,drive=stick,removable=on"] if self.usb_stick else []
         return [
             QEMU, "-M", "virt", "-cpu", "cortex-a53", "-m", str(MEMORY_MB), "-smp", str(self.smp),
             "-nographic", *(["-serial", "mon:stdio"] if self.terminal else
                             ["-monitor", "none", "-serial", f"file:{self.console_log}"]),
-            "-kernel", str(files.kernel), "-initrd", str(files.initrd),
-            "-append", f"{files.cmdline} {CONSOLE}",
+            "-bios", str(UBOOT),
             "-drive", f"file={self.card},format=raw,if=none,id=card,cache=writeback,discard=unmap",
             "-device", "virtio-blk-pci,drive=card",
+            *stick,
             "-netdev", f"user,id=lan,{forwards}", "-device", "virtio-net-pci,netdev=lan,romfile=",
             "-rtc", f"base={self.rtc_base},clock=host",
             "-no-reboot",
@@ -162,12 +136,13 @@ class Machine:
             raise MachineError("la machine tourne déjà")
         self.boots += 1
         self.folder.mkdir(parents=True, exist_ok=True)
-        files = boot_files(self.card, self.folder / "boot")
+        if not UBOOT.exists():
+            raise MachineError(f"{UBOOT} manque : installez u-boot-qemu (.ci/apt-packages.txt)")
         self.started_at = time.monotonic()
         if self.terminal:
-            self.process = subprocess.Popen(self.command(files))
+            self.process = subprocess.Popen(self.command())
             return
-        self.process = subprocess.Popen(self.command(files), stdin=subprocess.DEVNULL,
+        self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                         stdout=(self.folder / f"qemu-{self.boots}.log").open("w"),
                                         stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -252,6 +227,18 @@ class Machine:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.power_cut()
+
+    def wait_for_console(self, pattern: str, timeout: float = 300) -> str:
+        """The first console line of this power-on matching ``pattern`` (U-Boot's and the kernel's too)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.boot_journal_mentions(pattern)
+            if found:
+                return found[0]
+            if not self.running:
+                raise self.fail(f"la machine s'est arrêtée avant « {pattern} »")
+            time.sleep(0.5)
+        raise self.fail(f"« {pattern} » n'est pas apparu en {timeout:.0f} s")
 
     def boot_journal_mentions(self, pattern: str) -> list[str]:
         return [line for line in self.console().splitlines() if re.search(pattern, line)]

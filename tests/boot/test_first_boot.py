@@ -1,5 +1,6 @@
-"""First boot as in the field, on the emulated Pi (QEMU virt, Cortex-A53, 512 MB) with the image's own
-kernel and initramfs: a card flashed and provisioned by the technician's command, powered on once.
+"""First boot as in the field, on the emulated Pi (QEMU virt, Cortex-A53, 512 MB): U-Boot runs the card's
+boot.scr, which boots root slot A's own kernel and initramfs; a card flashed and provisioned by the
+technician's command, powered on once.
 
 Everything is read from inside the running card over its own sshd, as the technician would.
 """
@@ -47,17 +48,35 @@ def test_the_card_booted_its_own_kernel_from_its_own_initramfs(booted: BootedCar
     uname = machine.ssh("uname -r").stdout.strip()
     assert machine.ssh(f"test -e /boot/initrd.img-{uname} && test -e /lib/modules/{uname}/modules.dep",
                        check=False).returncode == 0
-    assert "LABEL=RASPIROOT" in machine.ssh("cat /proc/cmdline").stdout
-    root = machine.ssh("findmnt -no SOURCE,FSTYPE /").stdout.split()
-    assert root[1] == "ext4" and root[0].startswith("/dev/vda")
+    cmdline = machine.ssh("cat /proc/cmdline").stdout.split()
+    assert "root=PARTUUID=5ca1ab1e-02" in cmdline and "rauc.slot=A" in cmdline  # from boot.scr, by U-Boot
+    assert machine.ssh("findmnt -no SOURCE,FSTYPE /").stdout.split() == ["/dev/vda2", "ext4"]
+    assert "Booting slot A" in machine.console()  # U-Boot's script on the serial console
+
+
+def test_rauc_sees_slot_a_booted_and_b_inactive(booted: BootedCard) -> None:
+    machine = booted.machine
+    status = json.loads(machine.ssh("sudo rauc status --output-format=json").stdout)
+    assert (status["compatible"], status["booted"], status["boot_primary"]) == (
+        "clinic-in-a-box/rpi-arm64", "A", "rootfs.0")
+    slots = {name: slot for entry in status["slots"] for name, slot in entry.items()}
+    assert {name: (slot["bootname"], slot["state"], slot["device"]) for name, slot in slots.items()} == {
+        "rootfs.0": ("A", "booted", "/dev/disk/by-partuuid/5ca1ab1e-02"),
+        "rootfs.1": ("B", "inactive", "/dev/disk/by-partuuid/5ca1ab1e-03")}
+    # The boot gave back the try U-Boot took (3 → 2): a run of power cuts never exhausts slot A.
+    assert machine.ssh("systemctl show -p Result --value appliance-slot-good").stdout.strip() == "success"
+    environment = dict(line.split("=", 1) for line in machine.ssh("sudo fw_printenv").stdout.splitlines())
+    assert (environment["BOOT_ORDER"], environment["BOOT_A_LEFT"]) == ("A B", "3")
 
 
 def test_the_data_partition_grew_to_the_card(booted: BootedCard) -> None:
     machine = booted.machine
     disk = int(machine.ssh("cat /sys/block/vda/size").stdout)  # 512-byte sectors of the whole card
-    start, size = (int(machine.ssh(f"cat /sys/block/vda/vda3/{name}").stdout) for name in ("start", "size"))
+    # Partition 4, after boot and the two root slots: the one no update writes.
+    assert machine.ssh("findmnt -no SOURCE /var/lib/appliance").stdout.strip() == "/dev/vda4"
+    start, size = (int(machine.ssh(f"cat /sys/block/vda/vda4/{name}").stdout) for name in ("start", "size"))
     assert start + size > disk - 2048  # to the card's last MiB
-    assert size * 512 > 2 * 1024**3  # 64 MiB in the image; the card's 4 GB minus boot and root now
+    assert size * 512 > 4 * 1024**3  # 64 MiB in the image; the card's 8 GB minus boot and both roots now
     filesystem_kb = int(machine.ssh("df --output=size -k /var/lib/appliance | tail -1").stdout)
     assert filesystem_kb * 1024 > 0.9 * size * 512  # the ext4 filesystem grew with its partition
     assert machine.ssh("sudo test -e /var/lib/appliance/.partition-grown", check=False).returncode == 0

@@ -13,6 +13,7 @@ import contextlib
 import difflib
 import gzip
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -45,7 +46,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 EXPECTED_STATE = Path(__file__).with_name("expected-state.yml")
 OUR_UNITS = ["appliance-web.service", "appliance-agent.service", "appliance-firstboot.service",
-             "appliance-grow-data.service", "appliance-boot-writable.service"]
+             "appliance-grow-data.service", "appliance-boot-writable.service", "appliance-slot-good.service"]
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -231,17 +232,31 @@ def test_first_boot_may_write_everywhere_it_must(built: BuiltImage) -> None:
     assert [path for path in writable if not (built.rootfs / path.lstrip("/")).is_dir()] == []
 
 
-def test_boot_configuration_points_at_the_root_label(built: BuiltImage) -> None:
+def test_the_firmware_starts_u_boot_which_runs_the_slot_choosing_script(built: BuiltImage) -> None:
     boot = built.rootfs / "boot/firmware"
-    assert "root=LABEL=RASPIROOT" in (boot / "cmdline.txt").read_text()
-    assert "cfg80211.ieee80211_regdom=ML" in (boot / "cmdline.txt").read_text()
     config = (boot / "config.txt").read_text()
     assert "arm_64bit=1" in config and "dtparam=spi=on" in config
+    kernels = [line for line in config.splitlines() if line.startswith("kernel=")]
+    assert kernels[-1] == "kernel=u-boot.bin", kernels  # the firmware takes the last one
+    assert (boot / "u-boot.bin").read_bytes() == (built.rootfs / "usr/lib/u-boot/rpi_arm64/u-boot.bin").read_bytes()
+    script = (boot / "boot.scr").read_bytes()
+    assert script[:4] == b"\x27\x05\x19\x56"  # a legacy U-Boot image (mkimage -T script)
+    assert (REPO / "image/rauc/boot.cmd").read_bytes() in script
+    # Without U-Boot (kernel= removed by hand) the firmware still boots slot A from the FAT's own copies.
+    assert "root=LABEL=RASPIROOT" in (boot / "cmdline.txt").read_text()
     for board in ("bcm2837-rpi-3-b-plus.dtb", "bcm2837-rpi-zero-2-w.dtb"):
         assert (boot / board).exists(), board
-    initrd = next(boot.glob("initrd.img-*"))
-    contents = gzip.decompress(initrd.read_bytes())  # COMPRESS=gzip in the base role's initramfs settings
+
+
+def test_each_slot_carries_its_kernel_and_initramfs(built: BuiltImage) -> None:
+    """boot.scr loads /vmlinuz and /initrd.img from the slot it boots: the kernel comes with the system."""
+    root = built.rootfs
+    for link in ("vmlinuz", "initrd.img"):
+        target = (root / link).readlink()
+        assert not target.is_absolute() and (root / target).is_file(), target  # U-Boot follows it in the slot
+    contents = gzip.decompress((root / "initrd.img").read_bytes())  # COMPRESS=gzip (base role)
     assert b"sdhci-iproc.ko" in contents and b"/ext4.ko" in contents and b"bcm2835.ko" in contents
+    assert b"virtio_blk.ko" in contents and b"virtio_pci.ko" in contents  # QEMU's virt board (tests/boot)
 
 
 def test_the_venv_has_the_pi_hardware_libraries(built: BuiltImage) -> None:
@@ -379,29 +394,38 @@ def extract(image: Path, part: dict, target: Path) -> Path:
 
 def test_partition_table_reads_back(built: BuiltImage) -> None:
     dump = subprocess.run(["sfdisk", "-d", str(built.image)], capture_output=True, text=True, check=True).stdout
-    assert "label: dos" in dump
+    assert "label: dos" in dump and "label-id: 0x5ca1ab1e" in dump  # RAUC's slots: by-partuuid/5ca1ab1e-0N
     parts = partitions(built.image)
-    assert [part["type"] for part in parts] == ["c", "83", "83"]
+    assert [part["type"] for part in parts] == ["c", "83", "83", "83"]  # boot · root A · root B · data
     assert parts[0]["start"] % 8192 == 0, "boot partition aligned on 4 MiB"
-    assert parts[0]["start"] + parts[0]["size"] <= parts[1]["start"]
-    assert parts[1]["start"] + parts[1]["size"] <= parts[2]["start"]
-    assert parts[2] == parts[-1], "the data partition is last, so first boot can grow it"
+    for before, after in itertools.pairwise(parts):
+        assert before["start"] + before["size"] <= after["start"]
+    assert parts[1]["size"] == parts[2]["size"], "slot B holds what slot A holds"
+    assert parts[3] == parts[-1], "the data partition is last, so first boot can grow it"
+    # Two root slots still leave most of a 16 GB card to the data partition.
+    assert (parts[2]["start"] + parts[2]["size"]) * SECTOR < 4 * 1024**3
 
 
 def test_filesystems_are_clean_and_labelled(built: BuiltImage, scratch: Path) -> None:
-    boot_part, root_part, data_part = partitions(built.image)
+    boot_part, root_part, slot_b_part, data_part = partitions(built.image)
     boot = extract(built.image, boot_part, scratch / "boot.vfat")
     check = subprocess.run(["fsck.vfat", "-n", str(boot)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     listing = subprocess.run(["mdir", "-b", "-i", str(boot), "::/"], capture_output=True, text=True,
                              env={**os.environ, "MTOOLS_SKIP_CHECK": "1"}).stdout
-    assert "config.txt" in listing and "cmdline.txt" in listing and "vmlinuz" in listing
+    assert "config.txt" in listing and "u-boot.bin" in listing and "boot.scr" in listing
+    assert "rauc.env" not in listing  # U-Boot writes it at the first power-on
     boot.unlink()
-    for part, label in ((root_part, "RASPIROOT"), (data_part, "appliance-data")):
+    for part, label in ((root_part, "RASPIROOT"), (slot_b_part, "RASPIROOT-B"), (data_part, "appliance-data")):
         filesystem = extract(built.image, part, scratch / f"{label}.ext4")
         check = subprocess.run(["e2fsck", "-fn", str(filesystem)], capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
         assert subprocess.run(["e2label", str(filesystem)], capture_output=True, text=True).stdout.strip() == label
+        if part is slot_b_part:  # empty until RAUC writes it
+            listing = subprocess.run(["debugfs", "-R", "ls -p /", str(filesystem)], capture_output=True,
+                                     text=True).stdout
+            names = {line.split("/")[5] for line in listing.splitlines() if line.count("/") >= 6}
+            assert names == {".", "..", "lost+found"}, names
         filesystem.unlink()
 
 

@@ -1,5 +1,5 @@
 """The boot selection under the real U-Boot (Debian's u-boot-qemu, QEMU virt): image/rauc/boot.cmd
-counts each slot's tries in uboot.env, which fw_setenv (RAUC's ``uboot`` backend) reads and writes;
+counts each slot's tries in rauc.env, which fw_setenv (RAUC's ``uboot`` backend) reads and writes;
 a new slot never confirmed is dropped for the old one by itself, a confirmed one stays.
 
 The slots hold no kernel here, so every boot is a failed try: exactly the case of a new system that
@@ -31,7 +31,7 @@ class Card:
             pytest.skip("u-boot-qemu absent")
         self.folder = folder
         self.disk = folder / "card.img"
-        self.env = folder / "uboot.env"
+        self.env = folder / "rauc.env"
         (folder / "fw_env.config").write_text(f"{self.env} 0x0000 {ENV_BYTES:#x}\n")
         script = folder / "boot.scr"
         subprocess.run(["mkimage", "-A", "arm64", "-T", "script", "-C", "none", "-d",
@@ -70,15 +70,15 @@ class Card:
         return found[1], {"A": int(found[2]), "B": int(found[3])}
 
     def fw_setenv(self, **values: str) -> None:
-        """What RAUC's uboot backend does, on the card's uboot.env."""
-        subprocess.run(["mcopy", "-o", "-i", f"{self.disk}@@{FAT_OFFSET}", "::uboot.env", str(self.env)], check=True)
+        """What RAUC's uboot backend does, on the card's rauc.env."""
+        subprocess.run(["mcopy", "-o", "-i", f"{self.disk}@@{FAT_OFFSET}", "::rauc.env", str(self.env)], check=True)
         for name, value in values.items():
             subprocess.run(["fw_setenv", "-c", str(self.folder / "fw_env.config"), name, value], check=True,
                            capture_output=True)
         self.copy_in(self.env)
 
     def fw_printenv(self) -> dict[str, str]:
-        subprocess.run(["mcopy", "-o", "-i", f"{self.disk}@@{FAT_OFFSET}", "::uboot.env", str(self.env)], check=True)
+        subprocess.run(["mcopy", "-o", "-i", f"{self.disk}@@{FAT_OFFSET}", "::rauc.env", str(self.env)], check=True)
         done = subprocess.run(["fw_printenv", "-c", str(self.folder / "fw_env.config")], capture_output=True,
                               text=True, check=True)
         return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
@@ -87,7 +87,7 @@ class Card:
 @pytest.fixture
 def card(tmp_path) -> Card:
     card = Card(tmp_path)
-    assert card.power_on() == ("A", {"A": 2, "B": 3})  # first power-on: no uboot.env yet, A first
+    assert card.power_on() == ("A", {"A": 2, "B": 3})  # first power-on: no rauc.env yet, A first
     card.fw_setenv(BOOT_A_LEFT="3")  # the running system confirmed (rauc status mark-good)
     return card
 
