@@ -39,7 +39,6 @@ from appliance.modem.usage import DataUsageMeter, InterfaceCounters, SysfsCounte
 from appliance.power.history import HistoryRecorder
 from appliance.power.monitor import BatterySensor, BatteryState, PowerMonitor
 from appliance.power.shutdown import CommandPowerOff, PowerOff, ShutdownController, SimulatedPowerOff
-from appliance.settings.uploads import parse_window_time
 from appliance.store import readonly
 
 log = logging.getLogger(__name__)
@@ -238,7 +237,7 @@ class Agent:
                             self.send_urgent))
         for (hour, minute), trigger in zip(self.cfg.uploads.times, self.triggers, strict=True):
             jobs.append(Job(f"window-{hour:02d}{minute:02d}", trigger, self.run_window))
-        hour, minute = parse_window_time(self.cfg.backup.nightly_at)
+        hour, minute = self.cfg.backup.nightly_time()
         jobs.append(Job("nightly-backup", CronTrigger(hour=hour, minute=minute, timezone=self.tz), self.backup))
         return jobs
 

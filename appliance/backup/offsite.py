@@ -40,7 +40,6 @@ from appliance.config import Config
 from appliance.outbox.models import OutboxItem
 from appliance.outbox.outcome import Outcome, OutcomeKind
 from appliance.outbox.queue import enqueue
-from appliance.settings.uploads import parse_window_time
 from appliance.store.models import utcnow
 from appliance.store.utc import aware_utc
 
@@ -99,7 +98,7 @@ def last_queued_at(cfg: Config) -> float | None:
 def next_nightly_run(cfg: Config, moment: float) -> datetime:
     """The first nightly job (``backup.nightly_at``, site time) at or after ``moment``: the night the
     copy really leaves, not the moment the rule starts saying yes."""
-    hour, minute = parse_window_time(cfg.backup.nightly_at)
+    hour, minute = cfg.backup.nightly_time()
     at = datetime.fromtimestamp(moment, cfg.uploads.zone())
     run = at.replace(hour=hour, minute=minute, second=0, microsecond=0)
     return run if run >= at else run + timedelta(days=1)

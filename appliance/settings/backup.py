@@ -39,6 +39,12 @@ class BackupSettings:
     offsite_upload_limit_kib: int = 0  # 0 = no limit; else restic's --limit-upload in KiB/s
     restic_binary: str = "restic"
 
+    def nightly_time(self) -> tuple[int, int]:
+        """``nightly_at`` as (hour, minute), site time (validated at start-up)."""
+        from appliance.settings.uploads import parse_window_time
+
+        return parse_window_time(self.nightly_at)
+
     def validate(self) -> list[str]:
         from appliance.settings.uploads import parse_window_time
 

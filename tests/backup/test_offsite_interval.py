@@ -17,7 +17,6 @@ from appliance.backup.status import collect
 from appliance.backup.summary import DAY_S, offsite_due, offsite_next_due, offsite_stale_after_s
 from appliance.outbox.models import ItemState, OutboxItem
 from appliance.settings.backup import BackupSettings
-from appliance.settings.uploads import parse_window_time
 
 from .conftest import NO_STICK
 
@@ -63,7 +62,7 @@ def offsite_items() -> list[OutboxItem]:
 def test_eight_nights_queue_the_offsite_copy_on_nights_one_and_eight_only(weekly_cfg):
     # The agent runs the nightly job at backup.nightly_at (05:30): the note names the night of the run
     # that really sends, whatever hour the test itself runs at.
-    hour, minute = parse_window_time(weekly_cfg.backup.nightly_at)
+    hour, minute = weekly_cfg.backup.nightly_time()
     start = datetime.now(weekly_cfg.uploads.zone()).replace(hour=hour, minute=minute, second=0).timestamp()
     queued = []
     for night in range(1, 9):
