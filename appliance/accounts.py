@@ -11,9 +11,10 @@ import re
 import secrets
 import string
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,6 +23,9 @@ from appliance import sessions, throttle
 from appliance.store.audit import Actor, audited_save, record_event
 from appliance.store.db import database
 from appliance.store.models import ROLES, User, utcnow
+
+if TYPE_CHECKING:
+    from appliance.config import SecuritySettings
 
 # OWASP's argon2id minimum (19 MiB, t=2, p=1): safe, and it fits a 512 MB Pi where the
 # library default (64 MiB, p=4) would cost a login a second and a large slice of memory.
@@ -139,6 +143,36 @@ class Attempt:
     limit: int
     window_s: float
 
+    @classmethod
+    def under(cls, security: SecuritySettings, client: str, device: str | None = None) -> Attempt:
+        """An attempt counted under the ``[security]`` policy: the EMR's, and the district service's."""
+        return cls(client=client, device=device, limit=security.max_failed_logins,
+                   window_s=security.lockout_minutes * 60)
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """A throttled password check: right or not, and the throttle's reservation (refused, newly blocked)."""
+
+    right: bool
+    reservation: throttle.Reservation
+
+
+def guarded_check(name: str, stored_hash: Callable[[], str | None], password: str, attempt: Attempt, *,
+                  db: throttle.Database = database) -> Guarded:
+    """The one throttled password check, for the box's users and the district's clinicians (``db``: where
+    the failures are counted). The failure is reserved before the hash is read; an unknown or inactive
+    name (``stored_hash()`` None) is verified against a real dummy hash, so timing says nothing."""
+    keys = throttle.keys_for(name, attempt.client, attempt.device, limit=attempt.limit)
+    reservation = throttle.reserve(keys, attempt.window_s, db=db)
+    if reservation.refused:
+        return Guarded(False, reservation)
+    stored = stored_hash()
+    right = verify_password(stored or _DUMMY_HASH, password) and stored is not None
+    if right:
+        throttle.release(reservation, db=db)
+    return Guarded(right, reservation)
+
 
 def check_password(username: str, password: str, attempt: Attempt, *, action: str = "login") -> CheckResult:
     """Check a password under the throttle; audit every failure as ``<action>_failed``.
@@ -147,14 +181,18 @@ def check_password(username: str, password: str, attempt: Attempt, *, action: st
     keys are counted), so neither the reply nor its timing tells which names exist.
     """
     name = username.strip().lower()
-    reservation = throttle.reserve(throttle.keys_for(name, attempt.client, attempt.device, limit=attempt.limit),
-                                   attempt.window_s)
+    user = None
+
+    def stored_hash() -> str | None:
+        nonlocal user
+        user = User.get_or_none(User.username == name)
+        return user.password_hash if user is not None and user.active else None
+
+    checked = guarded_check(name, stored_hash, password, attempt)
+    reservation = checked.reservation
     if reservation.refused:
         return CheckResult(None, retry_after_s=reservation.retry_after_s)
-    user = User.get_or_none(User.username == name)
-    known = user is not None and user.active
-    right = verify_password(user.password_hash if known else _DUMMY_HASH, password) and known
-    if not right:
+    if not checked.right:
         actor = _actor_for(user) if user is not None else Actor(None, name[:40] or "?", "")
         with database.atomic():
             record_event(actor, f"{action}_failed", "user", user.id if user else "", reason=f"client {attempt.client}")
@@ -162,7 +200,6 @@ def check_password(username: str, password: str, attempt: Attempt, *, action: st
                 record_event(actor, f"{action}_throttled", "user", user.id if user else "",
                              reason=", ".join(reservation.newly_blocked))
         return CheckResult(None, newly_throttled=bool(reservation.newly_blocked))
-    throttle.release(reservation)
     return CheckResult(user)
 
 

@@ -17,6 +17,9 @@ Keys (see ``keys_for``):
 
 The limits are a sliding window: ``limit`` failures per ``window_s``; the reply then says
 when to try again. Rows older than the longest window are pruned on each insert.
+
+The district service (``appliance.district``) counts its clinicians' failures with these same
+functions in its own database (``db=``), under the EMR's policy (``SecuritySettings``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import peewee
+
 from appliance.store.db import database
+
+Database = peewee.Database | peewee.DatabaseProxy
 
 CLIENT_LIMIT_FACTOR = 4  # a phone may mistype several colleagues' names before it is slowed
 
@@ -55,17 +62,18 @@ def keys_for(username: str, client: str, device: str | None, *, limit: int) -> l
     return [Key(f"name:{name}", limit), Key(f"client:{client[:64]}", limit * CLIENT_LIMIT_FACTOR)]
 
 
-def reserve(keys: list[Key], window_s: float, *, now: float | None = None) -> Reservation:
-    """Count the keys' failures in the window; refuse if one is at its limit, else reserve one each."""
+def reserve(keys: list[Key], window_s: float, *, now: float | None = None, db: Database = database) -> Reservation:
+    """Count the keys' failures in the window; refuse if one is at its limit, else reserve one each.
+    ``db``: the database holding the ``login_failure`` table (the box's, or the district service's)."""
     now = time.time() if now is None else now
     since = now - window_s
-    with database.atomic("IMMEDIATE"):  # the count and the insert in one write lock
+    with db.atomic("IMMEDIATE"):  # the count and the insert in one write lock
         wait = 0.0
         newly: list[str] = []
         for key in keys:
             # a failure stamped ahead of now comes from before the clock jumped back (no RTC on
             # the Pi): it does not count, or one bad boot could lock a name for days
-            rows = database.execute_sql("SELECT at FROM login_failure WHERE key = ? AND at > ? AND at <= ? "
+            rows = db.execute_sql("SELECT at FROM login_failure WHERE key = ? AND at > ? AND at <= ? "
                                         "ORDER BY at", (key.key, since, now + 1)).fetchall()
             if len(rows) >= key.limit:
                 # the window slides: one more attempt when the oldest counted failure leaves it
@@ -74,22 +82,22 @@ def reserve(keys: list[Key], window_s: float, *, now: float | None = None) -> Re
                 newly.append(key.key)
         if wait:
             return Reservation(retry_after_s=wait)
-        database.execute_sql("DELETE FROM login_failure WHERE at < ? OR at > ?", (since, now + 1))
+        db.execute_sql("DELETE FROM login_failure WHERE at < ? OR at > ?", (since, now + 1))
         ids = tuple(
-            database.execute_sql("INSERT INTO login_failure (key, at) VALUES (?, ?)", (key.key, now)).lastrowid
+            db.execute_sql("INSERT INTO login_failure (key, at) VALUES (?, ?)", (key.key, now)).lastrowid
             for key in keys
         )
     return Reservation(row_ids=ids, newly_blocked=tuple(newly))
 
 
-def release(reservation: Reservation) -> None:
+def release(reservation: Reservation, *, db: Database = database) -> None:
     """The password was right: the attempt was no failure."""
     if reservation.row_ids:
         marks = ",".join("?" * len(reservation.row_ids))
-        database.execute_sql(f"DELETE FROM login_failure WHERE id IN ({marks})", reservation.row_ids)
+        db.execute_sql(f"DELETE FROM login_failure WHERE id IN ({marks})", reservation.row_ids)
 
 
-def clear(username: str) -> int:
-    """Forget the failures counted against a name (the admin reset its password on the box)."""
-    return database.execute_sql("DELETE FROM login_failure WHERE key = ?",
+def clear(username: str, *, db: Database = database) -> int:
+    """Forget the failures counted against a name (the admin reset its password)."""
+    return db.execute_sql("DELETE FROM login_failure WHERE key = ?",
                                 (f"name:{username.strip().lower()[:64]}",)).rowcount

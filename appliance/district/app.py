@@ -1,5 +1,9 @@
 """The district service's web: the clinics' API (bearer token per clinic) and the district
-clinicians' pages (login, the cases of the clinics each covers, the answer form with CSRF)."""
+clinicians' pages (login, the cases of the clinics each covers, the answer form with CSRF).
+
+Logins go through the EMR's one throttled password check (``accounts.guarded_check``, failures
+counted in this service's own database under the same ``[security]`` policy); every login, failure,
+case or notification read and answer is a row of the service's audit trail (``district_audit``)."""
 
 from __future__ import annotations
 
@@ -29,15 +33,18 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFProtect
 
-from appliance.accounts import verify_password
+from appliance.accounts import Attempt, guarded_check
+from appliance.config import SecuritySettings
 from appliance.district.store import (
     Answer,
+    AuditEntry,
     CasePhoto,
     Clinic,
     Clinician,
     Coverage,
     Outgoing,
     Received,
+    audit,
     district_db,
     open_district,
     token_digest,
@@ -50,6 +57,7 @@ MAX_TEXT = 4000
 ANSWER_MAX = 2000
 INBOX_PAGE = 50
 MAX_JSON_BYTES = 2 * 1024 * 1024
+LOGIN_POLICY = SecuritySettings()  # the EMR's defaults: 5 failures per name in 15 minutes (×4 per client)
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 pages = Blueprint("pages", __name__)
@@ -175,20 +183,45 @@ def _login_required(view):
 
 @pages.route("/connexion", methods=["GET", "POST"])
 def login():
-    error = None
+    error, status = None, 200
     if request.method == "POST":
-        clinician = Clinician.get_or_none((Clinician.username == request.form.get("username", "").strip())
-                                          & (Clinician.active == True))  # noqa: E712
-        if clinician is not None and verify_password(clinician.password_hash, request.form.get("password", "")):
+        name = request.form.get("username", "").strip().lower()
+        client = request.remote_addr or "?"
+        found: list[Clinician] = []
+
+        def stored_hash() -> str | None:
+            clinician = Clinician.get_or_none((Clinician.username == name) & (Clinician.active == True))  # noqa: E712
+            found.extend([clinician] if clinician else [])
+            return clinician.password_hash if clinician else None
+
+        checked = guarded_check(name, stored_hash, request.form.get("password", ""),
+                                Attempt.under(LOGIN_POLICY, client), db=district_db)
+        if checked.right:
             session.clear()
-            session["clinician_id"] = clinician.id
+            session["clinician_id"] = found[0].id
+            audit(name, "login", client=client)
             return redirect(url_for("pages.cases"))
-        error = "Identifiant ou mot de passe incorrect."
-    return render_template("district/login.html", error=error), 401 if error else 200
+        if checked.reservation.refused:
+            error, status = ("Trop d'essais pour cet identifiant ou depuis cet ordinateur. Réessayez dans "
+                             f"{max(1, round(checked.reservation.retry_after_s / 60))} min."), 429
+            audit(name, "login_refused", client=client)
+        else:
+            error, status = "Identifiant ou mot de passe incorrect.", 401
+            with district_db.atomic():
+                audit(name, "login_failed", client=client)
+                if checked.reservation.newly_blocked:
+                    audit(name, "login_throttled", client=client)
+    response = Response(render_template("district/login.html", error=error), status=status, mimetype="text/html")
+    if status == 429:
+        response.headers["Retry-After"] = "60"
+    return response
 
 
 @pages.post("/deconnexion")
 def logout():
+    clinician = Clinician.get_or_none(Clinician.id == session.get("clinician_id"))
+    if clinician is not None:
+        audit(clinician.username, "logout", client=request.remote_addr or "")
     session.clear()
     return redirect(url_for("pages.login"))
 
@@ -210,8 +243,9 @@ def cases():
 @_login_required
 def notifications():
     """The SIMR immediate notifications of the clinician's clinics, newest first."""
-    rows = (Received.select().where((Received.kind == "simr_alert") & Received.site_id.in_(g.sites or [""]))
-            .order_by(Received.received_at.desc()).limit(200))
+    rows = list(Received.select().where((Received.kind == "simr_alert") & Received.site_id.in_(g.sites or [""]))
+                .order_by(Received.received_at.desc()).limit(200))
+    _audit_read("notifications_read", rows)
     names = {clinic.site_id: clinic.name for clinic in Clinic.select()}
     return render_template("district/notifications.html", rows=[(row, json.loads(row.body)) for row in rows],
                            names=names)
@@ -264,6 +298,7 @@ def referrals():
             body = json.loads(referral.body)
             with district_db.atomic():
                 Answer.create(message=referral, clinician=g.clinician, text=findings)
+                _audit("counter_referral", referral)
                 Outgoing.create(site_id=referral.site_id, kind="counter_referral", body=json.dumps({
                     "ref_id": body["ref_id"], "returned_on": returned_on, "findings": findings,
                     "care_given": request.form.get("care_given", "").strip()[:ANSWER_MAX],
@@ -276,6 +311,21 @@ def referrals():
     names = {clinic.site_id: clinic.name for clinic in Clinic.select()}
     return render_template("district/referrals.html", rows=[(row, json.loads(row.body)) for row in rows],
                            answered=answered, names=names, error=error), 422 if error else 200
+
+
+def _audit(action: str, message: Received) -> None:
+    audit(g.clinician.username, action, site_id=message.site_id, message=message.id, client=request.remote_addr or "")
+
+
+def _audit_read(action: str, rows: list[Received]) -> None:
+    """One row per message shown for the first time to this clinician (a list page read again adds nothing)."""
+    seen = {entry.message for entry in AuditEntry.select(AuditEntry.message).where(
+        (AuditEntry.username == g.clinician.username) & (AuditEntry.action == action)
+        & AuditEntry.message.in_([row.id for row in rows]))}
+    with district_db.atomic():
+        for row in rows:
+            if row.id not in seen:
+                _audit(action, row)
 
 
 def _case(case_id: int) -> Received:
@@ -303,11 +353,14 @@ def case(case_id: int):
         else:
             with district_db.atomic():
                 answer = Answer.create(message=case, clinician=g.clinician, text=text)
+                _audit("case_answered", case)
                 Outgoing.create(site_id=case.site_id, kind="avis_answer", body=json.dumps({
                     "avis_id": case.message_id, "answer": text, "answered_by": g.clinician.full_name,
                     "answered_at": answer.answered_at.isoformat(timespec="seconds") + "Z"}, ensure_ascii=False))
             flash("Réponse enregistrée : elle partira vers le centre à sa prochaine connexion.")
             return redirect(url_for("pages.cases"))
+    else:
+        _audit("case_read", case)
     return render_template("district/case.html", case=case, body=json.loads(case.body), answer=answer,
                            photos=[photo.position for photo in case.photos.order_by(CasePhoto.position)],
                            error=error), 422 if error else 200

@@ -34,7 +34,10 @@ def serve(db_path: Path, host: str, port: int) -> None:
 
         write_secret(secret, secrets.token_urlsafe(32))
     app = create_district_app(db_path, secret.read_text(encoding="utf-8").strip())
-    waitress_serve(app, host=host, port=port, threads=4)
+    # Behind the district's HTTPS proxy on this machine: its X-Forwarded-For is the client's address
+    # (the throttle and the audit trail count it); such headers from anyone else are dropped.
+    waitress_serve(app, host=host, port=port, threads=4, trusted_proxy="127.0.0.1", trusted_proxy_count=1,
+                   trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"}, clear_untrusted_proxy_headers=True)
 
 
 @district.command("add-clinic")
@@ -43,12 +46,11 @@ def serve(db_path: Path, host: str, port: int) -> None:
 @click.argument("name")
 def add_clinic(db_path: Path, site_id: str, name: str) -> None:
     """Ajoute un centre ; affiche son jeton une seule fois (à mettre dans district_token du centre)."""
-    from appliance.district.store import Clinic, open_district, token_digest
+    from appliance.district.store import add_clinic as add
+    from appliance.district.store import open_district
 
     open_district(db_path)
-    token = secrets.token_urlsafe(32)
-    Clinic.create(site_id=site_id, name=name, token_sha256=token_digest(token))
-    click.echo(token)
+    click.echo(add(site_id, name))
 
 
 @district.command("add-clinician")
@@ -58,16 +60,24 @@ def add_clinic(db_path: Path, site_id: str, name: str) -> None:
 @click.option("--site", "sites", multiple=True, required=True, help="centre couvert (répéter l'option)")
 def add_clinician(db_path: Path, username: str, full_name: str, sites: tuple[str, ...]) -> None:
     """Ajoute un clinicien du district et ses centres ; affiche son mot de passe une seule fois."""
-    from appliance.accounts import generate_password, hash_password
-    from appliance.district.store import Clinician, Coverage, district_db, open_district
+    from appliance.district.store import add_clinician as add
+    from appliance.district.store import open_district
 
     open_district(db_path)
-    password = generate_password()
-    with district_db.atomic():
-        clinician = Clinician.create(username=username, full_name=full_name, password_hash=hash_password(password))
-        for site in sites:
-            Coverage.create(clinician=clinician, site_id=site)
-    click.echo(password)
+    click.echo(add(username, full_name, sites))
+
+
+@district.command("audit")
+@db_option
+@click.option("--limit", default=100, show_default=True, help="nombre de lignes, les plus récentes")
+def show_audit(db_path: Path, limit: int) -> None:
+    """Le journal du service : connexions, cas et notifications lus, réponses (qui, quand, quel centre)."""
+    from appliance.district.store import AuditEntry, open_district
+
+    open_district(db_path)
+    for entry in AuditEntry.select().order_by(AuditEntry.id.desc()).limit(limit):
+        click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}Z\t{entry.username}\t{entry.action}\t{entry.site_id or ''}\t"
+                   f"{entry.message or ''}\t{entry.client}")
 
 
 @district.command("push-document")

@@ -1,12 +1,14 @@
 """The district service's own tables, in its own SQLite file (``open_district``): clinics and
 their tokens, district clinicians and the clinics each covers, the messages received from the
 clinics (second-opinion cases with their photos, notifications, read receipts) and the inbox of
-messages waiting for each clinic (answers, documents)."""
+messages waiting for each clinic (answers, documents); the login failures the throttle counts (the
+EMR's ``appliance.throttle``, same table) and the service's own audit trail."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from pathlib import Path
 
 import peewee
@@ -94,7 +96,33 @@ class Outgoing(_Model):
         indexes = ((("site_id", "id"), False),)
 
 
-TABLES = (Clinic, Clinician, Coverage, Received, CasePhoto, Answer, Outgoing)
+class LoginFailure(_Model):
+    """``appliance.throttle``'s table (the EMR's ``login_failure``, m0002), here in the district's file."""
+
+    key = peewee.TextField()
+    at = peewee.FloatField()
+
+    class Meta:
+        table_name = "login_failure"
+        indexes = ((("key", "at"), False),)
+
+
+class AuditEntry(_Model):
+    """Who did what at the district: logins (and failures, throttling), each case or notification read,
+    each answer and counter-referral. Written in the transaction of what it records; never changed."""
+
+    at = peewee.DateTimeField(default=utcnow, index=True)
+    username = peewee.TextField()  # the clinician's (as typed, for a failed login)
+    action = peewee.TextField()  # login, login_failed, login_throttled, logout, case_read, case_answered...
+    site_id = peewee.TextField(null=True)
+    message = peewee.IntegerField(null=True)  # Received.id of the case, referral or notification
+    client = peewee.TextField(default="")  # the request's address (waitress trusts the local proxy's X-Forwarded-For)
+
+    class Meta:
+        table_name = "district_audit"
+
+
+TABLES = (Clinic, Clinician, Coverage, Received, CasePhoto, Answer, Outgoing, LoginFailure, AuditEntry)
 
 
 def open_district(path: Path) -> peewee.SqliteDatabase:
@@ -105,3 +133,28 @@ def open_district(path: Path) -> peewee.SqliteDatabase:
     db.connect(reuse_if_open=True)
     db.create_tables(TABLES, safe=True)
     return db
+
+
+def audit(username: str, action: str, *, site_id: str | None = None, message: int | None = None,
+          client: str = "") -> None:
+    """One row of the district's audit trail (inside the caller's transaction when one is open)."""
+    AuditEntry.create(username=username[:64], action=action, site_id=site_id, message=message, client=client[:64])
+
+
+def add_clinic(site_id: str, name: str) -> str:
+    """A clinic and its new token, returned once (only its SHA-256 is kept)."""
+    token = secrets.token_urlsafe(32)
+    Clinic.create(site_id=site_id, name=name, token_sha256=token_digest(token))
+    return token
+
+
+def add_clinician(username: str, full_name: str, sites: list[str] | tuple[str, ...]) -> str:
+    """A district clinician covering ``sites``, with a new password returned once."""
+    from appliance.accounts import generate_password, hash_password
+
+    password = generate_password()
+    with district_db.atomic():
+        clinician = Clinician.create(username=username, full_name=full_name, password_hash=hash_password(password))
+        for site in sites:
+            Coverage.create(clinician=clinician, site_id=site)
+    return password

@@ -61,9 +61,8 @@ def trusted_device(username: str) -> str | None:
 
 
 def attempt_for(username: str) -> Attempt:
-    security = current_app.config["APPLIANCE"].security
-    return Attempt(client=request.remote_addr or "?", device=trusted_device(username),
-                   limit=security.max_failed_logins, window_s=security.lockout_minutes * 60)
+    return Attempt.under(current_app.config["APPLIANCE"].security, request.remote_addr or "?",
+                         trusted_device(username))
 
 
 def refused_message(retry_after_s: float) -> str:

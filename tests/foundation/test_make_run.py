@@ -1,7 +1,8 @@
 """``make run`` end to end: `appliance simulate` as a developer starts it, in a fresh instance folder.
 
-Real processes (web, agent in simulation, fake DHIS2) on free loopback ports: the banner gives the
-demo accounts, the EMR answers with demo patients, a simulated USB stick gets its backup, and
+Real processes (web, agent in simulation, fake DHIS2, district service) on free loopback ports: the
+banner gives the demo accounts, the EMR answers with demo patients, the demo district clinician reads
+the demo clinic's second opinion on the district service, a simulated USB stick gets its backup, and
 Ctrl-C (SIGINT to the process group, as a terminal sends it) stops everything cleanly. A second
 start reuses the data and the same accounts.
 """
@@ -69,16 +70,34 @@ def _stop_with_ctrl_c(process: subprocess.Popen) -> str:
 
 
 def _free_pair() -> int:
-    """A port whose next one is free too (the fake DHIS2 listens on port + 1)."""
+    """A port whose next two are free too (the fake DHIS2 listens on port + 1, the district on port + 2)."""
     for _ in range(50):
         port = free_port()
         try:
-            with socket.socket() as probe:
+            with socket.socket() as probe, socket.socket() as other:
                 probe.bind(("127.0.0.1", port + 1))
+                other.bind(("127.0.0.1", port + 2))
             return port
         except OSError:
             continue
     raise AssertionError("no free pair of ports")
+
+
+def _district_reads_the_demo_case(banner: str, port: int, instance: Path) -> None:
+    """The banner's district login opens the demo clinic's second opinion, taken there at start."""
+    from urllib.parse import urlencode
+
+    found = re.search(r"Service du district : http://127\.0\.0\.1:(\d+)/ \(clinicien : (\w+) / (\S+)\)", banner)
+    assert found and int(found.group(1)) == port + 2, banner
+    assert (instance / "secrets" / "district-credentials.txt").stat().st_mode & 0o777 == 0o600
+    district = Session(port + 2)
+    _, page, _ = district.request("GET", "/connexion")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    status, _, _ = district.request("POST", "/connexion", urlencode(
+        {"csrf_token": token, "username": found.group(2), "password": found.group(3)}))
+    assert status == 302
+    status, cases, _ = district.request("GET", "/")
+    assert status == 200 and "faut-il référer" in cases, cases[-1500:]
 
 
 def test_make_run_serves_the_emr_with_demo_data_and_stops_on_ctrl_c(tmp_path):
@@ -101,6 +120,7 @@ def test_make_run_serves_the_emr_with_demo_data_and_stops_on_ctrl_c(tmp_path):
         with urllib.request.urlopen(request, timeout=5) as info:  # the fake national DHIS2, with its token
             assert info.status == 200 and b"version" in info.read()
         assert (instance / "secrets" / "demo-credentials.txt").stat().st_mode & 0o777 == 0o600
+        _district_reads_the_demo_case(banner, port, instance)
 
         stick = instance / "data" / "simulated-usb" / "CLE" / "appliance-backups"
         assert f"mkdir -p {stick}" in banner
