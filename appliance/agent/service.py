@@ -233,8 +233,8 @@ class Agent:
         interval = IntervalTrigger(seconds=self.cfg.power.sample_interval_s, start_date=start, timezone=self.tz)
         jobs = [Job("battery-sample", interval, self.sample)]
         if self.windows.watches_urgent:
-            jobs.append(Job("urgent-check", IntervalTrigger(seconds=self.cfg.uploads.urgent_check_s, timezone=self.tz),
-                            self.send_urgent))
+            check = IntervalTrigger(seconds=self.cfg.uploads.urgent_check_s, start_date=start, timezone=self.tz)
+            jobs.append(Job("urgent-check", check, self.send_urgent))
         for (hour, minute), trigger in zip(self.cfg.uploads.times, self.triggers, strict=True):
             jobs.append(Job(f"window-{hour:02d}{minute:02d}", trigger, self.run_window))
         hour, minute = self.cfg.backup.nightly_time()

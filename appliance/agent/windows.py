@@ -12,7 +12,8 @@ it, the outbox is given the bytes left as ``byte_budget``.
 Urgent items (a suspected SIMR case, a shutdown event) do not wait for a window: ``run_urgent``,
 called every ``urgent_check_s``, finds one with one indexed query and opens a short urgent-only
 connection at once (a window under way sends it itself before it disconnects). A modem unplugged
-or a failed connection: tried again as soon as a modem is plugged in, or after ``urgent_retry_s``.
+or a failed connection: tried again as soon as a modem is plugged in, or after ``urgent_retry_s``
+(doubled at each failure in a row: a district down for a day costs a few connections, not hundreds).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from appliance.store.utc import aware_utc, naive_utc
 log = logging.getLogger(__name__)
 
 CUT_GRACE_S = 30
+URGENT_RETRY_MAX_S = 6 * 3600  # an urgent item never waits longer than this for a new try (windows aside)
 SEARCH_BACK = timedelta(days=2)
 
 
@@ -118,6 +120,7 @@ class WindowRunner:
         self.fetch_update = fetch_update
         self._urgent_due = urgent_due
         self._urgent_not_before = float("-inf")  # monotonic: no urgent connection before (after a failure)
+        self._urgent_failures = 0  # in a row: each doubles the wait (the district down for a day: a few tries)
         self._running = threading.Lock()
         self._aborted = threading.Event()
         self.last: WindowSummary | None = None
@@ -171,20 +174,28 @@ class WindowRunner:
             if reason is None and not self._urgent_due(self._sendable_kinds()):
                 return None  # urgent items of a kind this process cannot send (its sender not configured)
             if reason is not None:
-                self._urgent_not_before = self.clock.monotonic() + self.uploads.urgent_retry_s
+                self._urgent_wait()
                 log.info("Envoi urgent différé : %s", reason)
                 return None
             summary, sent, received = self._open(plan)
             if summary.outcome == "failed":
-                self._urgent_not_before = self.clock.monotonic() + self.uploads.urgent_retry_s
+                self._urgent_wait()
+            else:
+                self._urgent_failures = 0
             self._record(plan, now, summary, sent, received, urgent=True)
             return summary
         finally:
             self._running.release()
 
+    def _urgent_wait(self) -> None:
+        """urgent_retry_s after a failure, doubled at each failure in a row up to URGENT_RETRY_MAX_S."""
+        self._urgent_failures += 1
+        wait = min(self.uploads.urgent_retry_s * 2 ** min(self._urgent_failures - 1, 16), URGENT_RETRY_MAX_S)
+        self._urgent_not_before = self.clock.monotonic() + max(wait, self.uploads.urgent_retry_s)
+
     def modem_plugged(self) -> None:
         """A modem appeared: urgent items waiting for one go at the next check, not after urgent_retry_s."""
-        self._urgent_not_before = float("-inf")
+        self._urgent_not_before, self._urgent_failures = float("-inf"), 0
 
     def _sendable_kinds(self) -> list[str] | None:
         kinds = getattr(self._flush, "kinds", None)
@@ -241,7 +252,8 @@ class WindowRunner:
                     log.exception("Publication de la télémétrie en échec")
                     details.append(f"télémétrie en échec : {exc}")
             details.append(self._fetch_update(plan, remaining()))
-            details.append(self._urgent_before_disconnect(plan, remaining()))
+            if outcome == "done":  # a flush that met a dead link would only meet it again
+                details.append(self._urgent_before_disconnect(plan, remaining()))
         finally:
             cutter.cancel()
             self.usage.sample(link.interface)
