@@ -156,8 +156,11 @@ class Dhis2Client:
         return self.request("GET", path, params=params)
 
     def post_data_value_set(self, json_body: bytes) -> HttpExchange:
-        """``POST /api/dataValueSets`` synchronously (the reply carries the import summary)."""
-        return self.request("POST", "/api/dataValueSets", body=json_body, content_type="application/json")
+        """``POST /api/dataValueSets`` synchronously (the reply carries the import summary), with
+        ``strictPeriods=true``: a value whose period is not of its data set's type (a month for the weekly
+        SIMR set) is refused value by value (E7632) instead of being filed under a period nobody reads."""
+        return self.request("POST", "/api/dataValueSets", params={"strictPeriods": "true"}, body=json_body,
+                            content_type="application/json")
 
     def request(
         self,

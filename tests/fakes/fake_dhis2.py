@@ -22,8 +22,17 @@ Contract followed, and where it is written:
   ``DataValueImportConflict`` (E7610 data element, E7611 period, E7612 org unit, E7613 category
   option combo, E7618 missing value, E7619 value type, E7634 combo not in the element's category
   combo, E7640 period locked); each conflict has object, objects, value, errorCode, property and
-  indexes, identical ones merged with all their indexes. E7634 is checked as on servers with
+  indexes, identical ones merged with all their indexes; a null property is left out of the JSON
+  (``ImportConflict`` is ``@JsonInclude(NON_NULL)``). E7634 is checked as on servers with
   "strict category option combos" on (``strict_category_option_combos``).
+- A period of the wrong type for the data element (a monthly ``202612`` for the weekly SIMR data set):
+  dhis2-core ``DataValueImportConflict.PERIOD_TYPE_NOT_VALID_FOR_DATA_ELEMENT`` = ErrorCode **E7632**
+  "Period type of period: `{0}` not valid for data element: `{1}`", property null, objects period and
+  dataElement, raised by ``DataValueSetImportValidator.checkDataValuePeriodType`` only when strict
+  periods are on: the import parameter ``strictPeriods=true`` (``ImportOptions``) or the system setting
+  ``keyDataImportStrictPeriods`` (``strict_periods`` here, off by default as in DHIS2). Otherwise the
+  value is stored under that period, as the real server does. (E7616 is "Attribute option combo:
+  `{0}` option not accessible: `{1}`", ``ATTR_OPTION_COMBO_NOT_ACCESSIBLE``.)
 - Metadata: ``/api/system/info``, ``/api/me``, ``/api/dataSets/{id}``, ``/api/organisationUnits/{id}``
   honouring the ``fields`` filter (``a,b[c,d[e]]``, ``*``); 404 as a WebMessage (E1005).
 - Auth: ``Authorization: ApiToken d2pat_…`` or Basic; a bad token gets 401 with
@@ -277,6 +286,7 @@ class FakeDhis2:
         version: str = "2.40.3",
         identical_counts_as: str = "ignored",
         strict_category_option_combos: bool = True,
+        strict_periods: bool = False,
         reject_content_encoding: bool = False,
         gzip_responses: bool = True,
     ) -> None:
@@ -288,6 +298,7 @@ class FakeDhis2:
         self.version = version
         self.identical_counts_as = identical_counts_as
         self.strict_category_option_combos = strict_category_option_combos
+        self.strict_periods = strict_periods  # the system setting keyDataImportStrictPeriods
         self.reject_content_encoding = reject_content_encoding
         self.gzip_responses = gzip_responses
         self.locked_periods: set[tuple[str, str]] = set()  # (data set, period): E7640
@@ -342,8 +353,10 @@ class FakeDhis2:
             }
 
     # -- the import --
-    def import_data_value_set(self, data: Any, *, dry_run: bool = False) -> dict[str, Any]:
-        """The ImportSummary of one dataValueSet, applied to the store unless ``dry_run``."""
+    def import_data_value_set(self, data: Any, *, dry_run: bool = False, strict_periods: bool = False
+                              ) -> dict[str, Any]:
+        """The ImportSummary of one dataValueSet, applied to the store unless ``dry_run``; periods of the wrong
+        type refused (E7632) when ``strict_periods`` (the import parameter) or the server's setting says so."""
         summary: dict[str, Any] = {
             "responseType": "ImportSummary",
             "status": "SUCCESS",
@@ -351,6 +364,7 @@ class FakeDhis2:
                 "idSchemes": {},
                 "dryRun": dry_run,
                 "async": False,
+                "strictPeriods": strict_periods or self.strict_periods,
                 "importStrategy": "CREATE_AND_UPDATE",
             },
             "description": "Import process completed successfully",
@@ -373,7 +387,7 @@ class FakeDhis2:
                     "objects": objects,
                     "value": message,
                     "errorCode": code,
-                    "property": prop,
+                    **({"property": prop} if prop is not None else {}),
                     "indexes": [],
                 },
             )
@@ -415,7 +429,7 @@ class FakeDhis2:
         count = summary["importCount"]
         rejected = []
         for index, value in enumerate(data.get("dataValues") or []):
-            key = self._validate_value(index, value, data, conflict)
+            key = self._validate_value(index, value, data, conflict, strict_periods or self.strict_periods)
             if key is None:
                 count["ignored"] += 1
                 rejected.append(index)
@@ -425,7 +439,8 @@ class FakeDhis2:
             summary |= {"status": "WARNING", "conflicts": _listed(conflicts), "rejectedIndexes": rejected}
         return summary
 
-    def _validate_value(self, index: int, value: Any, data: dict[str, Any], conflict) -> Key | None:
+    def _validate_value(self, index: int, value: Any, data: dict[str, Any], conflict, strict_periods: bool
+                        ) -> Key | None:
         meta = self.metadata
         if not isinstance(value, dict):
             conflict(index, "E7618", "value", {"dataElement": ""}, "Data value or comment not specified")
@@ -445,8 +460,8 @@ class FakeDhis2:
             conflict(index, "E7611", "period", {"period": period}, f"Period not valid: `{period}`")
             return None
         types = {ds.period_type for ds in meta.data_sets.values() if de in ds.elements} or {"Monthly"}
-        if not any(PERIOD_TYPES[kind].fullmatch(period) for kind in types):
-            conflict(index, "E7616", "period", {"period": period, "dataElement": de},
+        if strict_periods and not any(PERIOD_TYPES[kind].fullmatch(period) for kind in types):
+            conflict(index, "E7632", None, {"period": period, "dataElement": de},
                      f"Period type of period: `{period}` not valid for data element: `{de}`")
             return None
         if ou not in meta.org_units:
@@ -739,7 +754,8 @@ class _Handler(BaseHTTPRequestHandler):
                     "conflicts": [],
                 }
             else:
-                summary = fake.import_data_value_set(data, dry_run=params.get("dryRun") == "true")
+                summary = fake.import_data_value_set(data, dry_run=params.get("dryRun") == "true",
+                                                     strict_periods=params.get("strictPeriods") == "true")
             fake.posts.append(
                 {
                     "user": user,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -109,25 +111,49 @@ def test_the_week_reaches_the_fake_dhis2_once_with_a_weekly_period(tmp_path: Pat
         assert OutboxItem.get(OutboxItem.kind == WEEK_KIND, OutboxItem.state == "delivered")
 
 
-def test_a_strict_server_refuses_a_monthly_period_for_the_weekly_data_set(tmp_path: Path, store):
+def _post_monthly(fake, query: str = "") -> dict:
+    from tests.fakes.dhis2_fixtures import DEMO_TOKEN
+
+    mapping = simr_mapping(config_module.load(write_config(fake.tmp, fake.url)).dhis2)
+    monthly = dict(payload_for(week_figures("2026W49"), mapping).body, period="202612")
+    request = urllib.request.Request(f"{fake.url}/api/dataValueSets{query}", data=json.dumps(monthly).encode(),
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"ApiToken {DEMO_TOKEN}"}, method="POST")
+    try:
+        reply = json.loads(urllib.request.urlopen(request).read())
+    except urllib.error.HTTPError as error:
+        reply = json.loads(error.read())
+    return reply.get("response", reply)
+
+
+def test_strict_periods_refuse_a_monthly_period_for_the_weekly_data_set(tmp_path: Path, store):
+    """dhis2-core: E7632 (property null, objects period and dataElement) when strictPeriods is on."""
+    with FakeDhis2() as fake:
+        fake.tmp = tmp_path
+        summary = _post_monthly(fake, "?strictPeriods=true")
+        conflicts = summary["conflicts"]
+        assert {conflict["errorCode"] for conflict in conflicts} == {"E7632"}
+        assert all(set(conflict["objects"]) == {"period", "dataElement"} and "property" not in conflict
+                   for conflict in conflicts)
+        assert summary["importCount"]["imported"] == 0 and not fake.store
+        # Without strict periods a real server files the values under the month (here all zeros, not
+        # significant: ignored), with no conflict: what our client's strictPeriods=true guards against.
+        plain = _post_monthly(fake)
+        assert plain["status"] == "SUCCESS" and plain["conflicts"] == [] and plain["importCount"]["ignored"] > 0
+
+
+def test_our_client_asks_for_strict_periods(tmp_path: Path, store):
+    from appliance.dhis2.client import Credentials, Dhis2Client
+    from tests.fakes.dhis2_fixtures import DEMO_TOKEN
+
     with FakeDhis2() as fake:
         cfg = config_module.load(write_config(tmp_path, fake.url))
-        mapping = simr_mapping(cfg.dhis2)
-        weekly = payload_for(week_figures("2026W49"), mapping).body
-        monthly = dict(weekly, period="202612")
-        import urllib.request
-
-        from tests.fakes.dhis2_fixtures import DEMO_TOKEN
-
-        request = urllib.request.Request(f"{fake.url}/api/dataValueSets", data=json.dumps(monthly).encode(),
-                                         headers={"Content-Type": "application/json",
-                                                  "Authorization": f"ApiToken {DEMO_TOKEN}"}, method="POST")
-        try:
-            reply = json.loads(urllib.request.urlopen(request).read())
-        except urllib.error.HTTPError as error:
-            reply = json.loads(error.read())
-        codes = {conflict["errorCode"] for conflict in (reply.get("response", reply)).get("conflicts", [])}
-        assert codes == {"E7616"}
+        monthly = dict(payload_for(week_figures("2026W49"), simr_mapping(cfg.dhis2)).body, period="202612")
+        with Dhis2Client(fake.url, Credentials("ApiToken", DEMO_TOKEN)) as client:
+            exchange = client.post_data_value_set(json.dumps(monthly).encode())
+        summary = fake.posts[-1]["summary"]
+        assert exchange.status == 409 and summary["importOptions"]["strictPeriods"] is True
+        assert {conflict["errorCode"] for conflict in summary["conflicts"]} == {"E7632"} and not fake.store
 
 
 def test_a_window_queues_last_week_once(child):
