@@ -154,6 +154,9 @@ def test_our_client_asks_for_strict_periods(tmp_path: Path, store):
         summary = fake.posts[-1]["summary"]
         assert exchange.status == 409 and summary["importOptions"]["strictPeriods"] is True
         assert {conflict["errorCode"] for conflict in summary["conflicts"]} == {"E7632"} and not fake.store
+    from appliance.dhis2.replies import conflict_message
+
+    assert conflict_message("E7632", summary["conflicts"][0]).startswith("La période 202612 n'est pas du type")
 
 
 def test_a_window_queues_last_week_once(child):
