@@ -5,6 +5,7 @@ client costs (measured by tests/bench/bench_abuse.py, the RAM against nginx in d
 
 - ``max_request_body_size``: a body larger than the app accepts is refused (413) from its
   Content-Length, before a byte of it is read, instead of being spooled to the Pi's small /tmp;
+  the refusal is the app's own French « Fichier trop gros » page, rendered once at start;
 - ``channel_timeout`` (checked every ``cleanup_interval``): a silent or half-open connection
   is closed after the client timeout;
 - ``connection_limit``: the total of open connections, and here a share per client address
@@ -20,6 +21,8 @@ from collections import Counter
 
 from waitress.channel import HTTPChannel
 from waitress.server import create_server
+from waitress.task import ErrorTask
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from appliance.config import Config
 from appliance.emr import create_app
@@ -42,11 +45,34 @@ def make_server(app, cfg: Config):
         connection_limit=CONNECTION_LIMIT, max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + BODY_MARGIN,
         max_request_header_size=32 * 1024,
     )
-    server.channel_class = _per_client_channel(server)
+    server.channel_class = _per_client_channel(server, _channel_refusing_in_french(app))
     return server
 
 
-def _per_client_channel(server):
+def _channel_refusing_in_french(app) -> type[HTTPChannel]:
+    """Waitress's channel whose 413 (a body over the limit, refused before it is read) is the app's own
+    French page with its security headers, not waitress's English text: staff sending a phone photo
+    without JavaScript learn why, and nothing was stored."""
+    with app.test_request_context("/"):
+        response = app.process_response(app.make_response(app.handle_http_exception(RequestEntityTooLarge())))
+    body = response.get_data()
+    headers = [(name, value) for name, value in response.headers.items() if name.lower() != "content-length"]
+
+    class FrenchErrorTask(ErrorTask):
+        def execute(self):
+            if getattr(self.request.error, "code", None) != 413:
+                return super().execute()
+            self.status = "413 Request Entity Too Large"
+            self.response_headers.extend(headers)
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+            return None
+
+    return type("ClinicChannel", (HTTPChannel,), {"error_task_class": FrenchErrorTask})
+
+
+def _per_client_channel(server, channel_class: type[HTTPChannel]):
     """A channel factory that closes a client's connections beyond its share."""
     warned: dict[str, float] = {}
 
@@ -65,7 +91,7 @@ def _per_client_channel(server):
                 warned[client] = now
                 log.warning("trop de connexions depuis %s : connexions en trop fermées", client)
             return None
-        return HTTPChannel(srv, conn, addr, adj, map=map)
+        return channel_class(srv, conn, addr, adj, map=map)
 
     return make_channel
 
