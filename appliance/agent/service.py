@@ -233,7 +233,9 @@ class Agent:
         interval = IntervalTrigger(seconds=self.cfg.power.sample_interval_s, start_date=start, timezone=self.tz)
         jobs = [Job("battery-sample", interval, self.sample)]
         if self.windows.watches_urgent:
-            check = IntervalTrigger(seconds=self.cfg.uploads.urgent_check_s, start_date=start, timezone=self.tz)
+            began = start - timedelta(seconds=self.cfg.power.sample_interval_s)  # ``start``: the first sample
+            every = self.cfg.uploads.urgent_check_s
+            check = IntervalTrigger(seconds=every, start_date=began + timedelta(seconds=every), timezone=self.tz)
             jobs.append(Job("urgent-check", check, self.send_urgent))
         for (hour, minute), trigger in zip(self.cfg.uploads.times, self.triggers, strict=True):
             jobs.append(Job(f"window-{hour:02d}{minute:02d}", trigger, self.run_window))

@@ -13,7 +13,8 @@ Urgent items (a suspected SIMR case, a shutdown event) do not wait for a window:
 called every ``urgent_check_s``, finds one with one indexed query and opens a short urgent-only
 connection at once (a window under way sends it itself before it disconnects). A modem unplugged
 or a failed connection: tried again as soon as a modem is plugged in, or after ``urgent_retry_s``
-(doubled at each failure in a row: a district down for a day costs a few connections, not hundreds).
+(no coverage: that often; the link up but the sending failed: doubled at each such failure in a row,
+so a district down for a day costs a few connections, not hundreds).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class WindowPlan:
     only_urgent: bool = False
     byte_budget: int | None = None
     notes: list[str] = field(default_factory=list)
+    connected: bool = False  # the link came up (a failure after it cost data; one before it, only power)
 
 
 class WindowRunner:
@@ -174,12 +176,12 @@ class WindowRunner:
             if reason is None and not self._urgent_due(self._sendable_kinds()):
                 return None  # urgent items of a kind this process cannot send (its sender not configured)
             if reason is not None:
-                self._urgent_wait()
+                self._urgent_wait(doubled=False)
                 log.info("Envoi urgent différé : %s", reason)
                 return None
             summary, sent, received = self._open(plan)
             if summary.outcome == "failed":
-                self._urgent_wait()
+                self._urgent_wait(doubled=plan.connected)
             else:
                 self._urgent_failures = 0
             self._record(plan, now, summary, sent, received, urgent=True)
@@ -187,11 +189,15 @@ class WindowRunner:
         finally:
             self._running.release()
 
-    def _urgent_wait(self) -> None:
-        """urgent_retry_s after a failure, doubled at each failure in a row up to URGENT_RETRY_MAX_S."""
-        self._urgent_failures += 1
-        wait = min(self.uploads.urgent_retry_s * 2 ** min(self._urgent_failures - 1, 16), URGENT_RETRY_MAX_S)
-        self._urgent_not_before = self.clock.monotonic() + max(wait, self.uploads.urgent_retry_s)
+    def _urgent_wait(self, *, doubled: bool) -> None:
+        """No new urgent try before urgent_retry_s: a link that did not come up (no coverage) is tried again
+        that often, so the notice leaves soon after the network returns; a link that came up but whose
+        sending failed (the district down) waits twice longer at each such failure, up to URGENT_RETRY_MAX_S,
+        since each try costs data."""
+        self._urgent_failures = self._urgent_failures + 1 if doubled else 0
+        wait = self.uploads.urgent_retry_s * 2 ** min(max(self._urgent_failures - 1, 0), 16)
+        wait = max(min(wait, URGENT_RETRY_MAX_S), self.uploads.urgent_retry_s)
+        self._urgent_not_before = self.clock.monotonic() + wait
 
     def modem_plugged(self) -> None:
         """A modem appeared: urgent items waiting for one go at the next check, not after urgent_retry_s."""
@@ -237,6 +243,7 @@ class WindowRunner:
         except ModemError as exc:
             self._after_link(plan)
             return WindowSummary(plan.scheduled_at, "failed", f"connexion impossible : {exc}"), 0, 0
+        plan.connected = True
         self._on_link(link)
         cutter = threading.Timer(remaining() + CUT_GRACE_S, self._cut)
         cutter.daemon = True

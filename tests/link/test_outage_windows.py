@@ -93,8 +93,12 @@ def test_48_hours_down_both_ways_on_the_agents_windows(linked_cfg, store, record
                                             & OutboxItem.kind.startswith("district."))
         assert {item.kind for item in waiting} == {"district.avis", "district.simr_alert"}
         assert all(item.attempts == 0 for item in waiting)  # a dead link spends no attempt
-        urgent_tries = UploadWindowLog.select().where(UploadWindowLog.only_urgent == True).count()  # noqa: E712
-        assert 1 <= urgent_tries <= 12  # the urgent notice retried with a growing wait (30 min … 6 h), not every minute
+        urgent = [row.detail for row in UploadWindowLog.select().where(UploadWindowLog.only_urgent == True)]  # noqa: E712
+        no_network = [detail for detail in urgent if "connexion impossible" in detail]
+        refused = [detail for detail in urgent if "connexion impossible" not in detail]
+        # No network: tried every urgent_retry_s (30 min here), not every minute; the district down (each
+        # try costs data): 30 min, 1 h, 2 h, 4 h, 6 h… apart.
+        assert 20 <= len(no_network) <= 24 * 2 + 1 and 1 <= len(refused) <= 8, (len(no_network), len(refused))
 
         start_district(district.db_path, int(district.url.rsplit(":", 1)[1]), district)  # the link is back
         back = clock.now()
