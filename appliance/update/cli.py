@@ -101,8 +101,10 @@ def check(config_path: str | None) -> None:
         code = _install(cfg, downloaded[-1], channel="3g", app_max_bytes=cfg.update.app_max_bytes)
         downloaded[-1].unlink(missing_ok=True)
         sys.exit(code)
+    # Remembered on the data partition: the system a stick installed boots the other slot, with the stick
+    # still in, and must not try (and refuse) the same copy again.
     stick = untried(stick_bundles(cfg.backup.usb_mount_roots, cfg.update.usb_folder),
-                    cfg.update.work_dir / "usb-tried")
+                    cfg.paths.data_dir / "update-usb-tried")
     if stick is not None:
         sys.exit(_install(cfg, stick, channel="usb"))
 

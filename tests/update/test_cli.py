@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from click.testing import CliRunner
 
 from appliance.cli import main
@@ -74,3 +76,5 @@ def test_a_stick_plugged_in_is_installed_once(cfg, store, tmp_path, release_keys
     assert "gardée" in runner.invoke(main, ["update", "check", "--config", config]).output
     again = runner.invoke(main, ["update", "check", "--config", config])  # the stick is still in
     assert again.exit_code == 0 and again.output == ""
+    shutil.rmtree(tmp_path / "update")  # a system update boots the other slot: its own work folder
+    assert runner.invoke(main, ["update", "check", "--config", config]).output == ""
