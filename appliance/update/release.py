@@ -26,6 +26,30 @@ from appliance.update.bundle import RAUC, BundleRefused, parse_version
 from appliance.update.requirements import BOX_ENVIRONMENT, check_wheel, venv_from_listing, wheel_metadata
 
 VENV = "/opt/appliance/venv"  # ansible's appliance_venv
+# What the clinic's first boot wrote on the running root (appliance/provision/first_boot.py: settings,
+# secrets, the hotspot's passphrase, the technician's key) and the machine's own identity (SSH host keys,
+# machine-id, the last known time without an RTC). The new root slot is a pristine image: the system
+# bundle's hook copies these into it after RAUC wrote it and before RAUC makes it the slot to boot.
+CARRIED_OVER = ("/etc/appliance", "/etc/hostapd/hostapd.conf", "/home/technicien/.ssh", "/etc/ssh/ssh_host_*",
+                "/etc/machine-id", "/etc/fake-hwclock.data")
+HOOK = """#!/bin/sh
+# RAUC hook of the clinic-in-a-box system bundle (appliance/update/release.py): the new root slot gets
+# the site's settings and the machine's identity from the running one (slot-post-install: the slot is
+# written and mounted read-write, not yet the one to boot). A failure fails the install.
+set -eu
+[ "$1" = slot-post-install ] && [ "$RAUC_SLOT_CLASS" = rootfs ] || exit 0
+from="${APPLIANCE_HOOK_FROM:-}"
+for path in @CARRIED_OVER@; do
+  for found in "$from"$path; do
+    [ -e "$found" ] || continue
+    inside="${found#"$from"}"
+    mkdir -p "$RAUC_SLOT_MOUNT_POINT$(dirname "$inside")"
+    rm -rf "$RAUC_SLOT_MOUNT_POINT$inside"
+    cp -a "$found" "$RAUC_SLOT_MOUNT_POINT$inside"
+  done
+done
+sync
+""".replace("@CARRIED_OVER@", " ".join(CARRIED_OVER))
 SLOT_A = 2  # boot · root A · root B · data (docs/technician.md): the root slot an image boots first
 EXT4_MAGIC_AT = 1080
 
@@ -68,8 +92,11 @@ def build_system_bundle(source: Path, *, compatible: str, cert: Path, key: Path,
         inside = system_version(venv_of(root))
         if version is not None and parse_version(version) != parse_version(inside):
             raise BundleRefused(f"Système refusé : l'image porte la version {inside}, pas {version}.")
+        hook = content / "hook.sh"
+        hook.write_text(HOOK, encoding="utf-8")
+        hook.chmod(0o755)
         _write_manifest(content, compatible=compatible, version=inside, description=f"système {inside}",
-                        slot_class="rootfs", filename=root.name)
+                        slot_class="rootfs", filename=root.name, hook=hook.name)
         _sign(content, cert=cert, key=key, output=output)
     return output, inside
 
@@ -151,10 +178,12 @@ def _copy_sparse(source: Path, target: Path, offset: int, size: int) -> None:
 
 
 def _write_manifest(content: Path, *, compatible: str, version: str, description: str, slot_class: str,
-                    filename: str) -> None:
+                    filename: str, hook: str | None = None) -> None:
+    hooks = (f"[hooks]\nfilename={hook}\n\n", "hooks=post-install\n") if hook else ("", "")
     (content / "manifest.raucm").write_text(
         f"[update]\ncompatible={compatible}\nversion={version}\ndescription={description}\n\n"
-        f"[bundle]\nformat=verity\n\n[image.{slot_class}]\nfilename={filename}\n", encoding="utf-8")
+        f"[bundle]\nformat=verity\n\n{hooks[0]}[image.{slot_class}]\nfilename={filename}\n{hooks[1]}",
+        encoding="utf-8")
 
 
 def _sign(content: Path, *, cert: Path, key: Path, output: Path) -> None:

@@ -168,3 +168,38 @@ def test_the_release_commands(image, tmp_path, release_keys):
                                    "--against", str(tmp_path / "tree"), *keys])
     assert refused.exit_code == 2 and "flask>=4 (l'appareil a 3.1.3)" in refused.output
     assert not (tmp_path / "rel/app-1.4.2.raucb").exists()
+
+
+def test_the_system_bundle_carries_the_site_over_to_the_new_slot(image, tmp_path, release_keys):
+    """The bundle's hook (run by RAUC once the slot is written, before it is the one to boot) copies what
+    first boot wrote on the running root into the new one: a pristine image would boot without the site."""
+    bundle, _ = build_system_bundle(image, compatible=COMPATIBLE, cert=release_keys.cert, key=release_keys.key,
+                                    output=tmp_path / "system.raucb")
+    payload = extract_bundle(bundle, release_keys.cert, tmp_path / "payload")
+    manifest = (payload / "manifest.raucm").read_text()
+    assert "[hooks]\nfilename=hook.sh" in manifest and "hooks=post-install" in manifest
+    hook = payload / "hook.sh"
+    running, new = tmp_path / "running", tmp_path / "new"
+    (running / "etc/appliance/secrets").mkdir(parents=True)
+    (running / "etc/appliance/appliance.toml").write_text('[site]\nsite_id = "cscom-kati-01"\n')
+    (running / "etc/appliance/secrets/web.key").write_text("secret")
+    (running / "etc/appliance/secrets/web.key").chmod(0o600)
+    (running / "etc/ssh").mkdir()
+    for name in ("ssh_host_ed25519_key", "ssh_host_ed25519_key.pub", "sshd_config"):
+        (running / "etc/ssh" / name).write_text(name)
+    (running / "home/technicien/.ssh").mkdir(parents=True)
+    (running / "home/technicien/.ssh/authorized_keys").write_text("ssh-ed25519 AAAA technicien")
+    (new / "etc/appliance").mkdir(parents=True)
+    (new / "etc/appliance/stale.toml").write_text("from the image")
+    (new / "etc/ssh").mkdir()
+    (new / "etc/ssh/sshd_config").write_text("the new system's own")
+    env = {"PATH": os.environ["PATH"], "RAUC_SLOT_CLASS": "rootfs", "RAUC_SLOT_MOUNT_POINT": str(new),
+           "APPLIANCE_HOOK_FROM": str(running)}
+    subprocess.run([str(hook), "slot-post-install"], env=env, check=True)
+    assert (new / "etc/appliance/appliance.toml").read_text().endswith('"cscom-kati-01"\n')
+    assert (new / "etc/appliance/secrets/web.key").stat().st_mode & 0o777 == 0o600
+    assert not (new / "etc/appliance/stale.toml").exists()  # the site's folder as it is, not merged
+    assert (new / "etc/ssh/ssh_host_ed25519_key").read_text() == "ssh_host_ed25519_key"
+    assert (new / "etc/ssh/sshd_config").read_text() == "the new system's own"
+    assert (new / "home/technicien/.ssh/authorized_keys").exists()
+    subprocess.run([str(hook), "slot-pre-install"], env=env, check=True)  # other hooks: nothing to do
