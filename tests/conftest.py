@@ -177,6 +177,14 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def sign_in(page, base: str, username: str, password: str = PASSWORD) -> None:
+    """A staff member logs in through the real login page of a browser (Playwright) page."""
+    page.goto(f"{base}/connexion")
+    page.fill('[name="username"]', username)
+    page.fill('[name="password"]', password)
+    page.click("button[type=submit]")
+
+
 def text_of(response) -> str:
     """The page as a person reads it: HTML entities (&#39; for the French apostrophe) decoded."""
     import html

@@ -21,7 +21,7 @@ from appliance.outbox.models import OutboxItem
 from appliance.patients.registry import Identity, register_patient
 from appliance.store.audit import system_actor
 from tests.bench.support import Session
-from tests.conftest import PASSWORD, free_port, screenshot
+from tests.conftest import PASSWORD, free_port, screenshot, sign_in
 from tests.link.conftest import phone_photo
 
 
@@ -74,10 +74,7 @@ def test_a_phone_photo_is_shrunk_in_the_browser_and_taken(served, phone_page, tm
     assert 4 * 1024 * 1024 < len(photo) < 8 * 1024 * 1024, len(photo)
     (tmp_path / "IMG_2041.jpg").write_bytes(photo)
     page = phone_page
-    page.goto(f"{url}/connexion")
-    page.fill('[name="username"]', "inf.diarra")
-    page.fill('[name="password"]', PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, url, "inf.diarra")
     page.goto(f"{url}/patients/{child.id}/avis")
     page.fill('[name="question"]', "Éruption depuis 3 jours : rougeole ?")
     sent: list[int] = []

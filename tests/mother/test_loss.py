@@ -18,7 +18,7 @@ from appliance.patients.models import AntenatalVisit, Pregnancy
 from appliance.reports.builder import build_report, records_behind
 from appliance.settings.reports import ReportSettings
 from appliance.store.models import AuditEntry
-from tests.conftest import PASSWORD, screenshot, text_of
+from tests.conftest import screenshot, sign_in, text_of
 from tests.followup.conftest import TODAY, days_ago
 
 
@@ -182,10 +182,7 @@ def test_the_loss_page_at_360_px(live_server, phone_page, make_user, new_patient
     make_user("sage_femme", username="sf.loss")
     woman = new_patient("Coulibaly", "Mariam", "F", birth_date=dt.date(1996, 7, 1))
     page = phone_page
-    page.goto(f"{live_server}/connexion")
-    page.fill('[name="username"]', "sf.loss")
-    page.fill('[name="password"]', PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "sf.loss")
     page.goto(f"{live_server}/patients/{woman.id}/cpn/nouveau")
     page.fill('[name="visit_date"]', days_ago(20).isoformat())
     page.fill('[name="lmp_date"]', days_ago(16 * 7).isoformat())
