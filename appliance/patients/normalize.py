@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -21,6 +22,8 @@ VARIANTS_FILE = Path(__file__).with_name("data") / "name_variants.csv"
 _LETTERS = str.maketrans({"ɛ": "e", "Ɛ": "e", "ɔ": "o", "Ɔ": "o", "ɲ": "ny", "Ɲ": "ny", "ŋ": "ng", "Ŋ": "ng",
                           "œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o", "đ": "d"})
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_NASAL_LETTERS = ("n", "m")
+_NASAL_PREFIX = re.compile(r"^[mn](?=[bcdfghjklpqrstvwxz])")  # Ndiaye, Mbaye, Ngolo; not Nana, Nyeleni
 
 # (pattern, replacement) applied in this order to one folded word.
 _RULES: list[tuple[re.Pattern[str], str]] = [
@@ -95,6 +98,31 @@ def index_tokens(text: str) -> list[str]:
             if token not in tokens:
                 tokens.append(token)
     return tokens
+
+
+def joined_words(folded: str) -> list[str]:
+    """Words of folded text, a lone "n" or "m" joined to the next word ("n diaye" → "ndiaye").
+
+    A Malian name with a nasal prefix is written "N'Diaye", "N Diaye", "N’Diaye" or "Ndiaye": this
+    puts every spelling back into one word before it is compared (search, duplicate detection).
+    """
+    words: list[str] = []
+    for word in folded.split():
+        if words and words[-1] in _NASAL_LETTERS and word.isalpha():
+            words[-1] += word
+        else:
+            words.append(word)
+    return words
+
+
+def nasal_spellings(word: str, key: Callable[[str], str]) -> list[str]:
+    """The keys one joined word may be stored under: the first three spellings of "N'Diaye" are
+    stored as two words ("n jaie"), "Ndiaye" as one ("njaie"); ``key`` is ``name_key`` or
+    ``spelling_key``, as for the column compared."""
+    spellings = [key(word)]
+    if _NASAL_PREFIX.match(word):
+        spellings.append(f"{word[0]} {key(word[1:])}")
+    return spellings
 
 
 def place_key(text: str) -> str:

@@ -7,6 +7,7 @@ registration, a household and the card number are committed together or not at a
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -94,20 +95,33 @@ def _apply_keys(patient: Patient) -> None:
 def find_duplicates(family_name: str, first_names: str, birth_date: dt.date, village: str,
                     *, exclude_id: int | None = None) -> list[Patient]:
     """Likely records of the same person: same family name and a shared first name once
-    normalised (spelling variants included), same village, birth years within ±2."""
-    given = set(normalize.name_keys(first_names))
+    normalised (spelling variants and nasal prefixes included: "Ndiaye" is "N'Diaye"), same
+    village, birth years within ±2."""
+    family = [" ".join(words) for words in itertools.product(*_name_spellings(family_name))]
+    given = _name_spellings(first_names)
     first = dt.date(birth_date.year - BIRTH_YEAR_TOLERANCE, 1, 1)
     last = dt.date(birth_date.year + BIRTH_YEAR_TOLERANCE, 12, 31)
     # A common name in a big village is hundreds of rows: compare keys first, load the few matches after.
     rows = database.execute_sql(
-        "SELECT id, given_key FROM patient WHERE family_key = ? AND village_key = ? AND voided = 0 "
-        "AND birth_date BETWEEN ? AND ? ORDER BY id",
-        (" ".join(normalize.name_keys(family_name)), normalize.place_key(village), first.isoformat(),
-         last.isoformat()))
-    ids = [row_id for row_id, given_key in rows if row_id != exclude_id and given & set(given_key.split())]
+        f"SELECT id, given_key FROM patient WHERE family_key IN ({', '.join('?' * len(family))}) "
+        "AND village_key = ? AND voided = 0 AND birth_date BETWEEN ? AND ? ORDER BY id",
+        (*family, normalize.place_key(village), first.isoformat(), last.isoformat()))
+    ids = [row_id for row_id, given_key in rows if row_id != exclude_id and _shares_a_name(given, given_key)]
     ids = ids[:MAX_DUPLICATES_SHOWN]
     found = patients_by_ids(ids)
     return [found[row_id] for row_id in ids]
+
+
+def _name_spellings(text: str) -> list[list[str]]:
+    """For each word of a typed name, the keys it may be stored under (see ``normalize.nasal_spellings``)."""
+    return [normalize.nasal_spellings(word, normalize.name_key)
+            for word in normalize.joined_words(normalize.fold(text))]
+
+
+def _shares_a_name(spellings: list[list[str]], stored_key: str) -> bool:
+    """Whether one typed word, under any of its spellings, is a word (or two, "n jaie") of a stored key."""
+    padded = f" {stored_key} "
+    return any(f" {spelling} " in padded for word in spellings for spelling in word)
 
 
 def check_mother(child_birth_date: dt.date, mother: Patient | None, *, child_id: int | None = None) -> None:

@@ -19,8 +19,6 @@ PAGE_SIZE = 20
 MIN_TOKEN_LENGTH = 2
 MAX_TOKENS = 6
 _DIGIT_GROUPS = re.compile(r"(?<=\d)[\s.\-/]+(?=\d)")
-_NASAL_LETTERS = ("n", "m")
-_NASAL_PREFIX = re.compile(r"^[mn](?=[bcdfghjklpqrstvwxz])")  # Ndiaye, Mbaye, Ngolo; not Nana, Nyeleni
 
 
 @dataclass(slots=True, frozen=True)
@@ -67,15 +65,11 @@ class SearchPage:
 def _word_term(word: str) -> str:
     """One typed word as a prefix of a name key or of a village word, whichever it is.
 
-    A Malian name with a nasal prefix is written "N'Diaye", "N Diaye", "N’Diaye" or "Ndiaye": the
-    first three are indexed as two words ("n", "jaie"), the last as one, so a word that starts with
-    "n" or "m" before a consonant also matches as that letter followed by the rest.
+    A word with a nasal prefix ("ndiaye") also matches as that letter followed by the rest, the way
+    "N'Diaye" is indexed (``normalize.nasal_spellings``).
     """
-    names = [normalize.name_key(word)]
-    places = [normalize.spelling_key(word)]
-    if _NASAL_PREFIX.match(word):
-        names.append(f"{word[0]} {normalize.name_key(word[1:])}")
-        places.append(f"{word[0]} {normalize.spelling_key(word[1:])}")
+    names = normalize.nasal_spellings(word, normalize.name_key)
+    places = normalize.nasal_spellings(word, normalize.spelling_key)
     phrases = []
     for name, place in zip(names, places, strict=True):
         if name == place:  # one phrase over both columns: FTS5 reads the prefix's entries once
@@ -83,17 +77,6 @@ def _word_term(word: str) -> str:
         else:
             phrases += [f'search_names : "{name}" *', f'village_key : "{place}" *']
     return phrases[0] if len(phrases) == 1 else f"({' OR '.join(phrases)})"
-
-
-def _words(text: str) -> list[str]:
-    """Folded words, a lone "n" or "m" joined to the next word ("N'Diaye", "N Diaye" → "ndiaye")."""
-    words: list[str] = []
-    for word in text.split():
-        if words and words[-1] in _NASAL_LETTERS and word.isalpha():
-            words[-1] += word
-        else:
-            words.append(word)
-    return words
 
 
 def match_expression(query: str) -> str | None:
@@ -106,7 +89,7 @@ def match_expression(query: str) -> str | None:
     """
     text = normalize.fold(_DIGIT_GROUPS.sub("", query))
     terms = []
-    for word in _words(text)[:MAX_TOKENS]:
+    for word in normalize.joined_words(text)[:MAX_TOKENS]:
         if any(ch.isdigit() for ch in word):
             number = normalize.phone_key(word) if word.isdigit() else word
             terms.append(f'search_ids : "{number}" *')

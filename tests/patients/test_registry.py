@@ -65,6 +65,20 @@ def test_duplicates_match_spelling_variants_close_birth_years_and_the_same_villa
     assert find_duplicates("Traoré", "Awa", dt.date(1998, 6, 1), "Pelengana") == []
 
 
+def test_duplicates_forgive_nasal_prefixes_in_family_and_first_names(new_patient):
+    """"Ndiaye Awa" is the "N'Diaye Awa" already registered, however the nasal prefix was written."""
+    born, village = dt.date(1995, 3, 14), "Pelengana"
+    awa = new_patient("N'Diaye", "Awa", birth_date=born, village=village)
+    ndeye = new_patient("Ndiaye", "Ndeye", birth_date=born, village=village)
+    new_patient("Diaye", "Awa", birth_date=born, village=village)  # no prefix: another family
+    new_patient("Nana", "Awa", birth_date=born, village=village)  # "N" then a vowel is no prefix
+    for family in ["Ndiaye", "NDIAYE", "N’Diaye", "N Diaye", "N-Diaye", "N'Diaye"]:
+        assert [p.id for p in find_duplicates(family, "Awa", dt.date(1996, 1, 1), village)] == [awa.id], family
+        assert [p.id for p in find_duplicates(family, "N'Deye", born, village)] == [ndeye.id], family
+    assert [p.id for p in find_duplicates("M'Baye", "Awa", born, village)] == []
+    assert [p.id for p in find_duplicates("Ndiaye", "Awa", dt.date(1990, 1, 1), village)] == []
+
+
 def test_registration_despite_duplicates_names_them_in_the_audit_trail(new_patient, actor):
     first = new_patient()
     second = register_patient(actor, Identity("Traore", "Awa", "F", dt.date(1995, 3, 14), "Pelengana"),

@@ -45,6 +45,17 @@ def test_register_offers_the_duplicate_then_creates_only_when_told(login_as):
     assert awa.local_number in entry.reason
 
 
+def test_registering_ndiaye_offers_the_n_apostrophe_diaye_already_there(login_as):
+    web = login_as("agent_saisie")
+    awa = _register(web, {**AWA, "family_name": "N'Diaye", "household_name": "Famille N'Diaye"})
+    offered = web.post("/patients/nouveau", {**AWA, "family_name": "Ndiaye", "birth_date": "1995-06-01",
+                                             "phone": "", "household_name": "Famille Ndiaye"})
+    page = _text(offered)
+    assert offered.status_code == 200 and "peut-être déjà un dossier" in page
+    assert f'href="/patients/{awa.id}"' in page
+    assert Patient.select().count() == 1
+
+
 def test_search_with_and_without_accents_and_by_phone(login_as):
     web = login_as("infirmier")
     awa = _register(web, AWA)
