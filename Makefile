@@ -63,7 +63,7 @@ soak: $(TEST_DEPS) $(PIP_STAMP)
 
 # Gather the French source strings and merge them into the English catalogue.
 extract-messages: $(PIP_STAMP)
-	$(VENV)/bin/pybabel extract -F appliance/emr/babel.cfg -k _l -k lazy_pgettext:1c,2 -o build/messages.pot appliance
+	PYTHONPATH=. $(VENV)/bin/pybabel extract -F appliance/emr/babel.cfg -k _l -k lazy_pgettext:1c,2 -o build/messages.pot appliance
 	$(VENV)/bin/pybabel update -i build/messages.pot -d appliance/emr/translations --no-fuzzy-matching
 
 %.mo: %.po $(RUN_STAMP)

@@ -44,16 +44,20 @@ def _labels() -> dict:
 
 
 def render_growth_chart(indicator: growth.Indicator, sex: growth.Sex, points: Sequence[tuple[float, float]] = (),
-                        *, max_months: int | None = None, number: Callable[[float], str] | None = None) -> str:
+                        *, max_months: int | None = None, number: Callable[[float], str] | None = None,
+                        translate: Callable[[str], str] | None = None) -> str:
     """An SVG string for one indicator and sex.
 
     ``points`` are (age in days, value) for wfa/lhfa/bfa, or (length/height in cm, weight in kg) for
     wfl/wfh. Age charts span 0-24 months when every point is younger than 2 years (easier to read
     for infants), else 0-60 months; ``max_months`` forces the span. Points outside the chart are
     left out rather than drawn on its edge. ``number`` writes a value in the reader's language (the
-    EMR passes its own; without it, the decimal comma of this file's French texts).
+    EMR passes its own; without it, the decimal comma of this file's French texts). ``translate``
+    gives each French text of ``growth_chart.toml`` in the reader's language (the EMR passes its
+    gettext; the catalogue gets these texts through babel.cfg).
     """
     number = number or _number
+    text = translate or str
     labels = _labels()
     texts = labels["indicators"][indicator]
     by_length = indicator in ("wfl", "wfh")
@@ -61,7 +65,7 @@ def render_growth_chart(indicator: growth.Indicator, sex: growth.Sex, points: Se
     if by_length:
         x_low, x_high = table.first, table.last
         ticks_x = list(range(math.ceil(x_low / 5) * 5, int(x_high) + 1, 5))
-        x_label = labels["axis"]["length_cm" if indicator == "wfl" else "height_cm"]
+        x_label = text(labels["axis"]["length_cm" if indicator == "wfl" else "height_cm"])
         to_x = float
         samples = [x_low + step * 0.5 for step in range(int((x_high - x_low) * 2) + 1)]
     else:
@@ -70,7 +74,7 @@ def render_growth_chart(indicator: growth.Indicator, sex: growth.Sex, points: Se
             max_months = 24 if young else 60
         x_low, x_high = 0, max_months
         ticks_x = list(range(0, max_months + 1, 3 if max_months <= 24 else 6))
-        x_label = labels["axis"]["age_months"]
+        x_label = text(labels["axis"]["age_months"])
         to_x = _months
         last_day = min(table.last, max_months * growth.DAYS_PER_MONTH)
         samples = [*range(0, math.ceil(last_day), 7 if max_months <= 24 else 15), last_day]
@@ -82,7 +86,8 @@ def render_growth_chart(indicator: growth.Indicator, sex: growth.Sex, points: Se
     y_high = math.ceil(max(y_values) / y_step) * y_step
     x_axis = _Axis(x_low, x_high, LEFT, WIDTH - RIGHT)
     y_axis = _Axis(y_low, y_high, HEIGHT - BOTTOM, TOP)
-    title = texts["title"].format(sex=labels["sex"][sex])
+    title = text(texts["title"]).format(sex=text(labels["sex"][sex]))
+    unit = text(texts["unit"])
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
@@ -117,14 +122,14 @@ def render_growth_chart(indicator: growth.Indicator, sex: growth.Sex, points: Se
         parts.append(f'<polyline class="child" points="{coordinates}" fill="none" stroke="#1565c0" '
                      'stroke-width="2"/>')
     for x, y in sorted(shown):
-        where = (labels["points"]["length"].format(x=number(x)) if by_length
-                 else labels["points"]["age"].format(months=number(round(x, 1))))
+        where = (text(labels["points"]["length"]).format(x=number(x)) if by_length
+                 else text(labels["points"]["age"]).format(months=number(round(x, 1))))
         parts.append(f'<circle class="point" cx="{_r(x_axis.pixel(x))}" cy="{_r(y_axis.pixel(y))}" r="3.5" '
-                     f'fill="#1565c0"><title>{escape(where)} : {number(y)} {escape(texts["unit"])}</title></circle>')
+                     f'fill="#1565c0"><title>{escape(where)} : {number(y)} {escape(unit)}</title></circle>')
     parts.append(f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - 8}" text-anchor="middle">'
                  f"{escape(x_label)}</text>")
     parts.append(f'<text transform="translate(12 {(TOP + HEIGHT - BOTTOM) / 2}) rotate(-90)" text-anchor="middle">'
-                 f'{escape(texts["y_label"])}</text>')
+                 f'{escape(text(texts["y_label"]))}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 

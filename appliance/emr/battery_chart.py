@@ -20,6 +20,7 @@ from importlib import resources
 from itertools import pairwise
 from typing import Any
 
+from appliance.emr.i18n import gettext
 from appliance.emr.measure_fields import number_text
 from appliance.store.utc import aware_utc
 
@@ -37,6 +38,15 @@ def labels() -> dict[str, Any]:
     return json.loads(data)
 
 
+def _translated(texts: Any) -> Any:
+    """The French texts of battery_chart_fr.json in the reader's language (extracted through babel.cfg)."""
+    if isinstance(texts, dict):
+        return {key: _translated(value) for key, value in texts.items()}
+    if isinstance(texts, list):
+        return [_translated(value) for value in texts]
+    return gettext(texts)
+
+
 def battery_history_svg(
     readings: Iterable[Any],
     *,
@@ -49,7 +59,7 @@ def battery_history_svg(
 ) -> str:
     """SVG markup for ``readings`` (objects with ``at``, ``voltage`` and optionally
     ``voltage_min``, ``voltage_max``, ``state``; ``at`` naive UTC as stored, or aware)."""
-    text = labels()
+    text = _translated(labels())
     end = aware_utc(now or datetime.now(UTC))
     start = end - timedelta(days=days)
     points = _downsample([p for p in (_point(r) for r in readings) if start <= p[0] <= end])

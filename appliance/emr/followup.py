@@ -336,7 +336,7 @@ def growth_chart(patient_id: int, indicator: str):
         value = weight_kg if indicator == "wfa" else height_cm
         if value and 0 <= age_days <= growth.MAX_AGE_DAYS:
             points.append((age_days, value))
-    svg = render_growth_chart(indicator, patient.sex, points, number=number_text)
+    svg = render_growth_chart(indicator, patient.sex, points, number=number_text, translate=_)
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "private, no-cache"})
 
 

@@ -11,6 +11,7 @@ the second test proves by finding each of them on the same pages seen by a Frenc
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from html.parser import HTMLParser
 
@@ -267,18 +268,42 @@ def test_french_stays_the_default_and_has_every_word_checked(login_as, clinic):
     assert english_seen == []
 
 
+@pytest.mark.parametrize("language, expected, absent", [
+    ("en", ["Weight-for-age, boys", "Age (months)", "Weight (kg)", "4.1 kg", "Battery voltage, last 7 days",
+            "No reading in the last 7 days", "Sun"],
+     ["Poids", "garçons", "Âge", "mois", "Tension de la batterie", "Aucune mesure", "dim."]),
+    ("fr", ["Poids pour l'âge, garçons", "Âge (mois)", "Poids (kg)", "4,1 kg",
+            "Tension de la batterie, 7 derniers jours", "Aucune mesure sur les 7 derniers jours", "dim."],
+     ["Weight", "boys", "Battery voltage"]),
+])
+def test_charts_are_drawn_in_the_readers_language(login_as, clinic, language, expected, absent):
+    """The SVG charts (a child's growth curve, the battery's voltage) take their titles, axes and
+    tooltips from data files: an English reader gets them in English, a French one in French."""
+    doctor = login_as("medecin", username=f"dr.{language}", language=language)
+    admin = login_as("admin", username=f"admin.{language}", language=language)
+    growth = doctor.get(f"/patients/{clinic['son'].id}/croissance/wfa.svg")
+    battery = admin.get("/admin/batterie/")
+    assert growth.status_code == battery.status_code == 200
+    text = html.unescape(growth.get_data(as_text=True) + battery.get_data(as_text=True))
+    assert [word for word in expected if word not in text] == []
+    assert [word for word in absent if re.search(rf"\b{re.escape(word)}", text)] == []
+
+
 def test_every_interface_string_of_the_code_has_its_english_translation():
     """Extracted as `make extract-messages` does: a new string without its English text fails here."""
     from pathlib import Path
 
     from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
     from babel.messages.pofile import read_po
 
     root = Path(__file__).resolve().parents[2] / "appliance"
     keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_pgettext": ((1, "c"), 2)}
-    method_map = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+    with (root / "emr/babel.cfg").open(encoding="utf-8") as mapping:
+        method_map, options_map = parse_mapping_cfg(mapping)
+    assert any(method.startswith("appliance.") for _, method in method_map)  # the chart label files too
     in_code = {message[2] if isinstance(message[2], str) else message[2][0]
-               for message in extract_from_dir(str(root), method_map, keywords=keywords)}
+               for message in extract_from_dir(str(root), method_map, options_map, keywords=keywords)}
     with (root / "emr/translations/en/LC_MESSAGES/messages.po").open("rb") as file:
         catalogue = read_po(file, locale="en")
     translated = {message.id if isinstance(message.id, str) else message.id[0]
