@@ -36,6 +36,7 @@ from flask_wtf.csrf import CSRFProtect
 from appliance.accounts import Attempt, guarded_check
 from appliance.config import SecuritySettings
 from appliance.district.store import (
+    ADMINISTRATOR,
     Answer,
     AuditEntry,
     CasePhoto,
@@ -45,7 +46,9 @@ from appliance.district.store import (
     Outgoing,
     Received,
     audit,
+    audit_entries,
     district_db,
+    has_role,
     open_district,
     token_digest,
 )
@@ -57,7 +60,16 @@ MAX_TEXT = 4000
 ANSWER_MAX = 2000
 INBOX_PAGE = 50
 MAX_JSON_BYTES = 2 * 1024 * 1024
+AUDIT_PAGE = 50
 LOGIN_POLICY = SecuritySettings()  # the EMR's defaults: 5 failures per name in 15 minutes (×4 per client)
+
+# The trail's actions as the administrator's page says them (the CLI prints the codes).
+AUDIT_ACTIONS = {
+    "login": "connexion", "login_failed": "échec de connexion (mot de passe)",
+    "login_throttled": "identifiant bloqué (trop d'essais)", "login_refused": "connexion refusée (trop d'essais)",
+    "logout": "déconnexion", "case_read": "cas lu", "case_answered": "réponse envoyée",
+    "notifications_read": "notification lue", "counter_referral": "contre-référence envoyée",
+}
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 pages = Blueprint("pages", __name__)
@@ -176,6 +188,19 @@ def _login_required(view):
             return redirect(url_for("pages.login"))
         g.clinician = clinician
         g.sites = [row.site_id for row in Coverage.select().where(Coverage.clinician == clinician)]
+        g.administrator = has_role(clinician, ADMINISTRATOR)
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def _administrator_required(view):
+    """After ``_login_required``: a clinician without the administrator's role is refused (403)."""
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if not g.administrator:
+            return render_template("district/message.html",
+                                   message="Page réservée à l'administrateur du district."), 403
         return view(*args, **kwargs)
 
     return guarded
@@ -249,6 +274,19 @@ def notifications():
     names = {clinic.site_id: clinic.name for clinic in Clinic.select()}
     return render_template("district/notifications.html", rows=[(row, json.loads(row.body)) for row in rows],
                            names=names)
+
+
+@pages.route("/journal")
+@_login_required
+@_administrator_required
+def audit_trail():
+    """The service's audit trail for its administrator, newest first, a page at a time
+    (``?avant=ID``: the rows older than that one, so new rows never shift a page being read)."""
+    before = request.args.get("avant", type=int)
+    rows = audit_entries(AUDIT_PAGE + 1, before_id=before)
+    names = {clinic.site_id: clinic.name for clinic in Clinic.select()}
+    return render_template("district/audit.html", rows=rows[:AUDIT_PAGE], names=names, actions=AUDIT_ACTIONS,
+                           older=rows[AUDIT_PAGE - 1].id if len(rows) > AUDIT_PAGE else None, first=before is None)
 
 
 def push_document(site_ids: list[str], title: str, filename: str, mime: str, content: bytes) -> str:

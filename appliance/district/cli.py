@@ -57,14 +57,32 @@ def add_clinic(db_path: Path, site_id: str, name: str) -> None:
 @db_option
 @click.argument("username")
 @click.argument("full_name")
-@click.option("--site", "sites", multiple=True, required=True, help="centre couvert (répéter l'option)")
-def add_clinician(db_path: Path, username: str, full_name: str, sites: tuple[str, ...]) -> None:
+@click.option("--site", "sites", multiple=True, help="centre couvert (répéter l'option)")
+@click.option("--admin", is_flag=True, help="administrateur du district : lit le journal du service (/journal)")
+def add_clinician(db_path: Path, username: str, full_name: str, sites: tuple[str, ...], admin: bool) -> None:
     """Ajoute un clinicien du district et ses centres ; affiche son mot de passe une seule fois."""
+    from appliance.district.store import ADMINISTRATOR, open_district
     from appliance.district.store import add_clinician as add
-    from appliance.district.store import open_district
+
+    if not sites and not admin:
+        raise click.UsageError("au moins un centre (--site), sauf pour un administrateur (--admin)")
+    open_district(db_path)
+    click.echo(add(username, full_name, sites, (ADMINISTRATOR,) if admin else ()))
+
+
+@district.command("grant-admin")
+@db_option
+@click.argument("username")
+def grant_admin(db_path: Path, username: str) -> None:
+    """Fait d'un clinicien existant l'administrateur du district (il lit le journal du service)."""
+    from appliance.district.store import ADMINISTRATOR, grant_role, open_district
 
     open_district(db_path)
-    click.echo(add(username, full_name, sites))
+    try:
+        grant_role(username, ADMINISTRATOR)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{username} : administrateur du district")
 
 
 @district.command("audit")
@@ -72,10 +90,10 @@ def add_clinician(db_path: Path, username: str, full_name: str, sites: tuple[str
 @click.option("--limit", default=100, show_default=True, help="nombre de lignes, les plus récentes")
 def show_audit(db_path: Path, limit: int) -> None:
     """Le journal du service : connexions, cas et notifications lus, réponses (qui, quand, quel centre)."""
-    from appliance.district.store import AuditEntry, open_district
+    from appliance.district.store import audit_entries, open_district
 
     open_district(db_path)
-    for entry in AuditEntry.select().order_by(AuditEntry.id.desc()).limit(limit):
+    for entry in audit_entries(limit):
         click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}Z\t{entry.username}\t{entry.action}\t{entry.site_id or ''}\t"
                    f"{entry.message or ''}\t{entry.client}")
 

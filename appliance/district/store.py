@@ -45,6 +45,22 @@ class Clinician(_Model):
     active = peewee.BooleanField(default=True)
 
 
+ADMINISTRATOR = "administrateur"  # reads the service's audit trail (``/journal``)
+ROLES = (ADMINISTRATOR,)
+
+
+class ClinicianRole(_Model):
+    """A role beyond answering the cases of his clinics; its own table, so that a district database
+    of an older version gets it from ``create_tables`` without changing the clinician table."""
+
+    clinician = peewee.ForeignKeyField(Clinician, backref="roles", on_delete="CASCADE")
+    role = peewee.TextField()
+
+    class Meta:
+        table_name = "district_role"
+        indexes = ((("clinician", "role"), True),)
+
+
 class Coverage(_Model):
     """A clinician covers a clinic: he sees its cases and only those."""
 
@@ -122,7 +138,7 @@ class AuditEntry(_Model):
         table_name = "district_audit"
 
 
-TABLES = (Clinic, Clinician, Coverage, Received, CasePhoto, Answer, Outgoing, LoginFailure, AuditEntry)
+TABLES = (Clinic, Clinician, ClinicianRole, Coverage, Received, CasePhoto, Answer, Outgoing, LoginFailure, AuditEntry)
 
 
 def open_district(path: Path) -> peewee.SqliteDatabase:
@@ -141,6 +157,29 @@ def audit(username: str, action: str, *, site_id: str | None = None, message: in
     AuditEntry.create(username=username[:64], action=action, site_id=site_id, message=message, client=client[:64])
 
 
+def audit_entries(limit: int, *, before_id: int | None = None) -> list[AuditEntry]:
+    """The audit trail newest first, ``limit`` rows older than ``before_id``: what
+    ``appliance district audit`` prints and the administrator's page shows, one page at a time."""
+    query = AuditEntry.select().order_by(AuditEntry.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    return list(query)
+
+
+def has_role(clinician: Clinician, role: str) -> bool:
+    return ClinicianRole.select().where((ClinicianRole.clinician == clinician) & (ClinicianRole.role == role)).exists()
+
+
+def grant_role(username: str, role: str) -> None:
+    """Give an existing clinician a role (again: nothing changes); a name or role unknown is refused in French."""
+    if role not in ROLES:
+        raise ValueError(f"rôle inconnu : {role} (rôles : {', '.join(ROLES)})")
+    clinician = Clinician.get_or_none(Clinician.username == username)
+    if clinician is None:
+        raise ValueError(f"aucun clinicien « {username} »")
+    ClinicianRole.insert(clinician=clinician, role=role).on_conflict_ignore().execute()
+
+
 def add_clinic(site_id: str, name: str) -> str:
     """A clinic and its new token, returned once (only its SHA-256 is kept)."""
     token = secrets.token_urlsafe(32)
@@ -148,8 +187,9 @@ def add_clinic(site_id: str, name: str) -> str:
     return token
 
 
-def add_clinician(username: str, full_name: str, sites: list[str] | tuple[str, ...]) -> str:
-    """A district clinician covering ``sites``, with a new password returned once."""
+def add_clinician(username: str, full_name: str, sites: list[str] | tuple[str, ...],
+                  roles: tuple[str, ...] = ()) -> str:
+    """A district clinician covering ``sites`` (and holding ``roles``), with a new password returned once."""
     from appliance.accounts import generate_password, hash_password
 
     password = generate_password()
@@ -157,4 +197,6 @@ def add_clinician(username: str, full_name: str, sites: list[str] | tuple[str, .
         clinician = Clinician.create(username=username, full_name=full_name, password_hash=hash_password(password))
         for site in sites:
             Coverage.create(clinician=clinician, site_id=site)
+        for role in roles:
+            grant_role(username, role)
     return password
