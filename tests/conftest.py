@@ -177,12 +177,20 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def sign_in(page, base: str, username: str, password: str = PASSWORD) -> None:
-    """A staff member logs in through the real login page of a browser (Playwright) page."""
-    page.goto(f"{base}/connexion")
+def sign_in(page, base: str, username: str, password: str = PASSWORD, *, on_login_page: bool = False,
+            wait_for_home: bool = False) -> None:
+    """A staff member logs in through the real login page of a browser (Playwright) page.
+
+    ``on_login_page``: the browser is there already (where an expired session sent it, its address
+    saying where to go back), so it is not opened afresh. ``wait_for_home``: returns once the home
+    page is shown."""
+    if not on_login_page:
+        page.goto(f"{base}/connexion")
     page.fill('[name="username"]', username)
     page.fill('[name="password"]', password)
     page.click("button[type=submit]")
+    if wait_for_home:
+        page.wait_for_url(f"{base}/")
 
 
 def text_of(response) -> str:

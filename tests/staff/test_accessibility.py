@@ -11,7 +11,7 @@ from appliance.patients.models import GrowthMeasurement
 from appliance.patients.registry import Identity, register_patient
 from appliance.patients.visits import record_visit
 from appliance.store.audit import system_actor
-from tests.conftest import PASSWORD
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -35,10 +35,7 @@ def test_main_pages_have_no_serious_accessibility_violation(live_server, phone_p
     page = phone_page
     page.goto(f"{live_server}/connexion")
     found = {"/connexion": _serious(page)}
-    page.fill('[name="username"]', "inf.kone")
-    page.fill('[name="password"]', PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/")
+    sign_in(page, live_server, "inf.kone", on_login_page=True, wait_for_home=True)
     for path in ("/", f"/patients/{child.id}", f"/patients/{child.id}/consultation/nouveau",
                  f"/patients/{child.id}/vaccins/seance", f"/patients/{child.id}/vaccins/carte", "/a-revoir",
                  "/alertes", "/patients/?q=traore", "/patients/nouveau"):

@@ -11,15 +11,9 @@ from appliance.patients.models import Consultation, Immunisation
 from appliance.patients.registry import Identity, register_patient
 from appliance.sessions import revoke_user
 from appliance.store.audit import system_actor
-from tests.conftest import PASSWORD, screenshot
+from tests.conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.slow
-
-
-def _login(page, base: str, username: str) -> None:
-    page.fill('[name="username"]', username)
-    page.fill('[name="password"]', PASSWORD)
-    page.click("button[type=submit]")
 
 
 @pytest.fixture
@@ -39,8 +33,7 @@ def _type_visit(page, reason: str) -> None:
 def test_back_then_save_again_saves_once(live_server, phone_page, make_user, awa):
     make_user("infirmier", username="inf.diarra")
     page = phone_page
-    page.goto(f"{live_server}/connexion")
-    _login(page, live_server, "inf.diarra")
+    sign_in(page, live_server, "inf.diarra")
     form_url = f"{live_server}/patients/{awa.id}/consultation/nouveau"
     page.goto(form_url)
     _type_visit(page, "Toux depuis 3 jours")
@@ -63,8 +56,7 @@ def test_back_after_a_vaccination_session_shows_it_was_saved(live_server, phone_
     child = register_patient(system_actor("tests"), identity, site_id="demo-cscom")
     make_user("infirmier", username="inf.kone")
     page = phone_page
-    page.goto(f"{live_server}/connexion")
-    _login(page, live_server, "inf.kone")
+    sign_in(page, live_server, "inf.kone")
     session_url, card_url = (f"{live_server}/patients/{child.id}/vaccins/{end}" for end in ("seance", "carte"))
     page.goto(session_url)
     page.click("button.primary")  # every dose "given here today", the form's default
@@ -84,8 +76,7 @@ def test_back_after_a_vaccination_session_shows_it_was_saved(live_server, phone_
 def test_an_expired_session_keeps_the_typed_visit(live_server, phone_page, make_user, awa):
     nurse = make_user("infirmier", username="inf.kone")
     page = phone_page
-    page.goto(f"{live_server}/connexion")
-    _login(page, live_server, "inf.kone")
+    sign_in(page, live_server, "inf.kone")
     form_url = f"{live_server}/patients/{awa.id}/consultation/nouveau"
     page.goto(form_url)
     _type_visit(page, "Fièvre et céphalées depuis 2 jours")
@@ -93,7 +84,7 @@ def test_an_expired_session_keeps_the_typed_visit(live_server, phone_page, make_
     page.click("button.primary")
     page.wait_for_url("**/connexion**")
     assert Consultation.select().count() == 0
-    _login(page, live_server, "inf.kone")
+    sign_in(page, live_server, "inf.kone", on_login_page=True)
     page.wait_for_url(form_url)
     assert page.input_value('[name="reason"]') == "Fièvre et céphalées depuis 2 jours"
     assert page.input_value('[name="temperature_c"]') == "38,2"

@@ -12,7 +12,7 @@ from appliance.patients.models import AntenatalVisit, GrowthMeasurement, Immunis
 from appliance.patients.registry import Identity, register_patient
 from appliance.patients.visits import record_visit
 from appliance.store.audit import system_actor
-from tests.conftest import PASSWORD, screenshot
+from tests.conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +39,6 @@ def _village() -> dict:
     return people
 
 
-def _login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/connexion")
-    page.fill('[name="username"]', username)
-    page.fill('[name="password"]', PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
 def _fits_a_phone(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), page.url
     small = page.evaluate("""(selector) => [...document.querySelectorAll(selector)]
@@ -71,7 +63,7 @@ def day(live_server, make_user):
 def test_the_nurse_day(day, phone_page):
     base, people = day
     page = phone_page
-    _login(page, base, "inf.kone")
+    sign_in(page, base, "inf.kone", wait_for_home=True)
     assert _sections(page) == ["/alertes", "/a-revoir"]  # a malnourished child: the alert first
     assert page.locator("section.today-urgent .today-lines a").first.inner_text() == "Traoré Oumou"
     _fits_a_phone(page)
@@ -102,7 +94,7 @@ def test_the_nurse_day(day, phone_page):
 def test_the_midwife_day(day, phone_page):
     base, people = day
     page = phone_page
-    _login(page, base, "sf.diarra")
+    sign_in(page, base, "sf.diarra", wait_for_home=True)
     assert "/a-revoir" in _sections(page)
     _fits_a_phone(page)
     page.click(".bottom-nav >> text=À revoir")
@@ -118,7 +110,7 @@ def test_the_midwife_day(day, phone_page):
 def test_the_doctor_day(day, phone_page):
     base, people = day
     page = phone_page
-    _login(page, base, "dr.sidibe")
+    sign_in(page, base, "dr.sidibe", wait_for_home=True)
     assert _sections(page) == ["/alertes", "/a-revoir"]
     page.fill("#quick-q", "traore")
     page.press("#quick-q", "Enter")
@@ -131,7 +123,7 @@ def test_the_doctor_day(day, phone_page):
 def test_the_admin_day(day, phone_page):
     base, _people = day
     page = phone_page
-    _login(page, base, "adm.coulibaly")
+    sign_in(page, base, "adm.coulibaly", wait_for_home=True)
     assert _sections(page) == []
     assert page.locator(".bottom-nav >> text=Batterie").is_visible()
     _fits_a_phone(page)
