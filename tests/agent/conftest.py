@@ -47,6 +47,7 @@ class FakeOutbox:
     delivered: list[int] = field(default_factory=list)
     calls: list[dict] = field(default_factory=list)
     on_flush: Callable[[], None] | None = None
+    on_delivered: Callable[[int], None] | None = None  # after each item the other side acknowledged
 
     def add(self, count: int, *, urgent: bool = False, size: int = 3000) -> None:
         for _ in range(count):
@@ -72,8 +73,14 @@ class FakeOutbox:
             report.delivered += 1
             report.bytes_sent += item["size"]
             report.bytes_received += 300
+            if self.on_delivered:
+                self.on_delivered(item["id"])
         report.remaining = len(self.waiting(False))
         return report
+
+    def urgent_due(self, kinds: list[str] | None = None) -> bool:
+        """appliance.outbox.urgent_due's contract: an urgent item is waiting (this fake has one kind)."""
+        return bool(self.waiting(True))
 
     def waiting(self, only_urgent: bool) -> list[dict]:
         return [i for i in self.items if i["id"] not in self.delivered and (i["urgent"] or not only_urgent)]
@@ -84,7 +91,8 @@ def make_agent(cfg, store):
     made: list[Agent] = []
 
     def make(*, start: datetime = MONDAY, power=None, modem=None, uploads=None, outbox: FakeOutbox | None = None,
-             publish=None, fetch_update=None, start_agent: bool = True) -> tuple[Agent, ManualClock, FakeOutbox]:
+             publish=None, fetch_update=None, start_agent: bool = True,
+             watch_urgent: bool = False) -> tuple[Agent, ManualClock, FakeOutbox]:
         config = cfg
         if power:
             config = dataclasses.replace(config, power=dataclasses.replace(
@@ -98,7 +106,7 @@ def make_agent(cfg, store):
         outbox = outbox or FakeOutbox()
         agent = Agent(config, simulate=True, clock=clock, notifier=Notifier({}), partners=AgentPartners(
             flush_loader=lambda: outbox.flush, publish_telemetry=publish or (lambda deadline_s: None),
-            fetch_update=fetch_update))
+            fetch_update=fetch_update, urgent_due=outbox.urgent_due if watch_urgent else None))
         outbox.agent = agent
         made.append(agent)
         if start_agent:
