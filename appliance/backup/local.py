@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from appliance.backup.usb import (
     FolderUsbMedia,
     MountedUsbMedia,
     UsbMedia,
+    ensure_mounted,
     folder_identity,
     pulled_out,
     simulated_sticks_root,
@@ -102,15 +104,22 @@ def run_backup(cfg: Config, *, reason: str = "manual", usb: UsbMedia | None = No
 
 def copy_to_sticks(cfg: Config, report: BackupReport, stick_folders: list[Path], reason: str) -> None:
     """Copy ``report.file`` onto each stick (verified, ``keep_usb`` applied), one ``backup_run`` row
-    per stick; the nightly run and a stick just plugged in go through here alike."""
+    per stick; the nightly run and a stick just plugged in go through here alike. On a real box a
+    stick folder is written only while its stick is mounted (simulated sticks are plain folders)."""
     size = report.file.stat().st_size + manifest_path_for(report.file).stat().st_size
     for stick_folder in stick_folders:
         started_at = utcnow().isoformat(sep=" ")
         target = stick_folder / cfg.site.id
         plugged = folder_identity(stick_folder)
+
+        def still_mounted(stick_folder: Path = stick_folder) -> None:
+            if not cfg.simulation:
+                ensure_mounted(stick_folder)
+
         try:
+            still_mounted()  # the stick gone before the copy: said plainly, not as a lock's "no such file"
             with stick_lock(stick_folder):
-                copied = copy_to_stick(cfg, report.file, target)
+                copied = copy_to_stick(cfg, report.file, target, still_mounted)
                 report.usb_copies.append(copied)
                 report.removed += remove_plain_copies(target)
             record_run(cfg.paths.database, RunRecord(started_at, reason, "usb", str(copied), "ok", bytes=size))
@@ -211,14 +220,17 @@ def apply_retention(folder: Path, keep: int) -> list[Path]:
     return removed
 
 
-def copy_to_stick(cfg: Config, data_file: Path, target: Path) -> Path:
+def copy_to_stick(cfg: Config, data_file: Path, target: Path, still_mounted: Callable[[], None]) -> Path:
     """Copy a backup into the encrypted repository of ``target`` (the site's folder on the stick),
-    read back from the stick and checked against its manifest (``stick_repository``)."""
-    target.mkdir(parents=True, exist_ok=True)
+    read back from the stick and checked against its manifest (``stick_repository``).
+    ``still_mounted`` raises before each write if the stick went; the stick's own folder is never
+    re-created (no ``parents``): without it, nothing is written."""
+    still_mounted()
+    target.mkdir(exist_ok=True)
     _remove_interrupted(target)
     work = Path(tempfile.mkdtemp(prefix="stick-check-", dir=cfg.paths.data_dir))
     try:
-        return copy_encrypted(cfg, data_file, target, work)
+        return copy_encrypted(cfg, data_file, target, work, still_mounted=still_mounted)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

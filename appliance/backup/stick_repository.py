@@ -15,6 +15,7 @@ import json
 import secrets
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from appliance.backup import restic
@@ -62,17 +63,21 @@ def repository_in(folder: Path) -> Path | None:
     return None
 
 
-def copy_encrypted(cfg: Config, data_file: Path, target: Path, work: Path) -> Path:
+def copy_encrypted(cfg: Config, data_file: Path, target: Path, work: Path,
+                   still_mounted: Callable[[], None] = lambda: None) -> Path:
     """Put the backup ``data_file`` (and its manifest) in the repository of ``target`` (the site's
     folder on the stick), read it back from the stick and compare it with its manifest, apply
     ``keep_usb``. Returns the copy's name inside the repository (``<repository>/<backup name>``).
-    A stick that already holds this very backup, intact, is not written again."""
+    A stick that already holds this very backup, intact, is not written again. ``still_mounted``
+    raises, right before restic creates or writes the repository, if the stick went meanwhile."""
     repository = target / REPOSITORY
     key = key_file(cfg)
     ensure_key(key)
     manifest = Manifest.read(manifest_path_for(data_file))
+    still_mounted()
     _open_or_create(cfg, repository, key)
     if manifest.created_at not in _snapshots(cfg, repository, key):
+        still_mounted()
         done = _backup(cfg, repository, key, data_file, manifest)
         if done.returncode != 0 and any(marker in done.stderr.lower() for marker in _FULL):
             _forget(cfg, repository, key, keep=1)  # make room: keep only the newest copy already there
@@ -143,7 +148,7 @@ def _open_or_create(cfg: Config, repository: Path, key: Path) -> None:
             raise StickKeyRefused("la clé USB contient des sauvegardes chiffrées avec une autre clé (ancienne "
                                   "carte SD ?) : gardez-la pour une restauration et branchez une autre clé USB")
         raise BackupError(f"dépôt chiffré de la clé USB illisible : {restic.last_line(probe.stderr)}")
-    repository.parent.mkdir(parents=True, exist_ok=True)
+    repository.parent.mkdir(exist_ok=True)  # the site's folder; the stick's own folder is never re-created
     created = _restic(cfg, repository, key, "init")
     if created.returncode != 0:
         raise BackupError(f"restic n'a pas pu préparer la clé USB : {restic.last_line(created.stderr)}")

@@ -101,6 +101,25 @@ def stick_lock(folder: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
+class StickNotMounted(OSError):
+    """A stick's folder is no longer on a mounted filesystem: the stick went, nothing may be written."""
+
+
+def ensure_mounted(folder: Path) -> None:
+    """Raise ``StickNotMounted`` unless the stick folder ``folder`` (``<mount point>/<marker>``) is on
+    the filesystem really mounted at its mount point. Called right before each write on a stick: a
+    stick gone leaves its mount point an empty folder of the SD card, and a copy written there
+    would fill the SD card with a backup nobody takes away."""
+    mount_point = folder.parent
+    try:
+        mounted = os.path.ismount(mount_point) and os.stat(folder).st_dev == os.stat(mount_point).st_dev
+    except OSError:
+        mounted = False
+    if not mounted:
+        raise StickNotMounted(f"clé USB retirée ou démontée : {mount_point} n'est plus une clé montée, "
+                              "rien n'y a été écrit (rebranchez la clé)")
+
+
 def folder_identity(folder: Path) -> tuple[int, int] | None:
     """(device, inode) of a stick's folder, None if it cannot be reached. A stick pulled out leaves at
     its path the empty mount point, nothing, a folder restic re-creates there, or I/O errors: never

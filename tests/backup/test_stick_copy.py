@@ -3,6 +3,7 @@ copy; one writer per stick. (A copy cut short: tests/backup/test_stick_encrypted
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import shutil
 import sqlite3
@@ -11,11 +12,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
+from appliance.backup import status
 from appliance.backup.local import copy_latest_to_stick, list_backups
 from appliance.backup.manifest import Manifest
 from appliance.backup.snapshot import manifest_path_for
 from appliance.backup.stick_repository import REPOSITORY, fetch, key_file
-from appliance.backup.usb import stick_lock
+from appliance.backup.usb import FolderUsbMedia, StickNotMounted, ensure_mounted, stick_lock
 
 from .conftest import sha256
 
@@ -94,6 +98,31 @@ def test_leftovers_and_older_copies_in_clear_go_once_the_encrypted_copy_is_on(cf
     assert report.ok, report.problems
     assert sorted(path.name for path in site.iterdir()) == [REPOSITORY]
     assert older in report.removed
+
+
+@pytest.mark.parametrize("left", ["its folder, on the SD card", "an empty mount point"])
+def test_a_stick_gone_before_the_copy_leaves_nothing_under_its_mount_point(cfg, backup_file, tmp_path, left):
+    """On a box (not the simulation) the stick went between being found and the copy: its mount point
+    (here a plain folder standing for it) is a folder of the SD card. Nothing is written there, and
+    the run says why in French."""
+    box = dataclasses.replace(cfg, simulation=False)
+    folder = prepared_stick(tmp_path)
+    if left == "an empty mount point":
+        folder.rmdir()
+    before = sorted((tmp_path / "media").rglob("*"))
+    report = copy_latest_to_stick(box, folder)
+    assert report.usb_copies == [] and len(report.problems) == 1
+    assert "clé USB retirée ou démontée" in report.problems[0], report.problems
+    assert "n'est plus une clé montée, rien n'y a été écrit" in report.problems[0]
+    assert sorted((tmp_path / "media").rglob("*")) == before  # no folder, no repository, no lock file
+    assert [run[:3] for run in usb_runs(box)][-1] == ("usb", "usb", "failed")
+    assert status.collect(box, FolderUsbMedia([], MARKER)).last_usb.cause == "stick_removed"
+
+
+def test_a_folder_on_a_mounted_filesystem_passes_the_check(tmp_path):
+    ensure_mounted(Path("/proc/self"))  # /proc is a mount point, /proc/self on it: nothing written either way
+    with pytest.raises(StickNotMounted, match="rien n'y a été écrit"):
+        ensure_mounted(prepared_stick(tmp_path))
 
 
 def test_one_writer_per_stick_across_processes(tmp_path):
