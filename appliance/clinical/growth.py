@@ -28,7 +28,9 @@ DATA_DIR = Path(__file__).with_name("data") / "who"
 DAYS_PER_MONTH = 365.25 / 12  # WHO's ANTHRO_DAYS_OF_MONTH (30.4375)
 LENGTH_TO_HEIGHT_CM = 0.7  # recumbent length is 0.7 cm longer than standing height (WHO 2006)
 HEIGHT_FROM_DAYS = 731  # from 24 months, WHO uses standing height
-MAX_AGE_DAYS = 1856  # last row of WHO's day-indexed tables (61 months)
+MAX_AGE_DAYS = 1856  # last row of WHO's day-indexed tables (61 months): the curves are drawn that far
+ZSCORE_BEFORE_MONTHS = 60  # anthro >= 0.9.3 computes no z-score from 60 months of age (unrounded months)
+STANDING_FROM_MONTHS = 9  # a standing measure before 9 months (unrounded) is an implausible position
 
 # Indicators whose z-score beyond ±3 SD uses the restricted LMS application (WHO: not length/height).
 RESTRICTED = frozenset({"wfa", "wfl", "wfh", "bfa"})
@@ -136,12 +138,15 @@ def zscore(indicator: Indicator, sex: Sex, age_days: float | None, value: float,
 
     ``value`` is the weight in kg (wfa, wfl, wfh), the length/height in cm (lhfa) or the BMI in kg/m²
     (bfa). For wfl/wfh ``length_cm`` selects the row (length lying down for wfl, standing height for
-    wfh) and ``age_days`` may be None; if given it is still checked against the tables' age range.
-    Raises ValueError, with a French message, for anything outside the WHO tables.
+    wfh) and ``age_days`` may be None. As in WHO's anthro, no z-score is given from 60 months of age
+    (the day tables run to 1856 days, but the standard is for children under 5).
+    Raises ValueError, with a French message, for anything outside the WHO standard.
     """
     _check_indicator(indicator)
     _check_sex(sex)
     _check_positive(value, "valeur")
+    if age_days is not None:
+        _check_under_five(age_days)
     if indicator in ("wfl", "wfh"):
         if age_days is not None:
             _checked_age(age_days, MAX_AGE_DAYS)
@@ -207,13 +212,15 @@ def anthropometry(sex: Sex, age_days: float | None, weight_kg: float | None = No
     measured standing before 2 years gets +0.7 cm, a length measured lying after 2 years −0.7 cm. A
     standing measure before 9 months is treated as not stated (WHO: implausible position). Without
     age, a measure below 87 cm is taken as a length. With bilateral oedema, weight-based z-scores are
-    not computed (the weight includes the fluid); the child is classified as SAM anyway.
+    not computed (the weight includes the fluid); the child is classified as SAM anyway. From 60
+    months of age no z-score is computed (anthro ≥ 0.9.3).
     """
     _check_sex(sex)
     days = round_age_days(age_days) if age_days is not None else None
+    scored = age_days is None or _under_five(age_days)
     if measure is not None and measure not in ("l", "h"):
         raise ValueError(f"mesure {measure!r} inconnue : 'l' (couché) ou 'h' (debout)")
-    if measure == "h" and days is not None and days / DAYS_PER_MONTH < 9:
+    if measure == "h" and age_days is not None and age_days / DAYS_PER_MONTH < STANDING_FROM_MONTHS:
         measure = None
     clean = lenhei_cm
     if lenhei_cm is not None and days is not None:
@@ -230,12 +237,12 @@ def anthropometry(sex: Sex, age_days: float | None, weight_kg: float | None = No
     else:
         used_measure = None
     bmi = weight_kg / (clean / 100) ** 2 if weight_kg and clean else None
-    weight = None if oedema else weight_kg
+    weight = None if oedema or not scored else weight_kg
     whz_indicator: Literal["wfl", "wfh"] | None = (
         None if used_measure is None else ("wfl" if used_measure == "l" else "wfh")
     )
     waz = _maybe(lambda: zscore("wfa", sex, days, weight)) if weight and days is not None else None
-    haz = _maybe(lambda: zscore("lhfa", sex, days, clean)) if clean and days is not None else None
+    haz = _maybe(lambda: zscore("lhfa", sex, days, clean)) if scored and clean and days is not None else None
     whz = (
         _maybe(lambda: zscore(whz_indicator, sex, days, weight, length_cm=clean))
         if weight and clean and whz_indicator
@@ -300,6 +307,17 @@ def _check_sex(sex: str) -> None:
 def _check_positive(value: float, name: str) -> None:
     if value is None or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} {value!r} invalide : un nombre positif est attendu")
+
+
+def _under_five(age_days: float) -> bool:
+    """anthro compares the unrounded age in months: 1826 days (59.99 months) has z-scores, 1826.25 none."""
+    return not age_days / DAYS_PER_MONTH >= ZSCORE_BEFORE_MONTHS
+
+
+def _check_under_five(age_days: float) -> None:
+    if not _under_five(age_days):
+        raise ValueError(f"âge {round_age_days(age_days)} jours : l'OMS ne calcule les z-scores "
+                         f"qu'avant {ZSCORE_BEFORE_MONTHS} mois")
 
 
 def _checked_age(age_days: float, last: float) -> int:

@@ -68,6 +68,28 @@ def test_anthro_test_suite_values():
     assert (after.lenhei_cm, after.haz) == (pytest.approx(60.7), -5.02)
 
 
+def test_no_z_score_from_60_months_as_in_anthro():
+    # test-zscores.R "zcores are only computed for children younger to 60 months": boy, 59.9, 60 and
+    # 60.1 months, 80 cm standing, 20 kg: only the first has z-scores (wfl/wfh included).
+    first, *others = (anthropometry("M", months * DAYS_PER_MONTH, 20, 80, "h") for months in (59.9, 60, 60.1))
+    assert None not in (first.waz, first.haz, first.whz, first.baz)
+    for result in others:
+        assert (result.waz, result.haz, result.whz, result.baz) == (None, None, None, None)
+    assert isinstance(zscore("wfa", "F", 1826, 18), float)  # 59.99 months
+    with pytest.raises(ValueError, match="avant 60 mois"):
+        zscore("wfa", "F", 1827, 18)
+    with pytest.raises(ValueError, match="avant 60 mois"):
+        zscore("wfh", "F", 1827, 18, length_cm=108)
+    assert zscore("wfh", "F", None, 18, length_cm=108) == zscore("wfh", "F", 1826, 18, length_cm=108)
+
+
+def test_standing_before_nine_months_uses_the_unrounded_age():
+    # anthro compares age in months before any rounding: 273.7 days is 8.99 months, so a standing
+    # measure is not trusted (no +0.7 cm), although the age rounds to 274 days (9.00 months).
+    assert anthropometry("M", 273.7, lenhei_cm=65, measure="h").lenhei_cm == 65
+    assert anthropometry("M", 274, lenhei_cm=65, measure="h").lenhei_cm == pytest.approx(65.7)
+
+
 def _golden_rows():
     with (DATA / "who_igrowup_mysurvey_z_st.csv").open(encoding="utf-8") as handle:
         lines = [line for line in handle if not line.startswith("#")]
@@ -79,18 +101,24 @@ def _number(text):
 
 
 def test_who_igrowup_reference_survey_all_indicators():
-    """Every z-score WHO's igrowup macro produced for its example survey, both sexes, 0-1856 days."""
+    """Every z-score WHO's igrowup macro produced for its example survey, both sexes, 0-1856 days.
+
+    Except from 60 months of age: the old macro still scored 1827-1856 days, WHO's anthro (0.9.3 on,
+    "z-scores are now only computed for age < 60 months", a bug fix) scores none, and neither do we."""
     rows = _golden_rows()
-    compared = beyond_three_sd = 0
+    compared = beyond_three_sd = over_five = 0
     sexes = set()
     for row in rows:
+        age_days = _number(row["age_days"])
         result = anthropometry(
-            row["sex"], _number(row["age_days"]), _number(row["weight_kg"]), _number(row["lenhei_cm"]),
+            row["sex"], age_days, _number(row["weight_kg"]), _number(row["lenhei_cm"]),
             row["measure"] or None, oedema=row["oedema"] == "y",
         )
+        five = age_days is not None and age_days / DAYS_PER_MONTH >= 60
+        over_five += five
         for column, ours in (("zlen", result.haz), ("zwei", result.waz), ("zwfl", result.whz),
                              ("zbmi", result.baz)):
-            expected = _number(row[column])
+            expected = None if five else _number(row[column])
             assert ours == expected, f"id {row['id']} {column}: WHO {expected}, nous {ours}"
             if expected is not None:
                 compared += 1
@@ -99,6 +127,7 @@ def test_who_igrowup_reference_survey_all_indicators():
         if row["clenhei"]:
             assert result.lenhei_cm == pytest.approx(float(row["clenhei"]))
     assert compared > 1800
+    assert over_five == 4
     assert beyond_three_sd >= 15
     assert sexes == {"M", "F"}
 
@@ -128,7 +157,7 @@ def test_curves_match_who_published_sd_columns():
     [
         (lambda: zscore("wfa", "M", 1857, 12), "1857 jours"),
         (lambda: zscore("lhfa", "F", -1, 50), "hors des tables"),
-        (lambda: zscore("bfa", "F", 1900, 15), "hors des tables"),
+        (lambda: zscore("bfa", "F", 1900, 15), "avant 60 mois"),
         (lambda: zscore("wfl", "M", 100, 8, length_cm=44.9), "45 à 110 cm"),
         (lambda: zscore("wfl", "M", 100, 8, length_cm=110.1), "45 à 110 cm"),
         (lambda: zscore("wfh", "F", 800, 8, length_cm=64.9), "65 à 120 cm"),
@@ -148,7 +177,8 @@ def test_outside_the_tables_is_a_clear_error(call, message):
 
 
 def test_table_edges_are_inside():
-    assert isinstance(zscore("wfa", "F", 1856, 18), float)
+    assert isinstance(zscore("wfa", "F", 1826, 18), float)
+    assert value_at_z("wfa", "F", 1856, 0) == pytest.approx(18.389)  # the curves still reach the last row
     assert isinstance(zscore("wfl", "M", None, 2.441, length_cm=45), float)
     assert zscore("wfh", "M", None, 22.353, length_cm=120) == 0
 
