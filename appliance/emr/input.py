@@ -17,16 +17,15 @@ files and DHIS2. So, for every query and form value (``CleanRequest``):
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
+from appliance import text
+
 SQLITE_MAX_INT = 2**63 - 1
-_ALLOWED_CONTROLS = frozenset("\t\n\r")
-_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})  # controls, format (bidi, zero-width), unassigned
 _SAFE_INT = re.compile(r"-?[0-9]{1,18}")
 
 
@@ -40,24 +39,11 @@ class RefusedCharacter(BadRequest):
 
 
 def clean_text(field: str, value: str) -> str:
-    """The value in NFC with ASCII digits; raises RefusedCharacter for invisible or control ones."""
-    if value.isascii():
-        for ch in value:
-            if (ch < " " and ch not in _ALLOWED_CONTROLS) or ch == "\x7f":
-                raise RefusedCharacter(field, ch)
-        return value
-    out = []
-    for ch in unicodedata.normalize("NFC", value):
-        if ch.isascii():
-            if (ch < " " and ch not in _ALLOWED_CONTROLS) or ch == "\x7f":
-                raise RefusedCharacter(field, ch)
-            out.append(ch)
-            continue
-        if unicodedata.category(ch) in _REFUSED_CATEGORIES:
-            raise RefusedCharacter(field, ch)
-        digit = unicodedata.digit(ch, None)
-        out.append(str(digit) if digit is not None else ch)
-    return "".join(out)
+    """The value through the shared text rule (``appliance.text``); RefusedCharacter names the field."""
+    try:
+        return text.clean_text(value)
+    except text.InvisibleCharacter as refused:
+        raise RefusedCharacter(field, refused.character) from None
 
 
 class CleanMultiDict(ImmutableMultiDict):

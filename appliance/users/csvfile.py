@@ -2,7 +2,9 @@
 
 UTF-8 with or without BOM or Windows-1252 (French Excel's « CSV (séparateur : point-virgule) »),
 ``;`` or ``,`` separators, Excel's ``sep=;`` first line, quoted values, CRLF, blank trailing
-lines. Every problem names the line (as the file's editor numbers it) and the column.
+lines. Every problem names the line (as the file's editor numbers it) and the column. Values go
+through the same text rule as a browser's (``appliance.text``): NFC (a Mac's decomposed accents),
+ASCII digits, no invisible character, and no line break inside a cell (Excel's Alt+Entrée).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
+
+from appliance import text
 
 MAX_BYTES = 1024 * 1024
 MAX_ROWS = 5000
@@ -45,6 +49,7 @@ class Problem:
 class CsvRow:
     line: int
     values: dict[str, str]
+    problems: tuple[Problem, ...] = ()  # values the text rule refuses, named by column
 
 
 @dataclass
@@ -107,8 +112,7 @@ def parse(data: bytes) -> ParsedCsv:
                     f"séparateur « {result.delimiter} » sans être entre guillemets ?")))
                 continue
             padded = values + [""] * (len(columns) - len(values))
-            result.rows.append(CsvRow(line, {name: clean(value) for name, value in zip(columns, padded, strict=True)
-                                             if name}))
+            result.rows.append(_row(line, {name: value for name, value in zip(columns, padded, strict=True) if name}))
     except csv.Error as exc:
         result.problems.append(Problem(first + reader.line_num, None, f"ligne illisible ({exc})"))
     if len(result.rows) > MAX_ROWS:
@@ -117,6 +121,24 @@ def parse(data: bytes) -> ParsedCsv:
             "découpez-le en plusieurs fichiers")))
         result.rows = []
     return result
+
+
+def _row(line: int, raw: dict[str, str]) -> CsvRow:
+    """The row's values through the text rule; a refused one stays as read, with its problem."""
+    values: dict[str, str] = {}
+    problems = []
+    for name, value in raw.items():
+        values[name] = clean(value)
+        if text.LINE_BREAKS & set(values[name]) or "\t" in values[name]:
+            problems.append(Problem(line, name, "retour à la ligne ou tabulation dans la valeur (Alt+Entrée dans "
+                                                "Excel ?) : mettez-la sur une seule ligne"))
+            continue
+        try:
+            values[name] = text.clean_text(values[name])
+        except text.InvisibleCharacter as refused:
+            problems.append(Problem(line, name, f"{refused} dans la valeur : retapez-la au clavier, "
+                                                "sans copier-coller"))
+    return CsvRow(line, values, tuple(problems))
 
 
 def _check_size(data: bytes) -> None:

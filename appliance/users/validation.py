@@ -57,6 +57,8 @@ def check_row(row: CsvRow, existing: dict[str, ExistingAccount]) -> RowCheck:
     def problem(column: str, message: str) -> None:
         check.problems.append(Problem(row.line, column, message))
 
+    check.problems.extend(row.problems)
+
     if not check.username:
         problem("identifiant", "identifiant vide")
     elif not USERNAME.fullmatch(check.username):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import unicodedata
 
 import pytest
 
 from appliance.users.csvfile import MAX_BYTES, MAX_ROWS, parse
+from appliance.users.validation import check_rows
 
 HEADER = "identifiant,prenom,nom,role,telephone"
 
@@ -89,3 +91,23 @@ def test_too_big_and_too_many_rows_are_refused_with_the_limit():
     rows = "".join(f"u{n},A,B,medecin,\n" for n in range(MAX_ROWS + 1))
     (many,) = parse(f"{HEADER}\n{rows}".encode()).problems
     assert f"trop de lignes ({MAX_ROWS + 1})" in str(many)
+
+
+def test_values_get_the_browsers_text_rule_nfc_and_ascii_digits():
+    # A Mac (Numbers, TextEdit) writes decomposed accents; a phone may type Arabic-Indic digits.
+    text = unicodedata.normalize("NFD", f"{HEADER}\naissata,Aïssata,Kéïta,medecin,\u0667\u0666 12 34 56\n")
+    (row,) = parse(text.encode()).rows
+    assert row.values["prenom"] == "A\u00efssata" and row.values["nom"] == "K\u00e9\u00efta"
+    assert row.values["telephone"] == "76 12 34 56" and row.problems == ()
+
+
+def test_an_invisible_character_or_a_line_break_in_a_value_is_a_problem_of_its_line_and_column():
+    text = f'{HEADER}\nawa,Awa,"Traoré\nDiarra",medecin,\nmoussa,Moussa\u200b,Koné,medecin,\nok,Ok,Ok,medecin,\n'
+    checked = check_rows(parse(text.encode()).rows, {})
+    assert [[str(problem) for problem in row.problems] for row in checked] == [
+        ["ligne 2, colonne nom : retour à la ligne ou tabulation dans la valeur (Alt+Entrée dans Excel ?) : "
+         "mettez-la sur une seule ligne"],
+        ["ligne 4, colonne prenom : caractère invisible ou de contrôle (U+200B) dans la valeur : retapez-la au "
+         "clavier, sans copier-coller"],
+        [],
+    ]
