@@ -16,11 +16,10 @@ fix it in a spreadsheet): half an inventory would silently drop clinics from the
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance import spreadsheets
 from appliance.telemetry.topics import SITE_ID
 
 REQUIRED_COLUMNS = ("site_id", "district", "region")
@@ -46,37 +45,50 @@ class Site:
 def load_inventory(path: Path) -> dict[str, Site]:
     """Read and check the inventory file; InventoryError names every bad line."""
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's UTF-8 export starts with a BOM
+        data = path.read_bytes()
     except FileNotFoundError:
         raise InventoryError(f"{path} : fichier d'inventaire introuvable") from None
-    except UnicodeDecodeError as exc:
-        raise InventoryError(f"{path} : le fichier n'est pas en UTF-8 (octet {exc.start}) ; "
-                             "enregistrez-le en « CSV UTF-8 »") from None
+    try:
+        text, _encoding = spreadsheets.decode(data)  # UTF-8 (with BOM or not) or French Excel's Windows-1252
+    except spreadsheets.UnreadableFile as unreadable:
+        raise InventoryError(f"{path} : {unreadable}") from None
     return parse_inventory(text, source=str(path))
 
 
 def parse_inventory(text: str, *, source: str = "inventaire") -> dict[str, Site]:
-    sample = text[:4096]
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","  # French spreadsheets write ;
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = [column.strip().lower() for column in next(reader, [])]
+    """Read as spreadsheets write (``spreadsheets.read_table``): ``;`` or ``,``, ``sep=;``, headings in any
+    case or with accents, quoted cells over several lines (lines are counted as an editor does)."""
+    try:
+        return _sites(spreadsheets.read_table(text, REQUIRED_COLUMNS + OPTIONAL_COLUMNS), source)
+    except spreadsheets.UnreadableFile as unreadable:
+        raise InventoryError(f"{source} : {unreadable}") from None
+
+
+def _sites(table: spreadsheets.Table, source: str) -> dict[str, Site]:
+    header = list(table.header)
+    while header and not header[-1]:
+        header.pop()  # Excel's trailing separators: empty headings after the last column
+    where = f"{source}, ligne {table.header_line}"
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
-        raise InventoryError(f"{source}, ligne 1 : colonnes obligatoires absentes : {', '.join(missing)} "
+        raise InventoryError(f"{where} : colonnes obligatoires absentes : {', '.join(missing)} "
                              f"(en-tête attendu : {','.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})")
-    unknown = [column for column in header if column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    unknown = [column or "(sans nom)" for column in header if column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     if unknown:
-        raise InventoryError(f"{source}, ligne 1 : colonnes inconnues : {', '.join(unknown)}")
+        raise InventoryError(f"{where} : colonnes inconnues : {', '.join(unknown)}")
+    doubled = sorted({column for column in header if header.count(column) > 1})
+    if doubled:
+        raise InventoryError(f"{where} : colonnes en double : {', '.join(doubled)}")
     sites: dict[str, Site] = {}
     first_line: dict[str, int] = {}
     problems: list[str] = []
-    for line_number, cells in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
+    for line_number, cells in table.records:
+        if not any(cell.strip() for cell in cells[len(header):]):
+            cells = cells[: len(header)]  # the empty cells of Excel's trailing separators
         if len(cells) != len(header):
             problems.append(f"ligne {line_number} : {len(cells)} colonnes au lieu de {len(header)}")
             continue
-        record = {column: cell.strip() for column, cell in zip(header, cells, strict=True)}
+        record = {column: spreadsheets.clean(cell) for column, cell in zip(header, cells, strict=True)}
         line_problems = _check(record)
         site_id = record["site_id"]
         if site_id in first_line:

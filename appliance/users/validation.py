@@ -6,14 +6,15 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from appliance.spreadsheets import heading, strip_accents
 from appliance.store.models import ROLES
-from appliance.users.csvfile import CsvRow, Problem, normalise_name, strip_accents
+from appliance.users.csvfile import CsvRow, Problem
 
 USERNAME = re.compile(r"[a-z0-9._-]{2,40}")
 MAX_NAME = 80
 ROLE_LIST = ", ".join(ROLES)
 # Labels people type instead of codes, once normalised (« Sage-femme », « Infirmière »…).
-ROLE_ALIASES = {code: code for code in ROLES} | {normalise_name(label): code for code, label in ROLES.items()} | {
+ROLE_ALIASES = {code: code for code in ROLES} | {heading(label): code for code, label in ROLES.items()} | {
     "infirmiere": "infirmier", "infirmier_ere": "infirmier", "administrateur": "admin",
     "agent_de_saisie": "agent_saisie", "sage_femmes": "sage_femme", "docteur": "medecin",
 }
@@ -93,7 +94,7 @@ def parse_role(value: str) -> tuple[str, str | None]:
     """(role code, problem): codes, or the French labels people type instead."""
     if not value:
         return "", f"rôle vide (rôles : {ROLE_LIST})"
-    code = ROLE_ALIASES.get(normalise_name(value))
+    code = ROLE_ALIASES.get(heading(value))
     if code is None:
         return "", f"rôle inconnu « {value} » (rôles : {ROLE_LIST})"
     return code, None

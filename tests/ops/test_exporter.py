@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from appliance.fleet.cli import fleet
 from appliance.fleet.collector import BrokerAccess
 from appliance.fleet.exporter import METRIC_NAMES, FleetExporter, FleetMetrics
-from appliance.fleet.inventory import InventoryError, Site, parse_inventory
+from appliance.fleet.inventory import InventoryError, Site, load_inventory, parse_inventory
 from tests.ops.exposition import parse_exposition
 from tests.telemetry.mosquitto import OPS_PASSWORD, OPS_USER, free_port
 from tests.telemetry.test_publisher import snapshot
@@ -52,6 +52,26 @@ def test_inventory_lists_every_bad_line_and_loads_nothing():
     assert "ligne 4 : site_id « cscom-kati-01 » en double (déjà ligne 2)" in message
     assert "ligne 5 : district vide" in message and "ligne 5 : latitude 95 hors de [-90, 90]" in message
     assert "ligne 6 : 2 colonnes au lieu de 5" in message
+
+
+def test_inventory_reads_french_excel_as_saved(tmp_path):
+    # « CSV (séparateur : point-virgule) »: Windows-1252, CRLF, headings typed with accents and capitals,
+    # Excel's trailing separators on every line, blank lines at the end.
+    path = tmp_path / "flotte.csv"
+    path.write_bytes("Site ID;District;Région;Name;Latitude;Longitude;;\r\n"
+                     "cscom-segou-01;Ségou;Ségou;CSCom de Pélengana;13,44;-6,26;;\r\n;;;;;;;\r\n\r\n"
+                     .encode("cp1252"))
+    assert load_inventory(path) == {"cscom-segou-01": Site("cscom-segou-01", "Ségou", "Ségou", "CSCom de Pélengana",
+                                                           13.44, -6.26)}
+
+
+def test_inventory_lines_are_counted_as_an_editor_counts_them():
+    text = ('sep=,\nsite_id,district,region,name\ncscom-a,Kati,Koulikoro,"CSCom\nCentre"\n'
+            "cscom-b,Kati,Koulikoro,B\ncscom-b,Kati,Koulikoro,B\n")
+    with pytest.raises(InventoryError) as caught:
+        parse_inventory(text, source="flotte.csv")
+    assert "ligne 3 : name contient un caractère de contrôle" in str(caught.value)
+    assert "ligne 6 : site_id « cscom-b » en double (déjà ligne 5)" in str(caught.value)
 
 
 def test_inventory_header_is_checked():
