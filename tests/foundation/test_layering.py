@@ -3,7 +3,8 @@
 The scan reads every module of ``appliance`` with ``ast`` (imports at the top, inside functions
 and under ``TYPE_CHECKING`` alike) and follows the imports transitively, as import-linter's
 forbidden contracts do: ``emr → config → power.settings`` would count as the web importing power
-(which is why the sections' dataclasses live in ``appliance.settings``).
+(which is why the sections' dataclasses live in ``appliance.settings``). It also follows what
+Python runs that no import names: the ``__init__`` of every package above an imported module.
 ``importlib.import_module`` with a string is not seen; the CLI's lazy sub-commands are the only
 such use, and they are entry points, not layers.
 """
@@ -106,7 +107,7 @@ def violations(graph: dict[str, set[str]], contract: Forbidden) -> list[list[str
         queue = deque([source])
         while queue:
             current = queue.popleft()
-            for target in sorted(graph.get(current, ())):
+            for target in sorted(runs(graph, current)):
                 if target in chains or (current, target) in contract.ignored:
                     continue
                 chains[target] = [*chains[current], target]
@@ -115,6 +116,15 @@ def violations(graph: dict[str, set[str]], contract: Forbidden) -> list[list[str
                 elif not _under(target, contract.forbidden) or _under(target, contract.allowed):
                     queue.append(target)
     return [found[target] for target in sorted(found)]
+
+
+def runs(graph: dict[str, set[str]], module: str) -> set[str]:
+    """What importing ``module`` runs: its imports, and the ``__init__`` of each package above it
+    (Python runs ``appliance.settings`` before ``appliance.settings.power``). The root package is left
+    out: it holds only the version."""
+    parts = module.split(".")
+    packages = {".".join(parts[:depth]) for depth in range(2, len(parts))}
+    return graph.get(module, set()) | (packages & graph.keys())
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +170,16 @@ def test_an_import_inside_a_function_or_through_another_module_is_caught(tmp_pat
     graph = import_graph(root)
     assert violations(graph, CONTRACTS[2]) == [["appliance.emr.page", "appliance.config", "appliance.agent.settings"]]
     assert violations(graph, CONTRACTS[0]) == [["appliance.clinical.rules", "appliance.store.db"]]
+
+
+def test_a_forbidden_import_run_by_a_package_init_is_caught(tmp_path):
+    # Importing appliance.settings.power runs appliance/settings/__init__.py first, as Python does.
+    root = _tree(tmp_path, {"emr/page.py": "from appliance.settings.power import PowerSettings\n",
+                            "settings/__init__.py": "from appliance.power.history import HistoryRecorder\n",
+                            "settings/power.py": "PowerSettings = object\n",
+                            "power/history.py": "class HistoryRecorder: ...\n"})
+    assert violations(import_graph(root), CONTRACTS[2]) == [
+        ["appliance.emr.page", "appliance.settings.power", "appliance.settings", "appliance.power.history"]]
 
 
 def test_allowed_imports_pass(tmp_path):
