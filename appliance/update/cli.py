@@ -99,7 +99,8 @@ def check(config_path: str | None) -> None:
     downloaded = sorted((cfg.update.work_dir / "download").glob("app-*.raucb"))
     if downloaded:
         code = _install(cfg, downloaded[-1], channel="3g", app_max_bytes=cfg.update.app_max_bytes)
-        downloaded[-1].unlink(missing_ok=True)
+        if code != DEFERRED:  # installed or refused (journalled); a deferred one keeps the bytes it cost
+            downloaded[-1].unlink(missing_ok=True)
         sys.exit(code)
     # Remembered on the data partition: the system a stick installed boots the other slot, with the stick
     # still in, and must not try (and refuse) the same copy again.
@@ -127,6 +128,9 @@ def confirm(config_path: str | None) -> None:
                else f"Emplacement {booted_slot()} en essai : le juge le confirmera s'il est sain.")
 
 
+DEFERRED = 1  # _install's exit code when the pre-update backup failed: tried again at the next check
+
+
 def _install(cfg, bundle: Path, *, channel: str, force: bool = False, app_max_bytes: int | None = None) -> int:
     from appliance.backup.local import run_backup
     from appliance.update.bundle import BundleRefused
@@ -137,7 +141,7 @@ def _install(cfg, bundle: Path, *, channel: str, force: bool = False, app_max_by
     if not backup.ok:
         click.echo("Mise à jour remise : la sauvegarde d'avant mise à jour a échoué ("
                    + "; ".join(backup.problems) + ")", err=True)
-        return 1
+        return DEFERRED
     try:
         attempt = install_bundle(real_box(cfg), bundle, installed=services_version(cfg.update.work_dir),
                                  channel=channel, force=force, app_max_bytes=app_max_bytes)

@@ -78,3 +78,21 @@ def test_a_stick_plugged_in_is_installed_once(cfg, store, tmp_path, release_keys
     assert again.exit_code == 0 and again.output == ""
     shutil.rmtree(tmp_path / "update")  # a system update boots the other slot: its own work folder
     assert runner.invoke(main, ["update", "check", "--config", config]).output == ""
+
+
+def test_a_3g_download_waits_out_a_failed_backup(cfg, store, tmp_path, release_keys, monkeypatch):
+    """The install is put off when the backup before it fails: the bundle the 3G window paid for stays for the
+    next check (deleting it would cost its megabytes again), and goes once installed."""
+    from appliance.backup import local
+
+    monkeypatch.setattr(machine, "restart_services", lambda: None)
+    config = configured(cfg, tmp_path, release_keys)
+    downloaded = app_bundle(tmp_path / "update" / "download", release_keys, "99.3.0")
+    made = local.run_backup
+    monkeypatch.setattr(local, "run_backup", lambda cfg, reason: local.BackupReport(problems=["disque plein"]))
+    runner = CliRunner()
+    deferred = runner.invoke(main, ["update", "check", "--config", config])
+    assert deferred.exit_code == 1 and "disque plein" in deferred.output and downloaded.exists()
+    monkeypatch.setattr(local, "run_backup", made)
+    done = runner.invoke(main, ["update", "check", "--config", config])
+    assert "Version 99.3.0 installée, en essai" in done.output and not downloaded.exists()
