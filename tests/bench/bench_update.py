@@ -1,12 +1,15 @@
-"""Updates: ``update_app_bytes_http_bodies`` (the project's real application bundle fetched over the
-simulated 3G link in windows of 300 kB, index included: HTTP bodies only, ~0.3 kB of headers per request
-and TCP on top; the bytes on the wire are measured on the emulated Pi's card, ``update_app_bytes_wire`` of
-tests/boot/test_updates.py), ``update_rollback_s`` (a broken application release found unhealthy at the end
-of its trial → the previous release current again and the journal written; on the box the trial itself,
-``update.trial_s`` = 300 s, and the services' restart come on top) and
-``update_install_powercut_cycles`` (installs of a 64 MB system image by the real RAUC service cut
-at random moments, each followed by a check that the card boots a whole system; with
-``update_install_powercut_failures`` beside it). BENCH_UPDATE_CUTS sets the number of cuts (20).
+"""Updates on the bench rig, beside the whole-machine figures of the emulated Pi (tests/boot/test_updates.py
+and test_system_updates.py own ``update_app_bytes_wire``, ``update_rollback_s`` and
+``update_install_powercut_cycles``):
+
+``update_app_bytes_http_bodies`` (the project's real application bundle fetched in windows of 300 kB,
+index included: HTTP bodies only, ~0.3 kB of headers per request and TCP on top),
+``update_app_rollback_judge_s`` (a broken application release found unhealthy at the end of its trial →
+the previous release current again and the journal written; the trial itself, ``update.trial_s`` = 300 s,
+and the services' restart come on top) and ``update_install_powercut_rig_cycles`` (installs of a 64 MB
+system image by the real RAUC service into file slots, cut at random moments, each followed by a check
+that the rig boots a whole system; ``update_install_powercut_rig_failures`` beside it).
+BENCH_UPDATE_CUTS sets the number of cuts (20).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ def run() -> dict:
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     keys = make_keys(WORK / "keys", "release")
-    figures = {"update_app_bytes_http_bodies": app_bytes_on_the_wire(keys), "update_rollback_s": rollback_s(keys)}
+    figures = {"update_app_bytes_http_bodies": app_bytes_on_the_wire(keys),
+               "update_app_rollback_judge_s": rollback_s(keys)}
     figures.update(install_cuts(keys, int(os.environ.get("BENCH_UPDATE_CUTS", "20"))))
     shutil.rmtree(WORK, ignore_errors=True)
     return figures
@@ -85,4 +89,5 @@ def install_cuts(keys, cycles: int) -> dict:
     finally:
         rig.cut()
     whole = sum(1 for _, ok in outcomes if ok)
-    return {"update_install_powercut_cycles": whole, "update_install_powercut_failures": len(outcomes) - whole}
+    return {"update_install_powercut_rig_cycles": whole,
+            "update_install_powercut_rig_failures": len(outcomes) - whole}

@@ -2,13 +2,18 @@
 
 A system bundle (root slot A of the built image released as a later version by the release command) on a
 FAT stick in the machine's USB port: the root timer finds it, RAUC writes the other slot while a nurse keeps
-recording visits, the box reboots into it on trial and the health check keeps it.
+recording visits, the box reboots into it on trial and the health check keeps it; a deliberately broken one
+(its web never starts) is rolled back by itself with every record (``update_rollback_s``); the power cut at
+random moments of an install always leaves a card that boots a working system with every acknowledged
+visit (``update_install_powercut_cycles``).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
+import random
 import re
 import subprocess
 import threading
@@ -20,7 +25,8 @@ import pytest
 from tests.boot.conftest import BootedCard
 from tests.boot.machine import Machine
 from tests.boot.powercut import Writer, check_card, wait_ready
-from tests.boot.test_updates import card_version, next_version, signing_keys, update_status
+from tests.boot.soak import merge_results
+from tests.boot.test_updates import card_version, next_version, run_check, signing_keys, update_status
 from tests.image.building import BuiltImage
 from tests.update.systems import later_system
 
@@ -124,3 +130,112 @@ def test_a_system_update_from_a_stick_is_installed_tried_and_kept(booted: Booted
     machine.wait_for_http(timeout=600)
     machine.wait_for_ssh()
     assert booted_slot(machine) == "B" and f"{version} → gardée" in update_status(machine)
+
+
+def test_a_broken_system_rolls_back_by_itself_with_every_record(booted: BootedCard, built: BuiltImage,
+                                                                 tmp_path) -> None:
+    """The web of the new system never starts: its trial fails the health check and the card boots the
+    previous system again by itself (the judge's mark-bad and reboot, or U-Boot's tries running out).
+    ``update_rollback_s``: from the power-on into the broken system to the EMR serving again on the old."""
+    machine = booted.machine
+    cert, key = signing_keys(built)
+    nurse, patient = booted.nurse_session()
+    old_slot, old_version = booted_slot(machine), card_version(machine)
+    new_slot = "A" if old_slot == "B" else "B"
+    version = next_version(old_version, minor=True)
+    bundle = later_system(built.image, tmp_path / "release", version, cert=cert, key=key, break_web=True)
+    nurse.record_visit(patient, "coupure cassé-avant-1")
+    ledger = {"coupure cassé-avant-1": 1}
+
+    machine.poweroff()
+    machine.usb_stick = stick_with(bundle, tmp_path / "stick.img")
+    machine.start()
+    machine.wait_for_http(timeout=600)
+    wait_ready(machine, nurse)
+    during = Writer(nurse, patient, "cassé-pendant")
+    thread = threading.Thread(target=during.run, daemon=True)
+    thread.start()
+    wait_for_poweroff(machine, timeout=2400)
+    during.stop.set()
+    thread.join(timeout=120)
+    ledger.update(dict.fromkeys(during.acknowledged, 1))
+    ledger.update(dict.fromkeys(during.in_flight, 0))
+
+    machine.start()  # the broken system's trial: nobody touches the box from here on
+    tried_at = time.monotonic()
+    machine.wait_for_console(rf"Booting slot {new_slot}", timeout=300)
+    boots, deadline = 1, tried_at + 2400
+    while not (serves(machine) and booted_slot(machine) == old_slot):
+        if time.monotonic() > deadline:
+            raise machine.fail("le système précédent n'est pas revenu en 40 minutes")
+        if not machine.running:  # the guest rebooted (QEMU runs with -no-reboot): power comes back
+            boots += 1
+            machine.start()
+        time.sleep(2)
+    rollback_s = round(time.monotonic() - tried_at, 1)
+    machine.wait_for_ssh()
+    assert booted_slot(machine) == old_slot and card_version(machine) == old_version
+    status = wait_for_outcome(machine, "annulée", timeout=600)
+    assert f"Dernière mise à jour : {version} → annulée" in status, status
+    found = check_card(machine)
+    lost = [reason for reason, expected in ledger.items() if expected and found["visits"].get(reason) != 1]
+    assert not lost and found["integrity"] == "ok", (lost, found["integrity"])
+    assert len(during.acknowledged) > 10
+    print(f"broken system {version}: back on {old_slot} ({old_version}) {rollback_s} s after powering the trial "
+          f"on, {boots} power-on(s)")
+    merge_results({"update_rollback_s": rollback_s})
+
+
+def test_power_cuts_during_a_system_install_always_leave_a_working_card(booted: BootedCard, built: BuiltImage,
+                                                                        tmp_path) -> None:
+    """The power goes at a random moment of ``appliance update install`` (RAUC writing the other slot,
+    switching the boot, writing its environment on the boot partition) while a nurse writes; each time the
+    card boots a working system (either slot) with every acknowledged visit. UPDATE_QEMU_CUTS cycles (2)."""
+    machine = booted.machine
+    cert, key = signing_keys(built)
+    nurse, patient = booted.nurse_session()
+    cycles = int(os.environ.get("UPDATE_QEMU_CUTS", "2"))
+    rng = random.Random(os.environ.get("UPDATE_CUT_SEED", "21"))
+    version = next_version(card_version(machine), minor=True)
+    bundle = later_system(built.image, tmp_path / "release", version, cert=cert, key=key)
+    machine.poweroff()
+    machine.usb_stick = stick_with(bundle, tmp_path / "stick.img")
+    machine.start()
+    machine.wait_for_http(timeout=600)
+    machine.wait_for_ssh()
+    on_stick = f"/media/usb-sda/appliance-update/{bundle.name}"
+    ledger: dict[str, int] = {}
+    outcomes = []
+    for number in range(1, cycles + 1):
+        wait_ready(machine, nurse)
+        while "En essai" in update_status(machine):  # the last cut's install judged first (else refused)
+            run_check(machine)
+        writer = Writer(nurse, patient, f"maj-{number}")
+        thread = threading.Thread(target=writer.run, daemon=True)
+        thread.start()
+        machine.ssh(f"sudo systemd-run --collect --unit=maj-coupure-{number} appliance update install --force "
+                    f"{on_stick}")
+        cut_after = round(rng.uniform(5, 240), 1)
+        time.sleep(cut_after)
+        installing = machine.ssh(f"systemctl is-active maj-coupure-{number}", check=False).stdout.strip()
+        machine.power_cut()
+        writer.stop.set()
+        thread.join(timeout=120)
+        ledger.update(dict.fromkeys(writer.acknowledged, 1))
+        ledger.update(dict.fromkeys(writer.in_flight, 0))
+        machine.start()
+        while not serves(machine):  # a reboot U-Boot asks for (a slot without its kernel) stops QEMU too
+            if not machine.running:
+                machine.start()
+            time.sleep(2)
+        machine.wait_for_ssh()
+        found = check_card(machine)
+        lost = [reason for reason, expected in ledger.items() if expected and found["visits"].get(reason) != 1]
+        ledger.update({reason: 1 for reason in found["visits"] if reason in ledger})
+        slot = booted_slot(machine)
+        ok = not lost and found["integrity"] == "ok" and found["state"] == "running" and not found["failed"]
+        outcomes.append({"cut_after_s": cut_after, "install": installing, "slot": slot,
+                         "version": card_version(machine), "ok": ok, "lost": lost, "failed": found["failed"]})
+        print(f"cut {number}: {outcomes[-1]}")
+    assert all(outcome["ok"] for outcome in outcomes), outcomes
+    merge_results({"update_install_powercut_cycles": sum(outcome["ok"] for outcome in outcomes)})
