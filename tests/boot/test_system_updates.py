@@ -33,14 +33,15 @@ from tests.update.systems import later_system
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
-def stick_with(bundle: Path, image: Path) -> Path:
-    """A FAT32 USB stick (no partition table, as many are) with the bundle in its appliance-update folder."""
+def stick_with(bundle: Path, image: Path, folder: str = "appliance-update") -> Path:
+    """A FAT32 USB stick (no partition table, as many are) with the bundle in ``folder`` (the update folder
+    the root timer installs from by itself, or another one a technician installs from by hand)."""
     size_mib = bundle.stat().st_size // 2**20 + 64
     image.unlink(missing_ok=True)
     subprocess.run(["mkfs.vfat", "-F", "32", "-n", "MAJ", "-C", str(image), str(size_mib * 1024)], check=True,
                    capture_output=True)
-    subprocess.run(["mmd", "-i", str(image), "::/appliance-update"], check=True)
-    subprocess.run(["mcopy", "-i", str(image), str(bundle), "::/appliance-update/"], check=True)
+    subprocess.run(["mmd", "-i", str(image), f"::/{folder}"], check=True)
+    subprocess.run(["mcopy", "-i", str(image), str(bundle), f"::/{folder}/"], check=True)
     return image
 
 
@@ -199,11 +200,12 @@ def test_power_cuts_during_a_system_install_always_leave_a_working_card(booted: 
     version = next_version(card_version(machine), minor=True)
     bundle = later_system(built.image, tmp_path / "release", version, cert=cert, key=key)
     machine.poweroff()
-    machine.usb_stick = stick_with(bundle, tmp_path / "stick.img")
+    # Not in the update folder: the root timer would install it by itself (and reboot) between the cuts.
+    machine.usb_stick = stick_with(bundle, tmp_path / "stick.img", folder="technicien")
     machine.start()
     machine.wait_for_http(timeout=600)
     machine.wait_for_ssh()
-    on_stick = f"/media/usb-sda/appliance-update/{bundle.name}"
+    on_stick = f"/media/usb-sda/technicien/{bundle.name}"
     ledger: dict[str, int] = {}
     outcomes = []
     for number in range(1, cycles + 1):
