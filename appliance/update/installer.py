@@ -44,6 +44,8 @@ class Box:
         args, capture_output=True, text=True, check=False)
     clock: Callable[[], float] = time.time
     venv: Callable[[], Mapping[str, str]] = running_venv  # what an application release may import
+    # Seconds since this boot: a new system's trial runs from its power-on, not from the first check.
+    since_boot: Callable[[], float] = lambda: 0.0
 
 
 def install(box: Box, bundle: Path, *, installed: str, channel: str, force: bool = False,
@@ -123,8 +125,8 @@ def judge(box: Box, *, running: str, health: Health) -> Attempt | None:
                       "interrompue avant la fin" if cut_short
                       else f"la version {running} tourne encore : l'essai n'a pas démarré")
     now = box.clock()
-    if not attempt.trial_until:
-        attempt.trial_until = now + box.trial_s
+    if not attempt.trial_until:  # a new system's first check, a few minutes after it booted
+        attempt.trial_until = now - box.since_boot() + box.trial_s
         write_journal(box.data_dir, journal)
     if health.ok:
         if attempt.kind == "system":

@@ -35,6 +35,14 @@ def services_version(work_dir: Path) -> str:
     return current_release(work_dir) or running_version()
 
 
+def since_boot(uptime: Path = Path("/proc/uptime")) -> float:
+    """Seconds since the kernel started (0 when unknown: the trial then runs from the first check)."""
+    try:
+        return float(uptime.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def booted_slot(cmdline: Path = Path("/proc/cmdline")) -> str:
     """``A`` or ``B`` as the bootloader told the kernel (``rauc.slot=``); ``-`` off the box."""
     try:
@@ -100,4 +108,4 @@ def real_box(cfg) -> Box:
     return Box(data_dir=cfg.paths.data_dir, work_dir=cfg.update.work_dir, keyring=cfg.update.keyring,
                compatible=cfg.update.compatible, trial_s=cfg.update.trial_s,
                slot_bytes=other_slot_bytes(rauc_status()), restart_services=restart_services,
-               run=boot_env_writer)
+               run=boot_env_writer, since_boot=since_boot)

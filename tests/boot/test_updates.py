@@ -58,6 +58,23 @@ print(json.dumps([row[0] for row in db.execute("SELECT reason FROM consultation 
 """
 
 
+# Run as root on the card: one [update] setting of /etc/appliance/appliance.toml set (JSON value) or removed.
+UPDATE_SETTING = """
+import json, pathlib, sys, tomllib, tomli_w
+path = pathlib.Path("/etc/appliance/appliance.toml")
+document = tomllib.loads(path.read_text())
+section = document.setdefault("update", {})
+section.pop(sys.argv[1], None) if len(sys.argv) < 3 else section.update({sys.argv[1]: json.loads(sys.argv[2])})
+path.write_text(tomli_w.dumps(document))
+"""
+
+
+def set_update_setting(machine: Machine, name: str, value: object = None) -> None:
+    """``[update] name = value`` on the card (None: back to the product's default)."""
+    argument = "" if value is None else f" '{json.dumps(value)}'"
+    machine.ssh(f"sudo /opt/appliance/venv/bin/python - {name}{argument}", stdin=UPDATE_SETTING)
+
+
 def signing_keys(built: BuiltImage):
     keys = release_key(built)
     if keys is None:

@@ -172,3 +172,24 @@ def test_a_bundle_the_agent_downloaded_is_installed_by_root(box, tmp_path, relea
     os.chown(bundle, 996, 996)
     install(box, bundle, installed="1.0.0", channel="3g")
     assert running_release(box) == "1.1.0" and not (box.work_dir / "incoming.raucb").exists()
+
+
+def test_a_new_system_trial_runs_from_its_power_on(box, clock):
+    """The first check comes minutes after the boot (the root timer): those minutes count in the trial."""
+    from dataclasses import replace
+
+    from appliance.update.journal import Attempt, Journal
+
+    ran: list[list[str]] = []
+    run = lambda args: ran.append(args) or subprocess.CompletedProcess(args, 0, "", "")  # noqa: E731
+    booted = replace(box, run=run, since_boot=lambda: 240.0)
+    write_journal(box.data_dir, Journal(pending=Attempt(version="2.0.0", kind="system", channel="usb",
+                                                        outcome="trial", previous_version="1.0.0")))
+    assert judge(booted, running="2.0.0", health=BROKEN) is None  # a minute of its 5 left
+    clock.now += 61
+    assert judge(booted, running="2.0.0", health=BROKEN).outcome == "rolled_back"
+    assert ran == [["rauc", "status", "mark-bad"], ["systemctl", "reboot"]]
+    write_journal(box.data_dir, Journal(pending=Attempt(version="3.0.0", kind="system", channel="usb",
+                                                        outcome="trial", previous_version="2.0.0")))
+    late = replace(booted, since_boot=lambda: 400.0)  # its trial was over before the first check
+    assert judge(late, running="3.0.0", health=BROKEN).outcome == "rolled_back"
