@@ -41,6 +41,12 @@ def main(selected: list[str]) -> int:
         print(f"   ({time.monotonic() - started:.1f} s)", flush=True)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    if "threeg_window_telemetry_bytes" in results:  # the boot tests measured the card's 3G bytes
+        from tests.boot.bill import month_bill
+
+        results.update(month_bill(results))
+        print(f"   threeg_bytes_per_month = {results['threeg_bytes_per_month']}")
+        RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(f"Résultats : {RESULTS}")
     return 1 if failures else 0
 

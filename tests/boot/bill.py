@@ -10,7 +10,8 @@ broker and the delivery of one sealed monthly report to DHIS2. A month is then:
   bench_backup.py: seven days of work, sent once), 30 / ``backup.offsite_every_days`` times a month, as
   the agent queues it (weekly by default); the local and stick copies stay nightly and cost no 3G.
 
-Merged into build/bench/results.json with each part's share (``threeg_share_*``).
+Merged into build/bench/results.json with each part's share (``threeg_share_*``); ``make bench`` computes
+the month again once it has measured the off-site week (``month_bill``).
 """
 
 from __future__ import annotations
@@ -58,15 +59,20 @@ def counted(machine: Machine) -> dict[str, int]:
     return totals
 
 
-def month_bill(window_telemetry_bytes: int, report_bytes: int) -> dict:
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+def month_bill(results: dict) -> dict:
+    """The month's bill from the figures in ``results``: the window's telemetry and the report measured on
+    the card (``record``), the off-site week measured by ``make bench``. Whichever of the two runs last
+    computes it, so the total always uses the weekly copy once bench has measured it (``make test`` runs
+    the boot tests before ``make bench`` on a fresh clone)."""
+    window_telemetry_bytes = results["threeg_window_telemetry_bytes"]
+    report_bytes = results["threeg_dhis2_report_bytes"]
     windows = len(UploadSettings().windows) * DAYS
     offsite_week = results.get("offsite_backup_bytes_week")
     if offsite_week:
         offsite = round(offsite_week * DAYS / BackupSettings().offsite_every_days)
     else:
-        # No measured week (results from before bench_backup measured it): the nightly rhythm's bill,
-        # an upper bound. A week is not seven days scaled down, so no figure is derived from the day's.
+        # No measured week yet: the nightly rhythm's bill, an upper bound, until bench measures the week.
+        # A week is not seven days scaled down, so no figure is derived from the day's.
         offsite = DAYS * (results.get("offsite_backup_bytes_day") or OFFSITE_BYTES_DAY_LAST_MEASURED)
     parts = {"telemetry": windows * window_telemetry_bytes,
              "dhis2": REPORT_VERSIONS_PER_MONTH * report_bytes,
@@ -74,13 +80,16 @@ def month_bill(window_telemetry_bytes: int, report_bytes: int) -> dict:
     total = sum(parts.values())
     return {
         "threeg_bytes_per_month": total,
-        "threeg_window_telemetry_bytes": window_telemetry_bytes,
-        "threeg_dhis2_report_bytes": report_bytes,
+        "threeg_offsite_measured_weekly": bool(offsite_week),
         **{f"threeg_share_{name}": round(amount / total, 3) for name, amount in parts.items()},
     }
 
 
 def record(window_telemetry_bytes: int, report_bytes: int) -> dict:
-    figures = month_bill(window_telemetry_bytes, report_bytes)
+    """Merge the bytes measured on the card, and the month they make with what bench measured."""
+    merge_results({"threeg_window_telemetry_bytes": window_telemetry_bytes,
+                   "threeg_dhis2_report_bytes": report_bytes})
+    results = json.loads(RESULTS.read_text())
+    figures = month_bill(results)
     merge_results(figures)
     return figures
