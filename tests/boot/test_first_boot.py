@@ -43,6 +43,21 @@ def test_every_unit_started_and_none_failed(booted: BootedCard) -> None:
     assert restarts.split() == ["0", "0", "0"]  # started once, not crash-looping behind "activating"
 
 
+def test_no_boot_job_waited_for_a_missing_device(booted: BootedCard) -> None:
+    """The emulated board has no WiFi chip, as a Pi whose chip died: the boot must not wait for it.
+
+    It did: hostapd, enabled in multi-user.target and bound to wlan0's device, held the boot "starting"
+    for systemd's 90 s device timeout. The hotspot now starts when the chip appears, and not before."""
+    machine = booted.machine
+    machine.wait_until_settled()
+    journal = machine.ssh("sudo journalctl -b -o cat --no-pager -p warning", check=False).stdout
+    assert "Timed out waiting for device" not in journal
+    assert machine.ssh("systemctl is-active hostapd", check=False).stdout.strip() == "inactive"
+    assert machine.ssh("systemctl show -p Result --value hostapd").stdout.strip() == "success"  # never tried
+    wants = machine.ssh("systemctl show -p WantedBy --value hostapd").stdout.split()
+    assert wants == ["sys-subsystem-net-devices-wlan0.device"]
+
+
 def test_the_card_booted_its_own_kernel_from_its_own_initramfs(booted: BootedCard) -> None:
     machine = booted.machine
     uname = machine.ssh("uname -r").stdout.strip()
