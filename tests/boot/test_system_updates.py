@@ -198,11 +198,18 @@ def test_a_broken_system_rolls_back_by_itself_with_every_record(booted: BootedCa
     merge_results({"update_rollback_s": rollback_s})
 
 
+def installing_now(machine: Machine, number: int) -> bool:
+    return machine.ssh(f"systemctl is-active maj-coupure-{number}", check=False).stdout.strip() in (
+        "active", "activating")
+
+
 def test_power_cuts_during_a_system_install_always_leave_a_working_card(booted: BootedCard, built: BuiltImage,
                                                                         tmp_path) -> None:
     """The power goes at a random moment of ``appliance update install`` (RAUC writing the other slot,
     switching the boot, writing its environment on the boot partition) while a nurse writes; each time the
-    card boots a working system (either slot) with every acknowledged visit. UPDATE_QEMU_CUTS cycles (2)."""
+    card boots a working system (either slot) with every acknowledged visit. UPDATE_QEMU_CUTS cycles (2): the
+    last one cuts once the install is over (the new slot made primary in rauc.env, never booted yet), and the
+    card must boot the new system on trial, then keep it."""
     machine = booted.machine
     cert, key = signing_keys(built)
     nurse, patient = booted.nurse_session()
@@ -228,8 +235,18 @@ def test_power_cuts_during_a_system_install_always_leave_a_working_card(booted: 
         thread.start()
         machine.ssh(f"sudo systemd-run --collect --unit=maj-coupure-{number} appliance update install --force "
                     f"{on_stick}")
-        cut_after = round(rng.uniform(5, 240), 1)
-        time.sleep(cut_after)
+        after_switch = number == cycles
+        if after_switch:  # the install ran to its end: RAUC switched the boot, the box was not rebooted
+            began = time.monotonic()
+            while installing_now(machine, number):
+                time.sleep(5)
+            cut_after = round(time.monotonic() - began, 1)
+            primary = json.loads(machine.ssh("sudo rauc status --output-format=json").stdout)["boot_primary"]
+            new_slot = {"rootfs.0": "A", "rootfs.1": "B"}[primary]
+            assert new_slot != booted_slot(machine), (primary, update_status(machine))
+        else:
+            cut_after = round(rng.uniform(5, 240), 1)
+            time.sleep(cut_after)
         installing = machine.ssh(f"systemctl is-active maj-coupure-{number}", check=False).stdout.strip()
         machine.power_cut()
         writer.stop.set()
@@ -247,10 +264,13 @@ def test_power_cuts_during_a_system_install_always_leave_a_working_card(booted: 
         ledger.update({reason: 1 for reason in found["visits"] if reason in ledger})
         slot = booted_slot(machine)
         ok = not lost and found["integrity"] == "ok" and found["state"] == "running" and not found["failed"]
-        outcomes.append({"cut_after_s": cut_after, "install": installing, "slot": slot,
+        if after_switch:  # the new system, on trial
+            ok = ok and slot == new_slot and card_version(machine) == version and "En essai" in update_status(machine)
+        outcomes.append({"cut_after_s": cut_after, "after_switch": after_switch, "install": installing, "slot": slot,
                          "version": card_version(machine), "ok": ok, "lost": lost, "failed": found["failed"]})
         print(f"cut {number}: {outcomes[-1]}")
     while "En essai" in update_status(machine):  # the card's next test finds no update on trial
         run_check(machine)
+    assert f"Dernière mise à jour : {version} → gardée" in update_status(machine)  # the last cut's new system
     assert all(outcome["ok"] for outcome in outcomes), outcomes
     merge_results({"update_install_powercut_cycles": sum(outcome["ok"] for outcome in outcomes)})
