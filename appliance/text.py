@@ -42,3 +42,14 @@ def clean_text(value: str) -> str:
         digit = unicodedata.digit(ch, None)
         out.append(str(digit) if digit is not None else ch)
     return "".join(out)
+
+
+def one_line(value: str) -> tuple[str, str | None]:
+    """A one-line value of a file (a name, a code): (cleaned, None), or (as given, why not, in French)."""
+    if LINE_BREAKS & set(value) or "\t" in value:
+        return value, ("retour à la ligne ou tabulation dans la valeur (Alt+Entrée dans Excel ?) : "
+                       "mettez-la sur une seule ligne")
+    try:
+        return clean_text(value), None
+    except InvisibleCharacter as refused:
+        return value, f"{refused} dans la valeur : retapez-la au clavier, sans copier-coller"

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance import spreadsheets
+from appliance import spreadsheets, text
 from appliance.telemetry.topics import SITE_ID
 
 REQUIRED_COLUMNS = ("site_id", "district", "region")
@@ -88,7 +88,10 @@ def _sites(table: spreadsheets.Table, source: str) -> dict[str, Site]:
         if len(cells) != len(header):
             problems.append(f"ligne {line_number} : {len(cells)} colonnes au lieu de {len(header)}")
             continue
-        record = {column: spreadsheets.clean(cell) for column, cell in zip(header, cells, strict=True)}
+        # the shared text rule: « Ségou » saved by a Mac (NFD) is the same district label; a refused value
+        # stays as read, for _check to name
+        record = {column: text.one_line(spreadsheets.clean(cell))[0]
+                  for column, cell in zip(header, cells, strict=True)}
         line_problems = _check(record)
         site_id = record["site_id"]
         if site_id in first_line:
@@ -122,8 +125,8 @@ def _check(record: dict[str, str]) -> list[str]:
             problems.append(f"{column} vide")
         elif len(value) > MAX_LABEL_CHARS:
             problems.append(f"{column} trop long ({len(value)} caractères, {MAX_LABEL_CHARS} au plus)")
-        elif any(ord(char) < 32 for char in value):
-            problems.append(f"{column} contient un caractère de contrôle")
+        elif refusal := text.one_line(value)[1]:
+            problems.append(f"{column} : {refusal}")
     for column, limit in (("latitude", 90), ("longitude", 180)):
         value = record.get(column, "")
         if not value:

@@ -85,16 +85,9 @@ def _row(line: int, raw: dict[str, str]) -> CsvRow:
     values: dict[str, str] = {}
     problems = []
     for name, value in raw.items():
-        values[name] = spreadsheets.clean(value)
-        if text.LINE_BREAKS & set(values[name]) or "\t" in values[name]:
-            problems.append(Problem(line, name, "retour à la ligne ou tabulation dans la valeur (Alt+Entrée dans "
-                                                "Excel ?) : mettez-la sur une seule ligne"))
-            continue
-        try:
-            values[name] = text.clean_text(values[name])
-        except text.InvisibleCharacter as refused:
-            problems.append(Problem(line, name, f"{refused} dans la valeur : retapez-la au clavier, "
-                                                "sans copier-coller"))
+        values[name], refusal = text.one_line(spreadsheets.clean(value))
+        if refusal:
+            problems.append(Problem(line, name, refusal))
     return CsvRow(line, values, tuple(problems))
 
 

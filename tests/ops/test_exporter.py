@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+import unicodedata
 import urllib.request
 from pathlib import Path
 
@@ -70,8 +71,19 @@ def test_inventory_lines_are_counted_as_an_editor_counts_them():
             "cscom-b,Kati,Koulikoro,B\ncscom-b,Kati,Koulikoro,B\n")
     with pytest.raises(InventoryError) as caught:
         parse_inventory(text, source="flotte.csv")
-    assert "ligne 3 : name contient un caractère de contrôle" in str(caught.value)
+    assert "ligne 3 : name : retour à la ligne ou tabulation dans la valeur" in str(caught.value)
     assert "ligne 6 : site_id « cscom-b » en double (déjà ligne 5)" in str(caught.value)
+
+
+def test_inventory_labels_get_the_shared_text_rule():
+    # « Ségou » saved by a Mac (decomposed accent) is the same district label as « Ségou » typed in Excel.
+    text = (unicodedata.normalize("NFD", "site_id,district,region\ncscom-a,Ségou,Ségou\n")
+            + "cscom-b,S\u00e9gou,S\u00e9gou\n")
+    sites = parse_inventory(text)
+    assert sites["cscom-a"].district == sites["cscom-b"].district == "S\u00e9gou"
+    with pytest.raises(InventoryError, match="ligne 2 : region : caractère invisible ou de contrôle "
+                                             r"\(U\+200B\)"):
+        parse_inventory("site_id,district,region\ncscom-a,Kati,Koulikoro\u200b\n")
 
 
 def test_inventory_header_is_checked():
