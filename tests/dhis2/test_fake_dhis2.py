@@ -60,6 +60,13 @@ def test_zero_significant_elements_store_zeros(fake_dhis2: FakeDhis2) -> None:
     assert fake_dhis2.values_for(OU, "202403") == {(DE, COC): "0"}
 
 
+def test_zeros_of_averaged_elements_are_stored_as_dhis2_core_does(fake_dhis2: FakeDhis2) -> None:
+    # ValidationUtils.dataValueIsZeroAndInsignificant: an AVERAGE element's zero is a value, not a deletion.
+    fake_dhis2.metadata.data_elements[DE].aggregation_type = "AVERAGE"
+    assert counts(post(fake_dhis2, data_value_set((DE, COC, "0")))[2]) == (1, 0, 0, 0)
+    assert fake_dhis2.values_for(OU, "202403") == {(DE, COC): "0"}
+
+
 def test_identical_reposts_count_as_updated_on_older_patch_releases() -> None:
     with FakeDhis2(identical_counts_as="updated") as fake:
         post(fake, data_value_set((DE, COC, "5")))

@@ -81,6 +81,7 @@ INTEGER_TYPES = {
     "INTEGER_ZERO_OR_POSITIVE": re.compile(r"\d+"),
     "INTEGER_POSITIVE": re.compile(r"0*[1-9]\d*"),
 }
+NUMERIC_TYPES = {*INTEGER_TYPES, "NUMBER"}
 VALUE_ERRORS = {
     "INTEGER": "value_not_integer",
     "INTEGER_ZERO_OR_POSITIVE": "value_not_zero_or_positive_integer",
@@ -106,6 +107,13 @@ class DataElement:
     category_combo: str
     value_type: str = "INTEGER_ZERO_OR_POSITIVE"
     zero_is_significant: bool = False
+    aggregation_type: str = "SUM"
+
+    def zero_is_insignificant(self, value: str) -> bool:
+        """dhis2-core ``ValidationUtils.dataValueIsZeroAndInsignificant``: a numeric zero, not significant,
+        and not averaged (a zero in an AVERAGE or AVERAGE_SUM_ORG_UNIT element is a real value)."""
+        return (self.value_type in NUMERIC_TYPES and _is_zero(value) and not self.zero_is_significant
+                and self.aggregation_type not in ("AVERAGE", "AVERAGE_SUM_ORG_UNIT"))
 
 
 @dataclass
@@ -198,6 +206,7 @@ class Metadata:
             "name": element.name,
             "valueType": element.value_type,
             "zeroIsSignificant": element.zero_is_significant,
+            "aggregationType": element.aggregation_type,
             "categoryCombo": self.combo_json(element.category_combo),
         }
 
@@ -526,7 +535,7 @@ class FakeDhis2:
 
     def _upsert(self, key: Key, value: str, count: dict[str, int], *, dry_run: bool) -> None:
         element = self.metadata.data_elements[key[0]]
-        zero_insignificant = _is_zero(value) and not element.zero_is_significant
+        zero_insignificant = element.zero_is_insignificant(value)
         existing = self.store.get(key)
         live = existing is not None and not existing.deleted
         if zero_insignificant and not live:
