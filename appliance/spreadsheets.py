@@ -155,8 +155,13 @@ def read_table(text: str, columns: tuple[str, ...]) -> Table:
         first += 1
     else:
         delimiter = _delimiter(lines[first], columns)
-    reader = csv.reader(io.StringIO("".join(lines[first:]), newline=""), delimiter=delimiter)
-    header = next(reader, None)
+    # strict: a quote opened and never closed (at the end of the file too) is an error naming its line,
+    # not the rest of the file swallowed into one cell.
+    reader = csv.reader(io.StringIO("".join(lines[first:]), newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise UnreadableFile(first + 1, _unreadable(exc)) from None
     if header is None:
         raise UnreadableFile(None, "aucun en-tête")
     return Table(delimiter, first + 1, [heading(name) for name in header], _records(reader, first))
@@ -171,7 +176,17 @@ def _records(reader, first: int) -> Iterator[tuple[int, list[str]]]:
             if any(value.strip() for value in values):  # not a blank line, nor Excel's ";;;;" line
                 yield line, values
     except csv.Error as exc:
-        raise UnreadableFile(first + reader.line_num, f"ligne illisible ({exc})") from None
+        raise UnreadableFile(first + lines_read + 1, _unreadable(exc)) from None
+
+
+def _unreadable(error: csv.Error) -> str:
+    """What Python's csv module says, as staff can act on it."""
+    said = str(error)
+    if "unexpected end of data" in said:
+        return "guillemet ouvert jamais refermé : la cellule court jusqu'à la fin du fichier"
+    if "expected after" in said:
+        return "du texte suit un guillemet fermant : mettez toute la cellule entre guillemets"
+    return f"ligne illisible ({said})"
 
 
 def _delimiter(header: str, columns: tuple[str, ...]) -> str:

@@ -111,3 +111,15 @@ def test_an_invisible_character_or_a_line_break_in_a_value_is_a_problem_of_its_l
          "clavier, sans copier-coller"],
         [],
     ]
+
+
+def test_a_quote_never_closed_names_the_line_where_it_opened():
+    # Without strict reading, the rest of the file would be swallowed into one cell, silently.
+    parsed = parse(f'{HEADER}\nawa,Awa,Traoré,medecin,\nmoussa,Moussa,"Koné,medecin,\n'.encode())
+    (problem,) = parsed.problems
+    assert str(problem).startswith("ligne 3 : guillemet ouvert jamais refermé")
+
+
+def test_text_after_a_closing_quote_is_refused_rather_than_glued():
+    (problem,) = parse(f'{HEADER}\nawa,Awa,"Traoré" Diarra,medecin,\n'.encode()).problems
+    assert str(problem).startswith("ligne 2 : du texte suit un guillemet fermant")
