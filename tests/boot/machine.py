@@ -4,9 +4,11 @@ Shared by tests/boot, ``make boot`` and ``make soak``. The card is a copy of the
 real card's size. QEMU starts Debian's U-Boot for its ``virt`` board (u-boot-qemu) as the Pi's firmware
 starts u-boot.bin: U-Boot runs the card's own boot.scr, which picks root slot A or B with RAUC's boot
 counter and loads that slot's kernel and initramfs (the QEMU board cannot run the Pi's GPU firmware,
-nothing else differs). The card is the machine's first disk, as the SD slot would present it; a USB
-stick can be plugged in as a second one. The network is QEMU's user mode: the guest sees a wired port
-(``lan0``, DHCP) and the host reaches the EMR and sshd through forwarded loopback ports.
+nothing else differs). The card is the machine's first disk, as the SD slot would present it; the board
+has a USB controller (xHCI), where a stick is plugged in before power-on (``usb_stick``) or while the
+machine runs (``plug_stick``, through QEMU's QMP socket, as a person plugs one into a running box).
+The network is QEMU's user mode: the guest sees a wired port (``lan0``, DHCP) and the host reaches the
+EMR and sshd through forwarded loopback ports.
 
 A power cut is ``kill -9`` of QEMU: the whole machine stops, its RAM (page cache, the ext4 journal not
 yet committed) is gone, and only what the guest had written to the card remains. A reboot the guest
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import re
 import shutil
@@ -114,9 +117,13 @@ class Machine:
     def console_log(self) -> Path:
         return self.folder / f"console-{self.boots}.log"
 
+    @property
+    def qmp_socket(self) -> Path:
+        return self.folder / "qmp.sock"
+
     def command(self) -> list[str]:
         forwards = f"hostfwd=tcp:127.0.0.1:{self.http_port}-:80,hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22"
-        stick = ["-device", "qemu-xhci,id=usb", "-drive", f"file={self.usb_stick},format=raw,if=none,id=stick",
+        stick = ["-drive", f"file={self.usb_stick},format=raw,if=none,id=stick",
                  "-device", "usb-storage,bus=usb.0,drive=stick,removable=on"] if self.usb_stick else []
         return [
             QEMU, "-M", "virt", "-cpu", "cortex-a53", "-m", str(MEMORY_MB), "-smp", str(self.smp),
@@ -125,7 +132,8 @@ class Machine:
             "-bios", str(UBOOT),
             "-drive", f"file={self.card},format=raw,if=none,id=card,cache=writeback,discard=unmap",
             "-device", "virtio-blk-pci,drive=card",
-            *stick,
+            "-device", "qemu-xhci,id=usb", *stick,
+            "-qmp", f"unix:{self.qmp_socket},server=on,wait=off",
             "-netdev", f"user,id=lan,{forwards}", "-device", "virtio-net-pci,netdev=lan,romfile=",
             "-rtc", f"base={self.rtc_base},clock=host",
             "-no-reboot",
@@ -209,6 +217,37 @@ class Machine:
         """``systemctl is-system-running --wait``: 'running' once every unit has started, else 'degraded'."""
         result = self.ssh("systemctl is-system-running --wait", check=False, timeout=timeout)
         return result.stdout.strip()
+
+    def qmp(self, *commands: dict) -> list[dict]:
+        """Commands to QEMU's machine protocol (QMP), in one session; their answers (events skipped)."""
+        answers = []
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(30)
+            sock.connect(str(self.qmp_socket))
+            stream = sock.makefile("rw")
+            json.loads(stream.readline())  # the greeting
+            for command in ({"execute": "qmp_capabilities"}, *commands):
+                stream.write(json.dumps(command) + "\n")
+                stream.flush()
+                while "event" in (answer := json.loads(stream.readline())):
+                    continue
+                if "error" in answer:
+                    raise MachineError(f"QMP {command['execute']} : {answer['error']}")
+                answers.append(answer)
+        return answers[1:]
+
+    def plug_stick(self, image: Path, name: str = "hotstick") -> None:
+        """A USB stick plugged into the running machine: the guest sees a new USB mass-storage device."""
+        self.qmp({"execute": "blockdev-add", "arguments": {
+                     "node-name": name, "driver": "raw",
+                     "file": {"driver": "file", "filename": str(image)}}},
+                 {"execute": "device_add", "arguments": {
+                     "driver": "usb-storage", "bus": "usb.0", "drive": name, "id": f"{name}-device",
+                     "removable": True}})
+
+    def unplug_stick(self, name: str = "hotstick") -> None:
+        """The stick pulled out of the running machine."""
+        self.qmp({"execute": "device_del", "arguments": {"id": f"{name}-device"}})
 
     def power_cut(self) -> None:
         """The power goes: QEMU killed outright, nothing flushed by the guest."""
