@@ -101,13 +101,20 @@ def check(config_path: str | None) -> None:
         code = _install(cfg, downloaded[-1], channel="3g", app_max_bytes=cfg.update.app_max_bytes)
         if code != DEFERRED:  # installed or refused (journalled); a deferred one keeps the bytes it cost
             downloaded[-1].unlink(missing_ok=True)
-        sys.exit(code)
+        sys.exit(_timer_exit(code))
     # Remembered on the data partition: the system a stick installed boots the other slot, with the stick
     # still in, and must not try (and refuse) the same copy again.
     stick = untried(stick_bundles(cfg.backup.usb_mount_roots, cfg.update.usb_folder),
                     cfg.paths.data_dir / "update-usb-tried")
     if stick is not None:
-        sys.exit(_install(cfg, stick, channel="usb"))
+        sys.exit(_timer_exit(_install(cfg, stick, channel="usb")))
+
+
+def _timer_exit(code: int) -> int:
+    """The root timer's exit: a refused bundle (anyone's stick, a bad download) is an outcome, journalled
+    and sent with the telemetry, not a fault of the box; failing the unit would show the whole system as
+    "degraded" for it. A deferred install (its backup failed) stays a failure: something is wrong."""
+    return 0 if code == REFUSED else code
 
 
 @update.command()
@@ -129,6 +136,7 @@ def confirm(config_path: str | None) -> None:
 
 
 DEFERRED = 1  # _install's exit code when the pre-update backup failed: tried again at the next check
+REFUSED = 2  # the bundle was refused (journalled with its reason)
 
 
 def _install(cfg, bundle: Path, *, channel: str, force: bool = False, app_max_bytes: int | None = None) -> int:
@@ -147,7 +155,7 @@ def _install(cfg, bundle: Path, *, channel: str, force: bool = False, app_max_by
                                  channel=channel, force=force, app_max_bytes=app_max_bytes)
     except BundleRefused as exc:
         click.echo(str(exc), err=True)
-        return 2
+        return REFUSED
     if attempt.kind == "app":
         click.echo(f"Version {attempt.version} installée, en essai : les services ont redémarré avec elle.")
     elif channel == "cli":

@@ -96,3 +96,26 @@ def test_a_3g_download_waits_out_a_failed_backup(cfg, store, tmp_path, release_k
     monkeypatch.setattr(local, "run_backup", made)
     done = runner.invoke(main, ["update", "check", "--config", config])
     assert "Version 99.3.0 installée, en essai" in done.output and not downloaded.exists()
+
+
+def test_a_strangers_stick_is_refused_once_without_failing_the_timer(cfg, store, tmp_path, release_keys,
+                                                                     stranger_keys):
+    """Anyone may plug in a stick: its refusal is journalled (the fleet sees it), and the root timer's unit
+    does not fail for it, which would show the whole box as "degraded"."""
+    media = tmp_path / "media"
+    folder = media / "usb-sda" / "appliance-update"
+    folder.mkdir(parents=True)
+    app_bundle(folder, stranger_keys, "99.4.0")
+    config = configured(cfg, tmp_path, release_keys)
+    path = cfg.source
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "[update]", f'[backup]\nusb_mount_roots = ["{media}"]\n\n[update]'), encoding="utf-8")
+    runner = CliRunner()
+    refused = runner.invoke(main, ["update", "check", "--config", config])
+    assert refused.exit_code == 0 and "n'est pas signé" in refused.output, refused.output
+    shown = runner.invoke(main, ["update", "status", "--config", config]).output
+    assert "app-99.4.0.raucb → refusée" in shown, shown
+    again = runner.invoke(main, ["update", "check", "--config", config])  # the stick is still in
+    assert again.exit_code == 0 and again.output == ""
+    by_hand = runner.invoke(main, ["update", "install", "--config", config, str(folder / "app-99.4.0.raucb")])
+    assert by_hand.exit_code == 2  # the technician at the keyboard gets the failure
