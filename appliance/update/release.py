@@ -74,9 +74,12 @@ def build_app_bundle(wheel: Path, *, version: str, compatible: str, cert: Path, 
 
 
 def build_system_bundle(source: Path, *, compatible: str, cert: Path, key: Path, output: Path,
-                        version: str | None = None) -> tuple[Path, str]:
+                        version: str | None = None, compression: str = "gzip") -> tuple[Path, str]:
     """The system bundle of ``source`` (a built card image, or its root partition as an ext4 file);
-    (the bundle, its version). ``version``, when given, must be the one installed in the root."""
+    (the bundle, its version). ``version``, when given, must be the one installed in the root.
+
+    ``compression``: the squashfs compressor (gzip, mksquashfs's default, for releases: the smallest a
+    Pi's kernel and RAUC read fast enough; lz4 when the bundle is made and unpacked again at once)."""
     output.parent.mkdir(parents=True, exist_ok=True)
     # Beside the output, not in /tmp: the root filesystem is a gigabyte or more.
     with tempfile.TemporaryDirectory(prefix=".system-bundle-", dir=output.parent) as scratch:
@@ -97,7 +100,7 @@ def build_system_bundle(source: Path, *, compatible: str, cert: Path, key: Path,
         hook.chmod(0o755)
         _write_manifest(content, compatible=compatible, version=inside, description=f"système {inside}",
                         slot_class="rootfs", filename=root.name, hook=hook.name)
-        _sign(content, cert=cert, key=key, output=output)
+        _sign(content, cert=cert, key=key, output=output, compression=compression)
     return output, inside
 
 
@@ -186,9 +189,9 @@ def _write_manifest(content: Path, *, compatible: str, version: str, description
         encoding="utf-8")
 
 
-def _sign(content: Path, *, cert: Path, key: Path, output: Path) -> None:
+def _sign(content: Path, *, cert: Path, key: Path, output: Path, compression: str = "gzip") -> None:
     output.unlink(missing_ok=True)
-    done = subprocess.run([RAUC, "bundle", f"--cert={cert}", f"--key={key}", str(content), str(output)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run([RAUC, "bundle", f"--cert={cert}", f"--key={key}", f"--mksquashfs-args=-comp {compression}",
+                           str(content), str(output)], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BundleRefused(f"rauc bundle a échoué : {done.stderr.strip()[-400:]}")
