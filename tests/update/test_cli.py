@@ -19,6 +19,13 @@ def configured(cfg, tmp_path, keys) -> str:
     return str(path)
 
 
+def with_stick_media(cfg, config: str, media) -> str:
+    """The configuration with ``media`` as where sticks are mounted."""
+    cfg.source.write_text(cfg.source.read_text(encoding="utf-8").replace(
+        "[update]", f'[backup]\nusb_mount_roots = ["{media}"]\n\n[update]'), encoding="utf-8")
+    return config
+
+
 def test_install_then_status_then_a_refusal(cfg, store, tmp_path, release_keys, stranger_keys, monkeypatch):
     restarts = []
     monkeypatch.setattr(machine, "restart_services", lambda: restarts.append(1))
@@ -61,14 +68,9 @@ def test_the_root_timer_judges_the_release_the_services_run(cfg, store, tmp_path
 
 def test_a_stick_plugged_in_is_installed_once(cfg, store, tmp_path, release_keys, monkeypatch):
     monkeypatch.setattr(machine, "restart_services", lambda: None)
-    media = tmp_path / "media"
-    folder = media / "usb-sda1" / "appliance-update"
-    folder.mkdir(parents=True)
+    folder = tmp_path / "media" / "usb-sda1" / "appliance-update"
     app_bundle(folder, release_keys, "99.2.0")
-    config = configured(cfg, tmp_path, release_keys)
-    path = cfg.source
-    path.write_text(path.read_text(encoding="utf-8").replace(
-        "[update]", f'[backup]\nusb_mount_roots = ["{media}"]\n\n[update]'), encoding="utf-8")
+    config = with_stick_media(cfg, configured(cfg, tmp_path, release_keys), tmp_path / "media")
     runner = CliRunner()
     done = runner.invoke(main, ["update", "check", "--config", config])
     assert "Version 99.2.0 installée, en essai" in done.output, done.output
@@ -102,14 +104,9 @@ def test_a_strangers_stick_is_refused_once_without_failing_the_timer(cfg, store,
                                                                      stranger_keys):
     """Anyone may plug in a stick: its refusal is journalled (the fleet sees it), and the root timer's unit
     does not fail for it, which would show the whole box as "degraded"."""
-    media = tmp_path / "media"
-    folder = media / "usb-sda" / "appliance-update"
-    folder.mkdir(parents=True)
+    folder = tmp_path / "media" / "usb-sda" / "appliance-update"
     app_bundle(folder, stranger_keys, "99.4.0")
-    config = configured(cfg, tmp_path, release_keys)
-    path = cfg.source
-    path.write_text(path.read_text(encoding="utf-8").replace(
-        "[update]", f'[backup]\nusb_mount_roots = ["{media}"]\n\n[update]'), encoding="utf-8")
+    config = with_stick_media(cfg, configured(cfg, tmp_path, release_keys), tmp_path / "media")
     runner = CliRunner()
     refused = runner.invoke(main, ["update", "check", "--config", config])
     assert refused.exit_code == 0 and "n'est pas signé" in refused.output, refused.output
