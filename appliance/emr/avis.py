@@ -13,8 +13,7 @@ from flask_login import current_user
 from appliance.emr.home import Tile
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
-from appliance.emr.patients import age_text
-from appliance.emr.referrals import live_patient
+from appliance.emr.patients import age_text, live_patient
 from appliance.emr.security import can, requires
 from appliance.emr.submissions import once
 from appliance.link import service

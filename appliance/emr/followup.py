@@ -23,7 +23,7 @@ from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.i18n import ngettext
 from appliance.emr.measure_fields import CheckboxListField, FrenchDateField, number_text
-from appliance.emr.patients import label_colon
+from appliance.emr.patients import label_colon, live_patient
 from appliance.emr.security import can, requires
 from appliance.emr.submissions import once
 from appliance.followup import contacts, queries, service
@@ -376,20 +376,13 @@ def _return_to(patient: Patient) -> str:
     return url_for("patients.chart", patient_id=patient.id)
 
 
-def _contact_patient(patient_id: int) -> Patient:
-    patient = Patient.get_or_none(Patient.id == patient_id)
-    if patient is None or patient.voided:
-        abort(404)
-    return patient
-
-
 @bp.route("/patients/<int:patient_id>/contact", methods=["GET", "POST"])
 @requires("followup.contact")
 @once
 def contact(patient_id: int):
     """Record a phone call or a relay's home visit: from a worklist row (the items of its
     programmes ticked) or from the chart (every open item ticked)."""
-    patient = _contact_patient(patient_id)
+    patient = live_patient(patient_id)
     today = dt.date.today()
     items = queries.patient_items(patient.id, today)
     form = ContactForm()
@@ -436,7 +429,7 @@ def contact(patient_id: int):
 def void_contact(patient_id: int, contact_id: int):
     """An attempt entered by mistake (a wrong patient, a death reported in error): voided with a
     reason; its effects on the lists are undone."""
-    patient = _contact_patient(patient_id)
+    patient = live_patient(patient_id)
     row = FollowupContact.get_or_none((FollowupContact.id == contact_id) & (FollowupContact.patient == patient.id)
                                       & (FollowupContact.voided == False))  # noqa: E712
     if row is None:

@@ -191,9 +191,19 @@ def _programme_label_in(locale: str, programme: str) -> str:
     return str(PROGRAMME_LABELS.get(programme, programme))
 
 
-def _living_patient(patient_id: int) -> Patient:
+def _any_patient(patient_id: int) -> Patient:
+    """The patient of a URL, voided records too (the chart follows a merge, the history shows a void), or 404."""
     patient = get_patient(patient_id)
     if patient is None:
+        abort(404)
+    return patient
+
+
+def live_patient(patient_id: int) -> Patient:
+    """The patient of a URL whose record a page may show for care or write to, or 404 (unknown, or voided:
+    registered by mistake or merged into another). The one definition every area's pages use."""
+    patient = _any_patient(patient_id)
+    if patient.voided:
         abort(404)
     return patient
 
@@ -273,7 +283,7 @@ def _identity(form: PatientForm, birth_date: dt.date, estimated: bool) -> Identi
 @bp.route("/<int:patient_id>")
 @requires("patients.read")
 def chart(patient_id: int):
-    patient = _living_patient(patient_id)
+    patient = _any_patient(patient_id)
     if patient.merged_into_id:
         kept = resolve_merged(patient)
         flash(_("Le dossier %(old)s a été fusionné dans %(new)s.", old=patient.local_number, new=kept.local_number),
@@ -305,9 +315,7 @@ def chart(patient_id: int):
 @requires("patients.register")
 @once
 def edit_identity(patient_id: int):
-    patient = _living_patient(patient_id)
-    if patient.voided:
-        abort(404)
+    patient = live_patient(patient_id)
     form = PatientForm(patient=patient)
     if request.method == "GET":
         form.family_name.data, form.first_names.data = patient.family_name, patient.first_names
@@ -336,7 +344,7 @@ def edit_identity(patient_id: int):
 @bp.route("/<int:patient_id>/historique")
 @requires("patients.read")
 def identity_history(patient_id: int):
-    patient = _living_patient(patient_id)
+    patient = _any_patient(patient_id)
     entries = list(AuditEntry.select().where((AuditEntry.table_name == "patient")
                                              & (AuditEntry.row_id == str(patient.id))).order_by(AuditEntry.id))
     return render_template("patients/history.html", patient=patient, entries=entries, title=_("Identité"),
@@ -346,7 +354,7 @@ def identity_history(patient_id: int):
 @bp.route("/<int:patient_id>/lettre")
 @requires("patients.read")
 def referral_letter(patient_id: int):
-    patient = _living_patient(patient_id)
+    patient = _any_patient(patient_id)
     entries = timeline(patient)
     by_programme: dict[str, list] = {}
     for entry in entries:
@@ -362,7 +370,7 @@ def referral_letter(patient_id: int):
 @bp.route("/<int:patient_id>/carte")
 @requires("patients.read")
 def card(patient_id: int):
-    return render_template("patients/card.html", patient=_living_patient(patient_id))
+    return render_template("patients/card.html", patient=_any_patient(patient_id))
 
 
 @bp.route("/menage/<int:household_id>")
@@ -377,9 +385,7 @@ def household(household_id: int):
 @requires("patients.merge")
 @once
 def merge(patient_id: int):
-    keep = _living_patient(patient_id)
-    if keep.voided:
-        abort(404)
+    keep = live_patient(patient_id)
     form = MergeForm()
     other = None
     if form.validate_on_submit():

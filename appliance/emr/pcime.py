@@ -19,6 +19,7 @@ from appliance.clinical import growth, pcime
 from appliance.emr import prescriptions
 from appliance.emr.i18n import gettext as _
 from appliance.emr.measure_fields import parse_date
+from appliance.emr.patients import live_patient
 from appliance.emr.security import requires
 from appliance.emr.submissions import once
 from appliance.followup.queries import patient_items
@@ -50,14 +51,6 @@ def chart_extras(patient: Patient) -> dict:
         shown = {"label": ", ".join(pink),
                  "url": url_for("pcime.referral", patient_id=patient.id, consultation_id=urgent.consultation_id)}
     return {"pcime_url": url_for("pcime.new", patient_id=patient.id), "pcime_urgent": shown}
-
-
-
-def _patient(patient_id: int) -> Patient:
-    patient = Patient.get_or_none(Patient.id == patient_id)
-    if patient is None or patient.voided:
-        abort(404)
-    return patient
 
 
 def _number(name: str, errors: dict[str, str], *, integer: bool = False) -> float | None:
@@ -155,7 +148,7 @@ def _vaccines(patient_id: int) -> list[Immunisation]:
 @requires("pcime.write")
 @once
 def new(patient_id: int):
-    patient = _patient(patient_id)
+    patient = live_patient(patient_id)
     today = dt.date.today()
     errors: dict[str, str] = {}
     visit_date = _date("visit_date", errors, today) if request.method == "POST" else today
@@ -214,7 +207,7 @@ def _consultation(patient: Patient, consultation_id: int) -> tuple[Consultation,
 @bp.route("/<int:consultation_id>")
 @requires("patients.read")
 def show(patient_id: int, consultation_id: int):
-    patient = _patient(patient_id)
+    patient = live_patient(patient_id)
     consultation, assessment = _consultation(patient, consultation_id)
     lines = saved_lines(consultation.id)
     handed = stock_queries.dispensed([line.prescription.id for line in lines])
@@ -230,7 +223,7 @@ def _classifications(assessment: PcimeAssessment) -> list[dict]:
 @bp.route("/<int:consultation_id>/transfert")
 @requires("patients.read")
 def referral(patient_id: int, consultation_id: int):
-    patient = _patient(patient_id)
+    patient = live_patient(patient_id)
     consultation, assessment = _consultation(patient, consultation_id)
     return render_template("pcime/referral.html", patient=patient, consultation=consultation, assessment=assessment,
                            classifications=_classifications(assessment), lines=saved_lines(consultation.id),
@@ -242,7 +235,7 @@ def referral(patient_id: int, consultation_id: int):
 @once
 def hand_over(patient_id: int, consultation_id: int):
     """Dispense every coded line not yet handed over, all or none."""
-    patient = _patient(patient_id)
+    patient = live_patient(patient_id)
     consultation, _assessment = _consultation(patient, consultation_id)
     prescriptions.hand_over(patient, consultation)
     return redirect(url_for("pcime.show", patient_id=patient.id, consultation_id=consultation.id))

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import FrenchDateField
+from appliance.emr.patients import live_patient
 from appliance.emr.security import can, requires
 from appliance.emr.submissions import once
 from appliance.followup import queries
@@ -68,8 +69,8 @@ class UndoLossForm(FlaskForm):
 
 
 def _woman(patient_id: int) -> Patient:
-    patient = Patient.get_or_none(Patient.id == patient_id)
-    if patient is None or patient.voided or patient.sex != "F":
+    patient = live_patient(patient_id)
+    if patient.sex != "F":
         abort(404)
     return patient
 

@@ -16,7 +16,7 @@ from appliance.emr.home import Tile
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
 from appliance.emr.measure_fields import FrenchDateField
-from appliance.emr.patients import age_text
+from appliance.emr.patients import age_text, live_patient
 from appliance.emr.security import can, requires
 from appliance.emr.submissions import once
 from appliance.link.referrals import queue_referral
@@ -78,14 +78,6 @@ class CounterForm(FlaskForm):
     def add_error(self, field_name: str, message) -> None:
         field = getattr(self, field_name, self.findings)
         field.errors = [*field.errors, message] if message not in field.errors else list(field.errors)
-
-
-def live_patient(patient_id: int) -> Patient:
-    """The patient of a URL, or 404 (unknown, or voided by a merge)."""
-    patient = Patient.get_or_none(Patient.id == patient_id)
-    if patient is None or patient.voided:
-        abort(404)
-    return patient
 
 
 def _referral(referral_id: int) -> Referral:

@@ -13,6 +13,7 @@ from appliance.clinical import vaccine_checks
 from appliance.clinical.schedule_data import load_schedules
 from appliance.emr.i18n import gettext as _
 from appliance.emr.i18n import lazy_gettext as _l
+from appliance.emr.patients import live_patient
 from appliance.emr.security import TRANSCRIBERS, requires
 from appliance.emr.submissions import once
 from appliance.emr.visit_forms.immunisation import previous_dose_on
@@ -44,13 +45,6 @@ def _antigen_doses() -> dict[str, tuple[str, int]]:
     return found
 
 
-def _patient(patient_id: int) -> Patient:
-    patient = Patient.get_or_none(Patient.id == patient_id)
-    if patient is None or patient.voided:
-        abort(404)
-    return patient
-
-
 def due_doses(patient: Patient, today: dt.date) -> list[dict]:
     """The doses the follow-up holds as due today, in calendar order: code, antigen, number, label."""
     items = (FollowupItem.select(FollowupItem.rule_id, FollowupItem.label, FollowupItem.due_on)
@@ -72,7 +66,7 @@ def due_doses(patient: Patient, today: dt.date) -> list[dict]:
 @requires("visits.write")
 @once
 def session(patient_id: int):
-    patient = _patient(patient_id)
+    patient = live_patient(patient_id)
     if current_user.role in TRANSCRIBERS:
         abort(403)  # a session is given, not transcribed: the card's doses go through the one-dose form
     today = dt.date.today()
@@ -124,7 +118,7 @@ def _save(patient: Patient, doses: list[dict], today: dt.date, errors: dict[str,
 @bp.route("/carte")
 @requires("patients.read")
 def card(patient_id: int):
-    patient = _patient(patient_id)
+    patient = live_patient(patient_id)
     doses = list(Immunisation.select().where((Immunisation.patient == patient.id)
                                              & (Immunisation.voided == False))  # noqa: E712
                  .order_by(Immunisation.visit_date))

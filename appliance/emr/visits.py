@@ -9,7 +9,7 @@ from flask_login import current_user
 from appliance.emr.i18n import gettext as _
 from appliance.emr.input import storable_id
 from appliance.emr.patient_forms import VoidForm
-from appliance.emr.patients import applicable_programmes
+from appliance.emr.patients import applicable_programmes, live_patient
 from appliance.emr.security import CLINICAL, TRANSCRIBERS, requires
 from appliance.emr.submissions import once
 from appliance.emr.visit_forms import FORMS, DeliveryForm, VisitForm
@@ -28,13 +28,6 @@ from appliance.pcime.service import saved_lines
 from appliance.store.models import User
 
 bp = Blueprint("visits", __name__, url_prefix="/patients/<int:patient_id>")
-
-
-def _patient(patient_id: int) -> Patient:
-    patient = Patient.get_or_none(Patient.id == patient_id)
-    if patient is None or patient.voided:
-        abort(404)
-    return patient
 
 
 def _form_class(programme: str) -> type[VisitForm]:
@@ -89,7 +82,7 @@ def _wants_more_lines(form: VisitForm) -> bool:
 @requires("visits.write")
 @once
 def new(patient_id: int, programme: str):
-    patient = _patient(patient_id)
+    patient = live_patient(patient_id)
     form_class = _form_class(programme)
     if programme not in applicable_programmes(patient):
         flash(_("Ce type de visite ne correspond pas à ce patient (sexe ou âge)."), "warning")
@@ -139,7 +132,7 @@ def _programme_name(programme: str) -> str:
 @requires("visits.write")
 @once
 def correct(patient_id: int, programme: str, visit_id: int):
-    patient = _patient(patient_id)
+    patient = live_patient(patient_id)
     form_class = _form_class(programme)
     visit = find_visit(programme, visit_id, patient.id)
     if visit is None or visit.voided:
@@ -171,7 +164,7 @@ def correct(patient_id: int, programme: str, visit_id: int):
 @bp.route("/<programme>/<int:visit_id>")
 @requires("patients.read")
 def history(patient_id: int, programme: str, visit_id: int):
-    patient = _patient(patient_id)
+    patient = live_patient(patient_id)
     visit = find_visit(programme, visit_id, patient.id) or abort(404)
     lines = active_prescriptions([visit.id]).get(visit.id, []) if programme == "consultation" else []
     return render_template("patients/history.html", patient=patient, entries=visit_history(visit), visit=visit,
@@ -185,7 +178,7 @@ def history(patient_id: int, programme: str, visit_id: int):
 @requires("visits.void")
 @once
 def void(patient_id: int, programme: str, visit_id: int):
-    patient = _patient(patient_id)
+    patient = live_patient(patient_id)
     visit = find_visit(programme, visit_id, patient.id) or abort(404)
     form = VoidForm()
     if visit.voided:
