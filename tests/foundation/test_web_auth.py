@@ -139,6 +139,14 @@ def test_admin_sees_the_audit_trail(login_as):
     assert page.status_code == 200 and "Journal des modifications" in page.text
 
 
+def test_the_audit_trail_shows_what_each_entry_wrote(login_as):
+    """The trail's table of changes is the one a record's history shows (templates/_audit.html)."""
+    admin = login_as("admin")
+    page = admin.get("/admin/journal?table=user")
+    created = f'<th>username</th><td class="before"></td><td>{admin.user.username}</td>'
+    assert '<table class="diff">' in page.text and created in page.text
+
+
 def test_english_is_available_per_user(login_as):
     web = login_as("medecin")
     web.post("/compte/langue", {"language": "en"})
