@@ -86,6 +86,15 @@ def _load(text: str, root: str) -> dict[str, Any]:
     return document
 
 
+def _described(text: str, root: str, noun: str) -> dict[str, Any]:
+    """The one object ``mmcli -J`` describes under ``root`` (a modem, a bearer), or MmcliError naming it in
+    French (``noun``) and quoting the answer: every ``parse_*`` of a single object refuses the same way."""
+    value = _load(text, root)[root]
+    if not isinstance(value, dict):
+        raise MmcliError(f"description de {noun} inattendue : {_excerpt(text)}")
+    return value
+
+
 def _excerpt(text: Any) -> str:
     shown = str(text).strip().replace("\n", " ")
     return repr(shown[:120] + ("…" if len(shown) > 120 else ""))
@@ -122,9 +131,7 @@ def parse_modem_list(text: str) -> list[str]:
 
 def parse_modem(text: str) -> ModemInfo:
     """``mmcli -m N -J`` → ModemInfo."""
-    modem = _load(text, "modem")["modem"]
-    if not isinstance(modem, dict):
-        raise MmcliError(f"description de modem inattendue : {_excerpt(text)}")
+    modem = _described(text, "modem", "modem")
     generic, threegpp = _section(modem, "generic"), _section(modem, "3gpp")
     path = _clean(modem.get("dbus-path"))
     state = _clean(generic.get("state"))
@@ -153,9 +160,7 @@ def parse_modem(text: str) -> ModemInfo:
 
 def parse_bearer(text: str) -> BearerInfo:
     """``mmcli -b PATH -J`` → BearerInfo."""
-    bearer = _load(text, "bearer")["bearer"]
-    if not isinstance(bearer, dict):
-        raise MmcliError(f"description de porteuse inattendue : {_excerpt(text)}")
+    bearer = _described(text, "bearer", "porteuse")
     status, ipv4 = _section(bearer, "status"), _section(bearer, "ipv4-config")
     path = _clean(bearer.get("dbus-path"))
     if not path:
