@@ -14,6 +14,7 @@ from pathlib import Path
 
 from appliance.facility.models import AreaPopulation, CoverageTarget
 from appliance.patients.normalize import place_key
+from appliance.refusal import FieldRefusal
 from appliance.store.audit import Actor, audited_save
 from appliance.store.db import database
 from appliance.store.models import utcnow
@@ -22,12 +23,8 @@ DATA = Path(__file__).parent / "data"
 MAX_INHABITANTS = 10_000_000
 
 
-class PopulationError(ValueError):
+class PopulationError(FieldRefusal):
     """A value the head typed that cannot be kept; worded in French, naming the field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from appliance.followup.models import FollowupContact
 from appliance.patients.models import Patient
+from appliance.refusal import FieldRefusal
 from appliance.store.audit import Actor, audited_save
 from appliance.store.db import database
 
@@ -44,13 +45,8 @@ MAX_LATE_ENTRY_DAYS = 90  # a relay's visit reported up to three months later
 NOTE_MAX = 500
 
 
-class ContactError(ValueError):
+class ContactError(FieldRefusal):
     """A refused attempt, with the form field to show the French message on."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

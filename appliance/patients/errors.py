@@ -1,12 +1,9 @@
-"""The record's refusal: one French message tied to one form field."""
+"""A visit's refusal: one French message tied to one form field (the shape of ``appliance.refusal``)."""
 
 from __future__ import annotations
 
+from appliance.refusal import FieldRefusal
 
-class VisitError(ValueError):
+
+class VisitError(FieldRefusal):
     """A visit refused for a reason tied to one form field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message

@@ -24,6 +24,7 @@ from appliance.patients.models import (
     Pregnancy,
 )
 from appliance.patients.visits import correct_visit, record_visit, run_newborn_hooks, run_patient_hooks
+from appliance.refusal import FieldRefusal
 from appliance.store.audit import Actor, audited_save, audited_void, record_event
 from appliance.store.db import database
 
@@ -32,13 +33,8 @@ MIN_MOTHER_AGE_YEARS = 10
 MAX_DUPLICATES_SHOWN = 10
 
 
-class RecordError(ValueError):
+class RecordError(FieldRefusal):
     """A write refused for a reason staff must see, tied to the form field concerned."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass

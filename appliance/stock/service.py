@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from appliance.clinical.pcime import Medicine, formulary
+from appliance.refusal import FieldRefusal
 from appliance.stock.models import MOVE_KINDS, NO_LOT, StockLot, StockMove
 from appliance.store.audit import Actor, audited_save
 from appliance.store.db import database
@@ -23,13 +24,8 @@ MAX_QUANTITY = 100_000
 LOSS_KINDS = ("perte", "peremption")
 
 
-class StockError(ValueError):
+class StockError(FieldRefusal):
     """A move refused, with the form field it concerns and a French message."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
