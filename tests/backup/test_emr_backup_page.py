@@ -21,7 +21,7 @@ from appliance.backup.summary import DAY_S
 from appliance.backup.usb import FolderUsbMedia
 from appliance.emr import backup as backup_page
 from appliance.outbox import Outbox
-from tests.conftest import PASSWORD, WebClient, screenshot
+from tests.conftest import WebClient, screenshot, sign_in
 
 from .conftest import NO_STICK
 
@@ -208,10 +208,7 @@ def test_it_reads_on_a_phone_without_javascript(live_server, chromium, cfg, live
     context = chromium.new_context(viewport={"width": 360, "height": 740}, locale="fr-FR", java_script_enabled=False)
     try:
         page = context.new_page()
-        page.goto(f"{live_server}/connexion")
-        page.fill("input[name=username]", "admin.cscom")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        sign_in(page, live_server, "admin.cscom")
         assert page.locator("h1").inner_text() == "Aujourd'hui"
         assert page.locator("a[href='/admin/sauvegardes/'] .tag").inner_text() == "à vérifier"
         page.click("a[href='/admin/sauvegardes/']")

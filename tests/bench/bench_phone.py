@@ -82,6 +82,7 @@ def run() -> dict:
     from appliance.accounts import create_user
     from appliance.store import open_and_migrate
     from appliance.store.audit import system_actor
+    from tests.conftest import sign_in
 
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
@@ -108,11 +109,7 @@ def run() -> dict:
             bodies: dict[str, int] = {}
             page.on("request", lambda request: outside.append(request.url)
                     if not request.url.startswith(base) and not request.url.startswith("data:") else None)
-            page.goto(f"{base}/connexion")
-            page.fill('[name="username"]', "bench")
-            page.fill('[name="password"]', PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/")
+            sign_in(page, base, "bench", PASSWORD, wait_for_home=True)
             cdp = context.new_cdp_session(page)
             cdp.send("Emulation.setCPUThrottlingRate", {"rate": 6})
             for key, path in pages.items():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import PASSWORD, screenshot
+from tests.conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -20,9 +20,7 @@ def test_login_home_logout_on_a_phone(live_server, phone_page, make_user):
     page.click("button[type=submit]")
     assert page.locator(".flash.error").inner_text() == "Identifiant ou mot de passe incorrect."
 
-    page.fill("input[name=username]", "kadiatou")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "kadiatou", on_login_page=True)
     assert page.locator("h1").inner_text() == "Aujourd'hui"
     assert "Sage-femme" in page.locator("main").inner_text()  # the greeting names the role
     # nothing wider than the phone: no horizontal scrolling

@@ -10,7 +10,7 @@ import pytest
 from appliance.facility.population import record_village
 from appliance.patients.models import ChronicVisit, Consultation, Immunisation
 from appliance.store.audit import system_actor
-from tests.conftest import PASSWORD, SCREENSHOTS, screenshot
+from tests.conftest import SCREENSHOTS, screenshot, sign_in
 from tests.reports.factories import make_patient, make_visit
 
 pytestmark = pytest.mark.slow
@@ -34,10 +34,7 @@ def test_the_head_reads_coverage_a_chart_and_prints_the_review_sheet(live_server
     make_user("medecin", username="drdiallo")
 
     page = phone_page
-    page.goto(f"{live_server}/connexion")
-    page.fill("input[name=username]", "drdiallo")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "drdiallo")
     page.click("text=Couverture et cibles")
     assert "1 200 habitants" in page.inner_text("main")
     assert "Penta1" in page.inner_text("table.coverage >> nth=0")

@@ -13,7 +13,7 @@ from appliance.patients.models import GrowthMeasurement, Patient
 from appliance.patients.normalize import place_key
 from appliance.patients.visits import record_visit
 from appliance.store.audit import Actor
-from tests.conftest import PASSWORD, SCREENSHOTS, screenshot
+from tests.conftest import SCREENSHOTS, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -25,10 +25,7 @@ def _no_horizontal_scroll(page) -> None:
 def test_malnourished_child_alert_in_chromium_at_360px(live_server, phone_page, make_user):
     nurse = make_user("infirmier", username="inf.diarra")
     page = phone_page
-    page.goto(f"{live_server}/connexion")
-    page.fill('[name="username"]', "inf.diarra")
-    page.fill('[name="password"]', PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "inf.diarra")
 
     page.click("text=Nouveau patient")
     birth = dt.date.today() - dt.timedelta(days=420)

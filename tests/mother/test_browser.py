@@ -10,7 +10,7 @@ import pytest
 
 from appliance.followup.models import FollowupItem
 from appliance.patients.models import AntenatalVisit, Patient, PostnatalVisit, Pregnancy
-from tests.conftest import PASSWORD, screenshot
+from tests.conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -34,10 +34,7 @@ def test_one_woman_from_first_contact_to_week_six_with_twins(live_server, phone_
     make_user("sage_femme", username="sf.kone")
     woman = new_patient("Coulibaly", "Mariam", "F", birth_date=dt.date(1996, 7, 1))
     page = phone_page
-    page.goto(f"{live_server}/connexion")
-    page.fill('[name="username"]', "sf.kone")
-    page.fill('[name="password"]', PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "sf.kone")
 
     lmp = _day(42 + 38 * 7)  # delivered at 38 weeks, 42 days ago
     # First contact at 12 weeks: the only time the LMP, gravidity, parity and history are typed.

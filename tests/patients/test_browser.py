@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from appliance.patients.models import Consultation, GrowthMeasurement, Immunisation, Patient
-from tests.conftest import PASSWORD, screenshot
+from tests.conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -26,9 +26,7 @@ def _no_horizontal_scroll(page) -> None:
 def test_patient_record_in_chromium_at_360px(live_server, phone_page, make_user):
     make_user("sage_femme", username="sf.kone")
     page = phone_page
-    page.goto(f"{live_server}/connexion")
-    _fill(page, {"username": "sf.kone", "password": PASSWORD})
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "sf.kone")
     page.click("text=Nouveau patient")
 
     mother = {"family_name": "Traoré", "first_names": "Aminata", "birth_date": "1996-02-11",
@@ -133,9 +131,7 @@ def test_twins_delivery_in_chromium_at_360px(live_server, phone_page, make_user,
     make_user("sage_femme", username="sf.kone")
     mother = new_patient("Coulibaly", "Mariam", "F", birth_date=dt.date(1996, 7, 1))
     page = phone_page
-    page.goto(f"{live_server}/connexion")
-    _fill(page, {"username": "sf.kone", "password": PASSWORD})
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "sf.kone")
     page.goto(f"{live_server}/patients/{mother.id}/accouchement/nouveau")
     assert not page.locator('[data-baby="2"]').is_visible()
     page.select_option('[name="babies"]', "2")

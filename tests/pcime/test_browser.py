@@ -14,7 +14,7 @@ from appliance.pcime.models import PcimeAssessment
 from appliance.stock.models import StockMove
 from appliance.stock.service import receive
 from appliance.store.audit import system_actor
-from tests.conftest import PASSWORD, screenshot
+from tests.conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -31,10 +31,7 @@ def test_pcime_consultation_in_chromium_at_360px(live_server, phone_page, make_u
     for code in ("amox_250_cpd", "al_20_120_cp", "paracetamol_100_cp", "vita_200000", "albendazole_400_cp"):
         receive(system_actor("tests"), code, 100, lot="L1", expires_on=today + dt.timedelta(days=300), moved_on=today)
     page = phone_page
-    page.goto(f"{live_server}/connexion")
-    page.fill('[name="username"]', "inf.diarra")
-    page.fill('[name="password"]', PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "inf.diarra")
     started = time.monotonic()
     taps = 0
 

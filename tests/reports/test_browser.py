@@ -12,7 +12,7 @@ from appliance.patients.models import AntenatalVisit, Consultation, GrowthMeasur
 from appliance.reports.builder import Month
 from appliance.settings.dhis2 import DEMO_MAPPING
 from appliance.wiring import compose_outbox
-from tests.conftest import PASSWORD, screenshot
+from tests.conftest import screenshot, sign_in
 from tests.fakes.dhis2_fixtures import fake_dhis2, write_config  # noqa: F401 (fixture)
 from tests.reports.factories import make_patient, make_visit
 
@@ -45,10 +45,7 @@ def test_seal_queue_send_and_a_conflict_in_french(live_server, phone_page, make_
     make_user("medecin", username="drkeita")
 
     page = phone_page
-    page.goto(f"{live_server}/connexion")
-    page.fill("input[name=username]", "drkeita")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "drkeita")
     page.click("text=Rapports mensuels")
     page.click(f"text={LAST_MONTH.label.capitalize()}")
     assert "Chiffres actuels (non scellés)" in page.inner_text(".report-status")

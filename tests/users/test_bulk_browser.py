@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PASSWORD, screenshot
+from tests.conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -15,10 +15,7 @@ FIXED = "identifiant;prenom;nom;role;telephone\r\nawa.traore;Awa;Traoré;sage_fe
 def test_upload_fix_and_create_on_a_phone(live_server, phone_page, make_user, tmp_path):
     make_user("admin", username="chef")
     page = phone_page
-    page.goto(f"{live_server}/connexion")
-    page.fill("input[name=username]", "chef")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "chef")
     page.click("text=Comptes : import CSV, remplacements")
     assert page.locator("h1").inner_text() == "Comptes en masse"
 
