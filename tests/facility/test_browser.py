@@ -35,7 +35,8 @@ def test_the_head_reads_coverage_a_chart_and_prints_the_review_sheet(live_server
 
     page = phone_page
     sign_in(page, live_server, "drdiallo")
-    page.click("text=Couverture et cibles")
+    with page.expect_navigation():  # read the page once loaded, not half parsed (an empty <main> under load)
+        page.click("text=Couverture et cibles")
     assert "1 200 habitants" in page.inner_text("main")
     assert "Penta1" in page.inner_text("table.coverage >> nth=0")
     assert fits_the_phone(page)  # the month table scrolls inside its box, the page does not
