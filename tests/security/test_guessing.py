@@ -3,6 +3,7 @@ the same reply for known and unknown names, every failure audited, weak password
 
 import re
 import threading
+import time
 
 from click.testing import CliRunner
 
@@ -76,6 +77,11 @@ def test_known_and_unknown_names_get_the_same_replies_and_the_same_work(app, mak
     verified = []
     real_verify = accounts.verify_password
     monkeypatch.setattr(accounts, "verify_password", lambda h, p: verified.append(h) or real_verify(h, p))
+    # Both names are tried at the same instant of the wall clock: the refusal names the minute a retry
+    # is allowed (the first failure + the window, HH:mm), which differed whenever a minute began between
+    # the two runs (seconds apart on a loaded machine), though neither name said anything.
+    instant = time.time()
+    monkeypatch.setattr(time, "time", lambda: instant)
 
     def replies(name: str, address: str) -> list[tuple[int, str]]:
         phone = _Phone(app, address)
