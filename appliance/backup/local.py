@@ -27,6 +27,7 @@ from appliance.backup.usb import (
     ensure_mounted,
     folder_identity,
     pulled_out,
+    remove_left_behind,
     simulated_sticks_root,
     stick_lock,
 )
@@ -125,7 +126,10 @@ def copy_to_sticks(cfg: Config, report: BackupReport, stick_folders: list[Path],
             record_run(cfg.paths.database, RunRecord(started_at, reason, "usb", str(copied), "ok", bytes=size))
         except (BackupError, ManifestError, OSError) as exc:
             # Whatever restic or the OS said, the cause a person must hear is that the stick went.
-            why = f"clé USB retirée pendant la copie ({exc})" if pulled_out(stick_folder, plugged) else exc
+            gone = pulled_out(stick_folder, plugged)
+            if gone:
+                remove_left_behind(stick_folder, plugged)  # nothing of the copy stays on the SD card
+            why = f"clé USB retirée pendant la copie ({exc})" if gone else exc
             message = f"copie sur la clé USB {stick_folder.parent} impossible : {why}"
             report.problems.append(message)
             record_run(cfg.paths.database, RunRecord(started_at, reason, "usb", str(target), "failed", message))

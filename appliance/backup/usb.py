@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -134,3 +135,28 @@ def folder_identity(folder: Path) -> tuple[int, int] | None:
 def pulled_out(folder: Path, identity: tuple[int, int] | None) -> bool:
     """The stick whose folder had ``identity`` before a copy is no longer the one at ``folder``."""
     return identity is not None and folder_identity(folder) != identity
+
+
+def remove_left_behind(folder: Path, identity: tuple[int, int] | None) -> None:
+    """After a stick whose folder had ``identity`` was pulled out mid-copy: remove what restic, before
+    it was stopped, re-created at ``folder`` under the empty mount point, i.e. on the SD card (restic
+    is stopped within ``restic.WATCH_S`` of the pull, but a loaded CPU may run it first).
+
+    Only ever in the mount point's own folder of the SD card: it is held open and must be on its
+    parent's filesystem (no stick mounted there again), and the stick must have been a filesystem of
+    its own (not a folder standing for it: the simulation's sticks are left alone)."""
+    if identity is None:
+        return
+    mount_point = folder.parent
+    try:
+        fd = os.open(mount_point, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        sd_card = os.stat(mount_point.parent).st_dev
+        if identity[0] != sd_card and os.fstat(fd).st_dev == sd_card:
+            shutil.rmtree(folder.name, dir_fd=fd, ignore_errors=True)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -19,7 +20,14 @@ from appliance.backup.local import copy_latest_to_stick, list_backups
 from appliance.backup.manifest import Manifest
 from appliance.backup.snapshot import manifest_path_for
 from appliance.backup.stick_repository import REPOSITORY, fetch, key_file
-from appliance.backup.usb import FolderUsbMedia, StickNotMounted, ensure_mounted, stick_lock
+from appliance.backup.usb import (
+    FolderUsbMedia,
+    StickNotMounted,
+    ensure_mounted,
+    folder_identity,
+    remove_left_behind,
+    stick_lock,
+)
 
 from .conftest import sha256
 
@@ -123,6 +131,40 @@ def test_a_folder_on_a_mounted_filesystem_passes_the_check(tmp_path):
     ensure_mounted(Path("/proc/self"))  # /proc is a mount point, /proc/self on it: nothing written either way
     with pytest.raises(StickNotMounted, match="rien n'y a été écrit"):
         ensure_mounted(prepared_stick(tmp_path))
+
+
+def test_only_what_restic_re_created_under_a_pulled_sticks_mount_point_is_removed(tmp_path):
+    """A stick (a tmpfs here) pulled out mid-copy, and restic, not yet stopped, re-creating its folders
+    under the empty mount point: they go, the mount point stays. A stick mounted there again, and a
+    simulated stick (a folder standing for one), are never touched."""
+    folder = prepared_stick(tmp_path)
+    mount_point = folder.parent
+    simulated = folder_identity(folder)
+    folder.rename(tmp_path / "retiree")
+    (folder / "autre").mkdir(parents=True)  # another folder in its place
+    remove_left_behind(folder, simulated)
+    assert (folder / "autre").is_dir()
+    shutil.rmtree(folder)
+
+    mount = ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)]
+    if os.geteuid() != 0 or subprocess.run(mount, capture_output=True).returncode != 0:
+        pytest.skip("mount not permitted here (needs root)")
+    try:
+        folder.mkdir()
+        plugged = folder_identity(folder)
+        subprocess.run(["umount", "--lazy", str(mount_point)], check=True)  # pulled out
+        left = folder / "CSCOM-TEST" / REPOSITORY / "data" / "3f"
+        left.mkdir(parents=True)  # what restic re-creates, on the SD card
+        (left / "3f9a-tmp-123").write_bytes(b"x" * 1000)
+        remove_left_behind(folder, plugged)
+        assert list(mount_point.iterdir()) == [] and mount_point.is_dir()
+
+        subprocess.run(mount, check=True)  # plugged in again
+        (folder / "CSCOM-TEST").mkdir(parents=True)
+        remove_left_behind(folder, plugged)
+        assert (folder / "CSCOM-TEST").is_dir()
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=False)
 
 
 def test_one_writer_per_stick_across_processes(tmp_path):
