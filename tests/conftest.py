@@ -177,18 +177,27 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def click_and_wait(page, selector: str) -> None:
+    """Clicks what navigates (a link, a form's button) and returns once the new page has loaded.
+
+    A bare ``page.click`` may return before the navigation it starts (a loaded CPU): what is read next
+    is then the page being left, or the new one half parsed."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def sign_in(page, base: str, username: str, password: str = PASSWORD, *, on_login_page: bool = False,
             wait_for_home: bool = False) -> None:
     """A staff member logs in through the real login page of a browser (Playwright) page.
 
-    ``on_login_page``: the browser is there already (where an expired session sent it, its address
-    saying where to go back), so it is not opened afresh. ``wait_for_home``: returns once the home
-    page is shown."""
+    Returns once the page the login leads to has loaded. ``on_login_page``: the browser is there
+    already (where an expired session sent it, its address saying where to go back), so it is not
+    opened afresh. ``wait_for_home``: and that page is the home page."""
     if not on_login_page:
         page.goto(f"{base}/connexion")
     page.fill('[name="username"]', username)
     page.fill('[name="password"]', password)
-    page.click("button[type=submit]")
+    click_and_wait(page, "button[type=submit]")  # the page after the login, not the login page being left
     if wait_for_home:
         page.wait_for_url(f"{base}/")
 

@@ -21,7 +21,7 @@ from appliance.backup.summary import DAY_S
 from appliance.backup.usb import FolderUsbMedia
 from appliance.emr import backup as backup_page
 from appliance.outbox import Outbox
-from tests.conftest import WebClient, screenshot, sign_in
+from tests.conftest import WebClient, click_and_wait, screenshot, sign_in
 
 from .conftest import NO_STICK
 
@@ -211,7 +211,7 @@ def test_it_reads_on_a_phone_without_javascript(live_server, chromium, cfg, live
         sign_in(page, live_server, "admin.cscom")
         assert page.locator("h1").inner_text() == "Aujourd'hui"
         assert page.locator("a[href='/admin/sauvegardes/'] .tag").inner_text() == "à vérifier"
-        page.click("a[href='/admin/sauvegardes/']")
+        click_and_wait(page, "a[href='/admin/sauvegardes/']")
         assert page.locator("h1").inner_text() == "Sauvegardes"
         assert "plus de 48 heures" in page.locator("[role=alert]").inner_text()
         page.click("text=Voir les copies")  # <details> opens without JavaScript

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import screenshot, sign_in
+from tests.conftest import click_and_wait, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -17,7 +17,7 @@ def test_login_home_logout_on_a_phone(live_server, phone_page, make_user):
 
     page.fill("input[name=username]", "kadiatou")
     page.fill("input[name=password]", "mauvais")
-    page.click("button[type=submit]")
+    click_and_wait(page, "button[type=submit]")
     assert page.locator(".flash.error").inner_text() == "Identifiant ou mot de passe incorrect."
 
     sign_in(page, live_server, "kadiatou", on_login_page=True)
@@ -27,6 +27,6 @@ def test_login_home_logout_on_a_phone(live_server, phone_page, make_user):
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(page, "home-360")
 
-    page.click("text=Se déconnecter")
+    click_and_wait(page, "text=Se déconnecter")
     assert page.url.startswith(f"{live_server}/connexion")
     assert "Vous êtes déconnecté." in page.content()

@@ -10,7 +10,7 @@ import pytest
 from appliance.facility.population import record_village
 from appliance.patients.models import ChronicVisit, Consultation, Immunisation
 from appliance.store.audit import system_actor
-from tests.conftest import SCREENSHOTS, screenshot, sign_in
+from tests.conftest import SCREENSHOTS, click_and_wait, screenshot, sign_in
 from tests.reports.factories import make_patient, make_visit
 
 pytestmark = pytest.mark.slow
@@ -35,18 +35,17 @@ def test_the_head_reads_coverage_a_chart_and_prints_the_review_sheet(live_server
 
     page = phone_page
     sign_in(page, live_server, "drdiallo")
-    with page.expect_navigation():  # read the page once loaded, not half parsed (an empty <main> under load)
-        page.click("text=Couverture et cibles")
+    click_and_wait(page, "text=Couverture et cibles")  # read once loaded, not half parsed (an empty <main>)
     assert "1 200 habitants" in page.inner_text("main")
     assert "Penta1" in page.inner_text("table.coverage >> nth=0")
     assert fits_the_phone(page)  # the month table scrolls inside its box, the page does not
     screenshot(page, "facility-coverage-360")
-    page.click(f"a[href='/couverture/{TODAY.year}/penta1']")
+    click_and_wait(page, f"a[href='/couverture/{TODAY.year}/penta1']")
     assert "Traoré" in page.inner_text("table.records")
     assert fits_the_phone(page)
 
     page.goto(f"{live_server}/")
-    page.click("text=Accès aux soins")
+    click_and_wait(page, "text=Accès aux soins")
     chart = page.locator("svg.chart >> nth=0")
     box = chart.bounding_box()
     assert chart.is_visible() and box["width"] <= 360 and box["height"] > 100
@@ -54,12 +53,12 @@ def test_the_head_reads_coverage_a_chart_and_prints_the_review_sheet(live_server
     screenshot(page, "facility-access-chart-360")
 
     page.goto(f"{live_server}/")
-    page.click("text=Hypertension et diabète")
+    click_and_wait(page, "text=Hypertension et diabète")
     assert "Étape 2" in page.inner_text("main") and fits_the_phone(page)
     screenshot(page, "facility-chronic-360")
 
     page.goto(f"{live_server}/acces/")
-    page.click("text=Fiche de revue du district")
+    click_and_wait(page, "text=Fiche de revue du district")
     assert "Hypertension et diabète" in page.inner_text("main") and fits_the_phone(page)
     page.emulate_media(media="print")
     assert not page.locator("header.top").is_visible() and not page.locator("[data-print]").is_visible()

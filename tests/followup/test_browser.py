@@ -13,7 +13,7 @@ from appliance.patients.models import GrowthMeasurement, Patient
 from appliance.patients.normalize import place_key
 from appliance.patients.visits import record_visit
 from appliance.store.audit import Actor
-from tests.conftest import SCREENSHOTS, screenshot, sign_in
+from tests.conftest import SCREENSHOTS, click_and_wait, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -27,13 +27,13 @@ def test_malnourished_child_alert_in_chromium_at_360px(live_server, phone_page, 
     page = phone_page
     sign_in(page, live_server, "inf.diarra")
 
-    page.click("text=Nouveau patient")
+    click_and_wait(page, "text=Nouveau patient")
     birth = dt.date.today() - dt.timedelta(days=420)
     for name, value in {"family_name": "Diarra", "first_names": "Oumou", "birth_date": birth.isoformat(),
                         "village": "Kalaban", "household_name": "Famille Diarra"}.items():
         page.fill(f'[name="{name}"]', value)
     page.check('input[name="sex"][value="F"]')
-    page.click("button.primary")
+    click_and_wait(page, "button.primary")
     chart_url = page.url
     child = Patient.get(Patient.first_names == "Oumou")
     # Two earlier weighings, as if recorded at past sessions, to draw a curve.
@@ -42,15 +42,15 @@ def test_malnourished_child_alert_in_chromium_at_360px(live_server, phone_page, 
         record_visit(actor, child, GrowthMeasurement(visit_date=dt.date.today() - dt.timedelta(days=days),
                                                      weight_kg=weight, height_cm=length, position="couche"))
 
-    page.click(".programmes a:has-text('Croissance / nutrition')")
+    click_and_wait(page, ".programmes a:has-text('Croissance / nutrition')")
     page.fill('[name="weight_kg"]', "6,9")
     page.fill('[name="height_cm"]', "74")
     page.fill('[name="muac_mm"]', "108")
     page.select_option('[name="position"]', "couche")
-    page.click("button.primary")
+    click_and_wait(page, "button.primary")
     if page.url != chart_url and page.locator('[name="confirm"]').count():
         page.check('[name="confirm"]')  # a very low weight-for-age asks to confirm the values
-        page.click("button.primary")
+        click_and_wait(page, "button.primary")
     assert page.url == chart_url
 
     banner = page.locator(".alerts").inner_text()
@@ -67,20 +67,20 @@ def test_malnourished_child_alert_in_chromium_at_360px(live_server, phone_page, 
     _no_horizontal_scroll(page)
 
     page.goto(f"{live_server}/")
-    page.click("text=Alertes")
+    click_and_wait(page, "text=Alertes")
     card = page.locator(f'[data-patient="{child.id}"]')
     assert "Malnutrition aiguë sévère (MAS)" in card.inner_text() and "Kalaban" in card.inner_text()
     screenshot(page, "followup-alerts-360")
     _no_horizontal_scroll(page)
 
     page.goto(f"{live_server}/")
-    page.click("text=À revoir")
+    click_and_wait(page, "text=À revoir")
     assert page.locator(f'[data-patient="{child.id}"]').count() == 1
     screenshot(page, "followup-worklist-360")
     _no_horizontal_scroll(page)
     # The village list of the filters is the registry's, refreshed every few minutes: go by address.
     page.goto(f"{live_server}/a-revoir?{urlencode({'village': place_key('Kalaban')})}")
-    page.click("text=Liste à imprimer pour les relais")
+    click_and_wait(page, "text=Liste à imprimer pour les relais")
     assert "Diarra Oumou" in page.locator(".fu-print").inner_text()
     _no_horizontal_scroll(page)
     page.emulate_media(media="print")
@@ -89,9 +89,9 @@ def test_malnourished_child_alert_in_chromium_at_360px(live_server, phone_page, 
 
     page.emulate_media(media="screen")
     page.goto(f"{live_server}/")
-    page.click("text=Familles visitées ce mois")
+    click_and_wait(page, "text=Familles visitées ce mois")
     assert "1 / 1" in page.locator(f'[data-village="{place_key("Kalaban")}"]').inner_text()
-    page.click(f'[data-village="{place_key("Kalaban")}"] a >> nth=0')
+    click_and_wait(page, f'[data-village="{place_key("Kalaban")}"] a >> nth=0')
     assert "vue" in page.locator(f'[data-household="{child.household_id}"]').inner_text()
     screenshot(page, "followup-families-seen-360")
     _no_horizontal_scroll(page)

@@ -10,7 +10,7 @@ import pytest
 
 from appliance.followup.models import FollowupItem
 from appliance.patients.models import AntenatalVisit, Patient, PostnatalVisit, Pregnancy
-from tests.conftest import screenshot, sign_in
+from tests.conftest import click_and_wait, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def _no_horizontal_scroll(page) -> None:
 
 
 def _save(page, patient_id: int) -> None:
-    page.click("button.primary")
+    click_and_wait(page, "button.primary")
     assert page.url.endswith(f"/patients/{patient_id}"), page.locator("main").inner_text()[:1500]
 
 

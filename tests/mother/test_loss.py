@@ -18,7 +18,7 @@ from appliance.patients.models import AntenatalVisit, Pregnancy
 from appliance.reports.builder import build_report, records_behind
 from appliance.settings.reports import ReportSettings
 from appliance.store.models import AuditEntry
-from tests.conftest import screenshot, sign_in, text_of
+from tests.conftest import click_and_wait, screenshot, sign_in, text_of
 from tests.followup.conftest import TODAY, days_ago
 
 
@@ -186,16 +186,16 @@ def test_the_loss_page_at_360_px(live_server, phone_page, make_user, new_patient
     page.goto(f"{live_server}/patients/{woman.id}/cpn/nouveau")
     page.fill('[name="visit_date"]', days_ago(20).isoformat())
     page.fill('[name="lmp_date"]', days_ago(16 * 7).isoformat())
-    page.click("button.primary")
-    page.click("text=Fin de grossesse sans accouchement")
+    click_and_wait(page, "button.primary")
+    click_and_wait(page, "text=Fin de grossesse sans accouchement")
     page.fill('[name="ended_on"]', days_ago(1).isoformat())
     page.check('input[value="mort_in_utero"]')
-    page.click("button.primary")
+    click_and_wait(page, "button.primary")
     assert "à partir de 22 SA" in page.locator("main").inner_text()  # 16 weeks: a miscarriage, not a stillbirth
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     screenshot(page, "mother-loss-360")
     page.check('input[value="fausse_couche"]')
-    page.click("button.primary")
+    click_and_wait(page, "button.primary")
     assert page.url.endswith(f"/patients/{woman.id}")
     assert "Grossesse close le" in page.locator("main").inner_text()
     assert Pregnancy.get().end_reason == "fausse_couche"

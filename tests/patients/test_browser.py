@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from appliance.patients.models import Consultation, GrowthMeasurement, Immunisation, Patient
-from tests.conftest import screenshot, sign_in
+from tests.conftest import click_and_wait, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -27,77 +27,78 @@ def test_patient_record_in_chromium_at_360px(live_server, phone_page, make_user)
     make_user("sage_femme", username="sf.kone")
     page = phone_page
     sign_in(page, live_server, "sf.kone")
-    page.click("text=Nouveau patient")
+    click_and_wait(page, "text=Nouveau patient")
 
     mother = {"family_name": "Traoré", "first_names": "Aminata", "birth_date": "1996-02-11",
               "village": "Pelengana", "phone": "76 12 34 56"}
     _fill(page, mother)
     page.check('input[name="sex"][value="F"]')
-    page.click("button.primary")
+    click_and_wait(page, "button.primary")
     assert page.locator("h1").inner_text() == "Traoré Aminata"
 
     # The same woman, written the Bambara way: the EMR offers her record first.
     page.goto(f"{live_server}/patients/nouveau")
     _fill(page, {**mother, "family_name": "Tarawele", "birth_date": "1997-01-01", "phone": ""})
     page.check('input[name="sex"][value="F"]')
-    page.click("button.primary")
+    click_and_wait(page, "button.primary")
     assert page.locator(".duplicates").is_visible()
     screenshot(page, "patients-duplicate-offered-360")
     _no_horizontal_scroll(page)
-    page.click(".duplicates a")
+    click_and_wait(page, ".duplicates a")
     assert page.locator("h1").inner_text() == "Traoré Aminata"
     assert Patient.select().count() == 1
 
     for query in ("traore aminata", "Traoré", "76 12"):
         page.goto(f"{live_server}/patients/")
         page.fill('[name="q"]', query)
-        page.press('[name="q"]', "Enter")
+        with page.expect_navigation():  # the results, not the empty search page being left
+            page.press('[name="q"]', "Enter")
         assert page.locator(".patients li").count() == 1, query
     screenshot(page, "patients-search-360")
-    page.click(".patients a")
+    click_and_wait(page, ".patients a")
     chart_url = page.url
 
     # A consultation: an impossible weight is refused on its field, then a 41.5 °C fever is confirmed.
-    page.click(".programmes a:has-text('Consultation')")
+    click_and_wait(page, ".programmes a:has-text('Consultation')")
     _fill(page, {"reason": "Fièvre et frissons", "temperature_c": "41,5", "weight_kg": "300",
                  "prescriptions-0-dose": "4", "prescriptions-0-times_per_day": "2",
                  "prescriptions-0-duration_days": "3"})
     page.select_option('[name="prescriptions-0-medicine"]', "al_20_120_cp")
     page.select_option('[name="diagnosis_code"]', "B50.9")
-    page.click("button.primary")
+    click_and_wait(page, "button.primary")
     assert "Valeur impossible : entre 0,5 et 250 kg." in page.locator(".has-error").first.inner_text()
     assert page.input_value('[name="temperature_c"]') == "41,5"
     screenshot(page, "visit-consultation-refused-360")
     _no_horizontal_scroll(page)
     page.fill('[name="weight_kg"]', "58")
-    page.click("button.primary")
+    click_and_wait(page, "button.primary")
     assert page.locator(".confirm").is_visible()
     page.check('[name="confirm"]')
-    page.click("button.primary")
+    click_and_wait(page, "button.primary")
     assert page.url == chart_url and Consultation.select().count() == 1
 
-    page.click(".programmes a:has-text('CPN (prénatale)')")
+    click_and_wait(page, ".programmes a:has-text('CPN (prénatale)')")
     _fill(page, {"gestational_age_weeks": "26", "gravidity": "3", "parity": "2", "systolic": "118",
                  "diastolic": "74", "hb_g_dl": "10,5", "iptp_dose": "2"})
     page.check('input[name="danger_signs"][value="oedemes"]')
-    page.click("button.primary")
+    click_and_wait(page, "button.primary")
     assert page.url == chart_url
 
     # Her baby, registered from her chart (mother, household and village carried over).
-    page.click("text=Enregistrer un enfant")
+    click_and_wait(page, "text=Enregistrer un enfant")
     birth = (dt.date.today() - dt.timedelta(days=75)).isoformat()
     _fill(page, {"family_name": "Coulibaly", "first_names": "Issa", "birth_date": birth})
     page.check('input[name="sex"][value="M"]')
-    page.click("button.primary")
+    click_and_wait(page, "button.primary")
     child_url = page.url
-    page.click(".programmes a:has-text('Vaccination')")
+    click_and_wait(page, ".programmes a:has-text('Vaccination')")
     page.select_option('[name="antigen"]', "PENTA")
     _fill(page, {"dose_number": "1", "lot": "PE2411"})
-    page.click("button.primary")
-    page.click(".programmes a:has-text('Croissance / nutrition')")
+    click_and_wait(page, "button.primary")
+    click_and_wait(page, ".programmes a:has-text('Croissance / nutrition')")
     _fill(page, {"weight_kg": "5,6", "height_cm": "59"})
     page.select_option('[name="position"]', "couche")
-    page.click("button.primary")
+    click_and_wait(page, "button.primary")
     assert page.url == child_url
     assert Immunisation.select().count() == 1 and GrowthMeasurement.select().count() == 1
     assert "Traoré Aminata" in page.locator(".family").inner_text()
@@ -117,9 +118,9 @@ def test_patient_record_in_chromium_at_360px(live_server, phone_page, make_user)
     box = banner.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 360 and box["y"] < 200, box
 
-    page.click("text=Résumé / lettre de référence")
+    click_and_wait(page, "text=Résumé / lettre de référence")
     page.fill('[name="motif"]', "Œdèmes et tension à surveiller")
-    page.click("text=Mettre à jour la lettre")
+    click_and_wait(page, "text=Mettre à jour la lettre")
     assert "Œdèmes et tension à surveiller" in page.locator(".letter").inner_text()
     page.emulate_media(media="print")
     assert not page.locator("form").first.is_visible()
@@ -148,7 +149,7 @@ def test_twins_delivery_in_chromium_at_360px(live_server, phone_page, make_user,
     page.check('[name="baby2-open_record"]')
     screenshot(page, "visit-delivery-twins-360")
     _no_horizontal_scroll(page)
-    page.click("button.primary")
+    click_and_wait(page, "button.primary")
     assert page.url.endswith(f"/patients/{mother.id}"), page.url
     twins = Patient.select().where(Patient.mother == mother.id).order_by(Patient.id)
     assert [(twin.first_names, twin.sex) for twin in twins] == [("Awa", "F"), ("Adama", "M")]

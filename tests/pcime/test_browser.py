@@ -14,7 +14,7 @@ from appliance.pcime.models import PcimeAssessment
 from appliance.stock.models import StockMove
 from appliance.stock.service import receive
 from appliance.store.audit import system_actor
-from tests.conftest import screenshot, sign_in
+from tests.conftest import click_and_wait, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def test_pcime_consultation_in_chromium_at_360px(live_server, phone_page, make_u
     taps = 0
 
     page.goto(f"{live_server}/patients/{child.id}")
-    page.click("text=Consultation PCIME")
+    click_and_wait(page, "text=Consultation PCIME")
     taps += 1
     for name, value in {"weight_kg": "9,6", "resp_rate": "45", "temperature_c": "38,6"}.items():
         page.fill(f'[name="{name}"]', value)
@@ -44,19 +44,19 @@ def test_pcime_consultation_in_chromium_at_360px(live_server, phone_page, make_u
     for sign in ("toux", "fievre_atcd", "tdr_positif"):
         page.check(f'input[name="signs"][value="{sign}"]')
         taps += 1
-    page.click('button[value="classer"]')
+    click_and_wait(page, 'button[value="classer"]')
     taps += 1
     assert page.locator(".classif.jaune h3").first.inner_text().startswith("Pneumonie")
     assert "FR 45/min ≥ 40" in page.locator(".classif.jaune").first.inner_text()
     _no_horizontal_scroll(page)
     screenshot(page, "pcime-classified-360")
     assert page.locator('select[name="lines-0-medicine"]').input_value() == "amox_250_cpd"
-    page.click('button[value="enregistrer"]')
+    click_and_wait(page, 'button[value="enregistrer"]')
     taps += 1
     assert "Consultation PCIME enregistrée" in page.content()
     assert "1 comprimé 2 fois par jour pendant 5 jours" in page.content()
     _no_horizontal_scroll(page)
-    page.click("text=Délivrer au dépôt")
+    click_and_wait(page, "text=Délivrer au dépôt")
     taps += 1
     assert "Médicaments délivrés" in page.content(), page.locator("main").inner_text()[:600]
     screenshot(page, "pcime-prescription-360")
@@ -70,11 +70,10 @@ def test_pcime_consultation_in_chromium_at_360px(live_server, phone_page, make_u
     page.check('input[name="signs"][value="fievre_atcd"]')
     page.check('input[name="signs"][value="tdr_positif"]')
     page.fill('[name="weight_kg"]', "9,6")
-    page.click('button[value="classer"]')
+    click_and_wait(page, 'button[value="classer"]')
     assert page.locator(".urgent-banner").is_visible()
-    page.click('button[value="enregistrer"]')
-    with page.expect_navigation():  # read the form once it is there, not the page being left (CI, loaded)
-        page.click("text=Fiche de référence")
+    click_and_wait(page, 'button[value="enregistrer"]')
+    click_and_wait(page, "text=Fiche de référence")  # read the form once there, not the page being left
     assert "Maladie fébrile très grave" in page.content()
     screenshot(page, "pcime-referral-360")
     _no_horizontal_scroll(page)

@@ -12,7 +12,7 @@ from appliance.patients.models import AntenatalVisit, Consultation, GrowthMeasur
 from appliance.reports.builder import Month
 from appliance.settings.dhis2 import DEMO_MAPPING
 from appliance.wiring import compose_outbox
-from tests.conftest import screenshot, sign_in
+from tests.conftest import click_and_wait, screenshot, sign_in
 from tests.fakes.dhis2_fixtures import fake_dhis2, write_config  # noqa: F401 (fixture)
 from tests.reports.factories import make_patient, make_visit
 
@@ -46,18 +46,18 @@ def test_seal_queue_send_and_a_conflict_in_french(live_server, phone_page, make_
 
     page = phone_page
     sign_in(page, live_server, "drkeita")
-    page.click("text=Rapports mensuels")
-    page.click(f"text={LAST_MONTH.label.capitalize()}")
+    click_and_wait(page, "text=Rapports mensuels")
+    click_and_wait(page, f"text={LAST_MONTH.label.capitalize()}")
     assert "Chiffres actuels (non scellés)" in page.inner_text(".report-status")
     assert fits_the_phone(page)  # the sex × age table scrolls inside its box, the page does not
     screenshot(page, "report-draft-360")
 
-    page.click("a[aria-label='Masculin 1–4 ans : 1'] >> nth=0")
+    click_and_wait(page, "a[aria-label='Masculin 1–4 ans : 1'] >> nth=0")
     assert "Dembélé" in page.inner_text("table.records")
     assert fits_the_phone(page)
     page.go_back()
 
-    page.click("button:has-text('Sceller le rapport')")
+    click_and_wait(page, "button:has-text('Sceller le rapport')")
     assert "Version 1 scellée" in page.inner_text(".flash")
     assert "En file d'attente" in page.inner_text(".journey")
     screenshot(page, "report-queued-360")
@@ -80,7 +80,7 @@ def test_seal_queue_send_and_a_conflict_in_french(live_server, phone_page, make_
     assert "diarrhées — Féminin, 25–49 ans : 0 → 1" in changes
     assert "nouveaux consultants de l'année — Féminin, 25–49 ans : 0 → 1" in changes
     page.fill("textarea[name=motif]", "diarrhée du 10 saisie en retard")
-    page.click("button:has-text('Sceller le rapport')")
+    click_and_wait(page, "button:has-text('Sceller le rapport')")
     assert box.flush().delivered_with_conflicts == 1
     page.reload()
     newest = page.locator(".journey").first

@@ -11,7 +11,7 @@ from appliance.patients.models import Consultation, Immunisation
 from appliance.patients.registry import Identity, register_patient
 from appliance.sessions import revoke_user
 from appliance.store.audit import system_actor
-from tests.conftest import screenshot, sign_in
+from tests.conftest import click_and_wait, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +37,7 @@ def test_back_then_save_again_saves_once(live_server, phone_page, make_user, awa
     form_url = f"{live_server}/patients/{awa.id}/consultation/nouveau"
     page.goto(form_url)
     _type_visit(page, "Toux depuis 3 jours")
-    page.click("button.primary")
-    page.wait_for_load_state()
+    click_and_wait(page, "button.primary")  # not wait_for_load_state(): the form left was loaded already
     assert page.url == f"{live_server}/patients/{awa.id}", page.locator(".error, .warning").all_inner_texts()
     page.go_back()
     assert page.url == form_url

@@ -12,7 +12,7 @@ from appliance.patients.models import AntenatalVisit, GrowthMeasurement, Immunis
 from appliance.patients.registry import Identity, register_patient
 from appliance.patients.visits import record_visit
 from appliance.store.audit import system_actor
-from tests.conftest import screenshot, sign_in
+from tests.conftest import click_and_wait, screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +77,7 @@ def test_the_nurse_day(day, phone_page):
     page.goto(f"{base}/patients/{people['nine'].id}")
     _fits_a_phone(page)
     screenshot(page, "staff-chart-child-360")
-    page.click("text=Séance de vaccination : toutes les doses dues")
+    click_and_wait(page, "text=Séance de vaccination : toutes les doses dues")
     doses = page.locator("fieldset.dose").count()
     assert doses >= 4  # the 9-month visit: measles-rubella, MenA, yellow fever and the late ones
     _fits_a_phone(page)
