@@ -13,6 +13,7 @@ import json
 import random
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from tests.boot.machine import Machine, boot_partition_dirty
@@ -67,7 +68,7 @@ class Writer:
 
     staff: Staff
     patient_id: int
-    cycle: int
+    cycle: int | str
     acknowledged: list[str] = field(default_factory=list)
     in_flight: list[str] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -84,6 +85,31 @@ class Writer:
                 return  # the machine is gone: this one's answer never came
             self.acknowledged.append(reason)
             self.in_flight = []
+
+
+@contextlib.contextmanager
+def nurse_writing(staff: Staff, patient_id: int, cycle: int | str, ledger: dict[str, int]) -> Iterator[Writer]:
+    """A nurse records visits from another thread while the block runs (the power cut, or the box rebooting
+    by itself, happens inside it). Leaving it, the ledger holds each acknowledged visit as 1 and the one
+    whose answer never came as 0."""
+    writer = Writer(staff, patient_id, cycle)
+    thread = threading.Thread(target=writer.run, daemon=True)
+    thread.start()
+    try:
+        yield writer
+    finally:
+        writer.stop.set()
+        thread.join(timeout=120)
+        ledger.update(dict.fromkeys(writer.acknowledged, 1))
+        ledger.update(dict.fromkeys(writer.in_flight, 0))
+
+
+def lost_visits(ledger: dict[str, int], visits: dict[str, int]) -> list[str]:
+    """The acknowledged visits (1 in the ledger) the card does not hold exactly once. An in-flight visit
+    that did land is part of the record from now on, like any other."""
+    lost = sorted(reason for reason, expected in ledger.items() if expected == 1 and visits.get(reason, 0) != 1)
+    ledger.update({reason: 1 for reason in visits if reason in ledger})
+    return lost
 
 
 def check_card(machine: Machine) -> dict:
@@ -106,16 +132,10 @@ def power_cut_cycle(machine: Machine, staff: Staff, patient_id: int, number: int
     ``ledger`` maps each acknowledged visit to 1 across cycles; in-flight ones are kept with 0 (either
     count is fine for them, 2 never is).
     """
-    writer = Writer(staff, patient_id, number)
-    thread = threading.Thread(target=writer.run, daemon=True)
-    thread.start()
-    cut_after = round(rng.uniform(*cut_between), 1)
-    time.sleep(cut_after)
-    machine.power_cut()
-    writer.stop.set()
-    thread.join(timeout=120)
-    ledger.update({reason: 1 for reason in writer.acknowledged})
-    ledger.update({reason: 0 for reason in writer.in_flight})
+    with nurse_writing(staff, patient_id, number, ledger) as writer:
+        cut_after = round(rng.uniform(*cut_between), 1)
+        time.sleep(cut_after)
+        machine.power_cut()
     fat_dirty = boot_partition_dirty(machine.card)
 
     machine.start()
@@ -123,10 +143,8 @@ def power_cut_cycle(machine: Machine, staff: Staff, patient_id: int, number: int
     machine.wait_for_ssh()
     found = check_card(machine)
     visits: dict[str, int] = found["visits"]
-    lost = sorted(reason for reason, expected in ledger.items() if expected == 1 and visits.get(reason, 0) != 1)
     doubled = sorted(reason for reason, count in visits.items() if count > 1 or reason not in ledger)
-    # An in-flight visit that did land is now part of the record like any other.
-    ledger.update({reason: 1 for reason in visits if reason in ledger})
+    lost = lost_visits(ledger, visits)
     return Cycle(number=number, cut_after_s=cut_after, acknowledged=len(writer.acknowledged),
                  in_flight=len(writer.in_flight), boot_s=boot_s, lost=lost, doubled=doubled,
                  integrity=found["integrity"], system_state=found["state"], failed_units=found["failed"],

@@ -16,7 +16,6 @@ import os
 import random
 import re
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -24,8 +23,9 @@ import pytest
 
 from tests.boot.conftest import BootedCard
 from tests.boot.machine import Machine
-from tests.boot.powercut import Writer, check_card, wait_ready
+from tests.boot.powercut import Writer, check_card, lost_visits, nurse_writing, wait_ready
 from tests.boot.soak import merge_results
+from tests.boot.staff import Staff
 from tests.boot.test_updates import (
     card_version,
     next_version,
@@ -93,6 +93,22 @@ def wait_for_outcome(machine: Machine, word: str, timeout: float) -> str:
     raise machine.fail(f"pas de « {word} » en {timeout:.0f} s : {update_status(machine)}")
 
 
+def installed_from_stick(machine: Machine, nurse: Staff, patient: int, bundle: Path, stick: Path, cycle: str,
+                         ledger: dict[str, int]) -> tuple[float, Writer]:
+    """The stick goes into the switched-off box, which is powered on: the root timer finds the bundle and
+    RAUC writes the other slot while a nurse records visits, until the box reboots by itself into it. The
+    seconds from the EMR ready to that reboot, and the nurse's visits (in the ledger too)."""
+    machine.poweroff()
+    machine.usb_stick = stick_with(bundle, stick)
+    machine.start()
+    machine.wait_for_http(timeout=600)
+    wait_ready(machine, nurse)
+    with nurse_writing(nurse, patient, cycle, ledger) as writer:
+        took = wait_for_poweroff(machine, timeout=2400)
+    assert len(writer.acknowledged) > 10, "the EMR did not keep serving while the update was written"
+    return took, writer
+
+
 def test_a_system_update_from_a_stick_is_installed_tried_and_kept(booted: BootedCard, built: BuiltImage,
                                                                    tmp_path) -> None:
     machine = booted.machine
@@ -104,20 +120,7 @@ def test_a_system_update_from_a_stick_is_installed_tried_and_kept(booted: Booted
     nurse.record_visit(patient, "coupure avant-1")  # the ledger's names, read back by check_card
     ledger = {"coupure avant-1": 1}
 
-    machine.poweroff()  # the stick goes into the USB port; the box is switched on again
-    machine.usb_stick = stick_with(bundle, tmp_path / "stick.img")
-    machine.start()
-    machine.wait_for_http(timeout=600)
-    wait_ready(machine, nurse)
-    during = Writer(nurse, patient, "pendant")
-    thread = threading.Thread(target=during.run, daemon=True)
-    thread.start()
-    took = wait_for_poweroff(machine, timeout=2400)  # the timer finds the stick, RAUC writes B, the box reboots
-    during.stop.set()
-    thread.join(timeout=120)
-    ledger.update(dict.fromkeys(during.acknowledged, 1))
-    ledger.update(dict.fromkeys(during.in_flight, 0))
-    assert len(during.acknowledged) > 10, "the EMR did not keep serving while the update was written"
+    took, during = installed_from_stick(machine, nurse, patient, bundle, tmp_path / "stick.img", "pendant", ledger)
     print(f"system {version}: bundle {bundle.stat().st_size} B, {took:.0f} s from power-on to the reboot, "
           f"{len(during.acknowledged)} visits written meanwhile")
 
@@ -130,7 +133,7 @@ def test_a_system_update_from_a_stick_is_installed_tried_and_kept(booted: Booted
     assert f"Dernière mise à jour : {version} → gardée" in status, status
     assert slot_states(machine)["B"] == "booted/good", slot_states(machine)
     found = check_card(machine)
-    lost = [reason for reason, expected in ledger.items() if expected and found["visits"].get(reason) != 1]
+    lost = lost_visits(ledger, found["visits"])
     assert not lost and found["integrity"] == "ok", (lost, found["integrity"])
 
     machine.poweroff()  # kept means kept: the next power-on boots B again, the stick still in
@@ -158,19 +161,7 @@ def test_a_broken_system_rolls_back_by_itself_with_every_record(booted: BootedCa
     # check, two minutes after the broken system boots, finds its trial over (a clinic keeps 5 minutes).
     set_update_setting(machine, "trial_s", 60)
 
-    machine.poweroff()
-    machine.usb_stick = stick_with(bundle, tmp_path / "stick.img")
-    machine.start()
-    machine.wait_for_http(timeout=600)
-    wait_ready(machine, nurse)
-    during = Writer(nurse, patient, "cassé-pendant")
-    thread = threading.Thread(target=during.run, daemon=True)
-    thread.start()
-    wait_for_poweroff(machine, timeout=2400)
-    during.stop.set()
-    thread.join(timeout=120)
-    ledger.update(dict.fromkeys(during.acknowledged, 1))
-    ledger.update(dict.fromkeys(during.in_flight, 0))
+    installed_from_stick(machine, nurse, patient, bundle, tmp_path / "stick.img", "cassé-pendant", ledger)
 
     machine.start()  # the broken system's trial: nobody touches the box from here on
     tried_at = time.monotonic()
@@ -189,9 +180,8 @@ def test_a_broken_system_rolls_back_by_itself_with_every_record(booted: BootedCa
     status = wait_for_outcome(machine, "annulée", timeout=600)
     assert f"Dernière mise à jour : {version} → annulée" in status, status
     found = check_card(machine)
-    lost = [reason for reason, expected in ledger.items() if expected and found["visits"].get(reason) != 1]
+    lost = lost_visits(ledger, found["visits"])
     assert not lost and found["integrity"] == "ok", (lost, found["integrity"])
-    assert len(during.acknowledged) > 10
     set_update_setting(machine, "trial_s")  # the product's default again for the card's next tests
     print(f"broken system {version}: back on {old_slot} ({old_version}) {rollback_s} s after powering the trial "
           f"on, {boots} power-on(s)")
@@ -230,29 +220,23 @@ def test_power_cuts_during_a_system_install_always_leave_a_working_card(booted: 
         wait_ready(machine, nurse)
         while "En essai" in update_status(machine):  # the last cut's install judged first (else refused)
             run_check(machine)
-        writer = Writer(nurse, patient, f"maj-{number}")
-        thread = threading.Thread(target=writer.run, daemon=True)
-        thread.start()
-        machine.ssh(f"sudo systemd-run --collect --unit=maj-coupure-{number} appliance update install --force "
-                    f"{on_stick}")
         after_switch = number == cycles
-        if after_switch:  # the install ran to its end: RAUC switched the boot, the box was not rebooted
-            began = time.monotonic()
-            while installing_now(machine, number):
-                time.sleep(5)
-            cut_after = round(time.monotonic() - began, 1)
-            primary = json.loads(machine.ssh("sudo rauc status --output-format=json").stdout)["boot_primary"]
-            new_slot = {"rootfs.0": "A", "rootfs.1": "B"}[primary]
-            assert new_slot != booted_slot(machine), (primary, update_status(machine))
-        else:
-            cut_after = round(rng.uniform(5, 240), 1)
-            time.sleep(cut_after)
-        installing = machine.ssh(f"systemctl is-active maj-coupure-{number}", check=False).stdout.strip()
-        machine.power_cut()
-        writer.stop.set()
-        thread.join(timeout=120)
-        ledger.update(dict.fromkeys(writer.acknowledged, 1))
-        ledger.update(dict.fromkeys(writer.in_flight, 0))
+        with nurse_writing(nurse, patient, f"maj-{number}", ledger):
+            machine.ssh(f"sudo systemd-run --collect --unit=maj-coupure-{number} appliance update install --force "
+                        f"{on_stick}")
+            if after_switch:  # the install ran to its end: RAUC switched the boot, the box was not rebooted
+                began = time.monotonic()
+                while installing_now(machine, number):
+                    time.sleep(5)
+                cut_after = round(time.monotonic() - began, 1)
+                primary = json.loads(machine.ssh("sudo rauc status --output-format=json").stdout)["boot_primary"]
+                new_slot = {"rootfs.0": "A", "rootfs.1": "B"}[primary]
+                assert new_slot != booted_slot(machine), (primary, update_status(machine))
+            else:
+                cut_after = round(rng.uniform(5, 240), 1)
+                time.sleep(cut_after)
+            installing = machine.ssh(f"systemctl is-active maj-coupure-{number}", check=False).stdout.strip()
+            machine.power_cut()
         machine.start()
         while not serves(machine):  # a reboot U-Boot asks for (a slot without its kernel) stops QEMU too
             if not machine.running:
@@ -260,8 +244,7 @@ def test_power_cuts_during_a_system_install_always_leave_a_working_card(booted: 
             time.sleep(2)
         machine.wait_for_ssh()
         found = check_card(machine)
-        lost = [reason for reason, expected in ledger.items() if expected and found["visits"].get(reason) != 1]
-        ledger.update({reason: 1 for reason in found["visits"] if reason in ledger})
+        lost = lost_visits(ledger, found["visits"])
         slot = booted_slot(machine)
         ok = not lost and found["integrity"] == "ok" and found["state"] == "running" and not found["failed"]
         if after_switch:  # the new system, on trial
