@@ -121,7 +121,7 @@ def test_a_system_update_from_a_stick_is_installed_tried_and_kept(booted: Booted
     ledger = {"coupure avant-1": 1}
 
     took, during = installed_from_stick(machine, nurse, patient, bundle, tmp_path / "stick.img", "pendant", ledger)
-    print(f"system {version}: bundle {bundle.stat().st_size} B, {took:.0f} s from power-on to the reboot, "
+    print(f"system {version}: bundle {bundle.stat().st_size} B, {took:.0f} s from the EMR ready to the reboot, "
           f"{len(during.acknowledged)} visits written meanwhile")
 
     machine.start()
