@@ -60,6 +60,7 @@ class Card:
         """One boot: the slot the script chose and the tries it left."""
         done = subprocess.run(
             ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a53", "-m", "256", "-nographic", "-no-reboot",
+             "-nic", "none",  # no network card: its boot ROM (ipxe-qemu) is not installed, nor needed
              "-drive", f"if=pflash,format=raw,file={self.flash[0]},readonly=on",
              "-drive", f"if=pflash,format=raw,file={self.flash[1]}",
              "-drive", f"if=none,file={self.disk},format=raw,id=card", "-device", "virtio-blk-device,drive=card"],
