@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -297,9 +298,10 @@ def build_wheels(layout: Layout) -> None:
     shutil.rmtree(layout.wheels, ignore_errors=True)
     layout.wheels.mkdir(parents=True)
     env = dict(os.environ, SOURCE_DATE_EPOCH=os.environ.get("SOURCE_DATE_EPOCH", "1700000000"))
-    compile_translations()
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-    run([*pip, "wheel", "--no-deps", "--quiet", "-w", str(layout.wheels), str(REPO)], env=env)
+    with tree_wheel_turn():
+        compile_translations()
+        run([*pip, "wheel", "--no-deps", "--quiet", "-w", str(layout.wheels), str(REPO)], env=env)
     download = [*pip, "download", "--quiet", "--only-binary=:all:", "-d", str(layout.wheels),
                 *(arg for tag in AARCH64_PLATFORMS for arg in ("--platform", tag)),
                 "--python-version", PYTHON_TAG, "--implementation", "cp",
@@ -336,10 +338,25 @@ def project_dependencies() -> tuple[list[str], list[str]]:
     return project["dependencies"], project.get("optional-dependencies", {}).get("pi", [])
 
 
+@contextlib.contextmanager
+def tree_wheel_turn() -> Iterator[None]:
+    """setuptools builds a wheel inside the source tree (build/, appliance.egg-info): two builds of this tree
+    at once (an image and a release, or the two test workers of make test) take turns."""
+    lock = REPO / "build/.wheel.lock"
+    lock.parent.mkdir(exist_ok=True)
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def compile_translations() -> None:
-    """The wheel must carry compiled .mo catalogues (they are not in git)."""
+    """The wheel must carry compiled .mo catalogues (they are not in git). Those newer than their .po are
+    left as they are: the running web may be reading them."""
     translations = REPO / "appliance/emr/translations"
-    if translations.is_dir() and any(translations.rglob("*.po")):
+    catalogues = list(translations.rglob("*.po")) if translations.is_dir() else []
+    stale = [po for po in catalogues if not po.with_suffix(".mo").exists()
+             or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime]
+    if stale:
         run([sys.executable, "-m", "babel.messages.frontend", "-q", "compile", "--use-fuzzy", "-d", str(translations)])
 
 

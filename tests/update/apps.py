@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 from appliance.update.release import build_app_bundle
+from image.build import tree_wheel_turn
 from tests.update.bundles import COMPATIBLE, Keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,8 +31,9 @@ def fake_wheel(folder: Path, version: str, *, body: str = "", requires: tuple[st
 
 def real_wheel(folder: Path) -> Path:
     """The project's own wheel, as a release would ship it."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                    str(folder), str(ROOT)], check=True, capture_output=True)
+    with tree_wheel_turn():
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                        str(folder), str(ROOT)], check=True, capture_output=True)
     return next(folder.glob("appliance-*.whl"))
 
 
