@@ -16,8 +16,9 @@ PORT ?= 8080
 run: $(RUN_DEPS) $(RUN_STAMP) $(MO_FILES)
 	$(VENV)/bin/appliance simulate --instance instance --port $(PORT)
 
+# Two workers (tests/conftest.py): the built card's tests on one, the rest on the other meanwhile.
 test: $(TEST_DEPS) $(PIP_STAMP) $(MO_FILES)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 test-fast: $(TEST_DEPS) $(PIP_STAMP) $(MO_FILES)
 	$(PY) -m pytest -m "not slow"

@@ -23,6 +23,17 @@ from tests.image.building import built  # noqa: F401  (one image per session, fo
 PASSWORD = "motdepasse1"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests on the built card image (tests/image, tests/boot) first, as one group: under ``make test``
+    (pytest-xdist, ``--dist loadgroup``) one worker builds the image once and boots the card, the critical
+    path of CI, while the other runs everything else beside it."""
+    on_card = [item for item in items if "built" in getattr(item, "fixturenames", ())]
+    for item in on_card:
+        item.add_marker(pytest.mark.xdist_group("card"))
+    rest = [item for item in items if "built" not in getattr(item, "fixturenames", ())]
+    items[:] = on_card + rest
+
+
 @pytest.fixture
 def cfg(tmp_path: Path) -> config_module.Config:
     path = tmp_path / "appliance.toml"

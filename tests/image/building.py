@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,15 +23,50 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("APPLIANCE_IMAGE_TEST_WORK", "/var/tmp/appliance-image-test"))
 
 
-@dataclass(frozen=True)
 class BuiltImage:
-    out: Path
-    rootfs: Path
-    image: Path
-    compressed: Path
-    first_run: dict
-    second_run: dict
-    timings: dict
+    """The built image. The card image is whole at once; the tree's second, idempotence, run of the playbook
+    and the compression go on in the background while the card boots (tests/boot): what reads the tree, the
+    compressed image, the second run or the timings waits for them (``settle``)."""
+
+    def __init__(self, out: Path, timings: dict, *, first_run: dict, second_run: dict | None = None,
+                 finishing: dict[str, _Stage] | None = None) -> None:
+        self.out = out
+        self.image = out / "clinic-appliance.img"
+        self.first_run = first_run
+        self._second_run = second_run
+        self._timings = timings
+        self._finishing = finishing or {}
+
+    def settle(self) -> None:
+        """Waits for the background stages and keeps their durations in timings.json."""
+        if not self._finishing:
+            return
+        finishing, self._finishing = self._finishing, {}
+        results = {stage: running.result() for stage, running in finishing.items()}
+        self._timings["compress"] = results["compress"]
+        self._timings["playbook_second"] = results["apply"]
+        self._second_run = results["apply"]["playbook"]
+        (self.out / "timings.json").write_text(json.dumps(self._timings, indent=2))
+
+    @property
+    def rootfs(self) -> Path:
+        self.settle()
+        return self.out / "rootfs"
+
+    @property
+    def compressed(self) -> Path:
+        self.settle()
+        return self.out / "clinic-appliance.img.xz"
+
+    @property
+    def second_run(self) -> dict:
+        self.settle()
+        return self._second_run
+
+    @property
+    def timings(self) -> dict:
+        self.settle()
+        return self._timings
 
 
 class _Stage:
@@ -69,29 +104,26 @@ def _stage(stage: str, *extra: str) -> dict:
 
 
 @pytest.fixture(scope="session")
-def built() -> BuiltImage:
+def built() -> Iterator[BuiltImage]:
     if os.geteuid() != 0:
         pytest.skip("building the image needs root (debootstrap, chroot, mount): CI runs as root")
     if os.environ.get("APPLIANCE_IMAGE_REUSE") and (BUILD / "timings.json").exists():
-        return _previous_build()  # iterating on tests/boot: the image the last session built, as it is
+        yield _previous_build()  # iterating on tests/boot: the image the last session built, as it is
+        return
     BUILD.mkdir(parents=True, exist_ok=True)
     (BUILD / "build.log").write_text("")
     release_certificate()
     timings: dict = {}
     timings["rootfs"] = _stage("rootfs")
     first = _stage("apply")
-    timings["assemble"] = _stage("assemble")
-    # Compression (xz on both cores) reads only the .img; the second, idempotence, run of the playbook
-    # (qemu, one core) works on the tree meanwhile. A second run that changed anything fails its test.
-    compressing = _Stage("compress", "--xz-level", "0")
-    second = _stage("apply")
-    timings["compress"] = compressing.result()
     timings["playbook_first"] = first
-    timings["playbook_second"] = second
-    (BUILD / "timings.json").write_text(json.dumps(timings, indent=2))
-    return BuiltImage(out=BUILD, rootfs=BUILD / "rootfs", image=BUILD / "clinic-appliance.img",
-                      compressed=BUILD / "clinic-appliance.img.xz", first_run=first["playbook"],
-                      second_run=second["playbook"], timings=timings)
+    timings["assemble"] = _stage("assemble")
+    # The card image is whole: compression (xz, reading only the .img) and the playbook's second run (on the
+    # tree; one that changes anything fails its test) go on while the card boots.
+    image = BuiltImage(BUILD, timings, first_run=first["playbook"], finishing={
+        "compress": _Stage("compress", "--xz-level", "0"), "apply": _Stage("apply")})
+    yield image
+    image.settle()
 
 
 def release_certificate() -> Path:
@@ -118,6 +150,5 @@ def release_key(built: BuiltImage) -> tuple[Path, Path] | None:
 
 def _previous_build() -> BuiltImage:
     timings = json.loads((BUILD / "timings.json").read_text())
-    return BuiltImage(out=BUILD, rootfs=BUILD / "rootfs", image=BUILD / "clinic-appliance.img",
-                      compressed=BUILD / "clinic-appliance.img.xz", first_run=timings["playbook_first"]["playbook"],
-                      second_run=timings["playbook_second"]["playbook"], timings=timings)
+    return BuiltImage(BUILD, timings, first_run=timings["playbook_first"]["playbook"],
+                      second_run=timings["playbook_second"]["playbook"])
