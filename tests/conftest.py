@@ -23,6 +23,7 @@ from tests.image.building import built  # noqa: F401  (one image per session, fo
 PASSWORD = "motdepasse1"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests on the built card image (tests/image, tests/boot) first, as one group: under ``make test``
     (pytest-xdist, ``--dist loadgroup``) one worker builds the image once and boots the card, the critical
