@@ -16,9 +16,14 @@ PORT ?= 8080
 run: $(RUN_DEPS) $(RUN_STAMP) $(MO_FILES)
 	$(VENV)/bin/appliance simulate --instance instance --port $(PORT)
 
-# Two workers (tests/conftest.py): the built card's tests on one, the rest on the other meanwhile.
+# Two pytest at once on the two cores: the tests on the built card (image build and boots, the critical path)
+# here, and the rest beside them, whose output follows (build/test-beside.log).
 test: $(TEST_DEPS) $(PIP_STAMP) $(MO_FILES)
-	$(PY) -m pytest -n 2 --dist loadgroup
+	@mkdir -p build
+	@$(PY) -m pytest -m "not card" -p no:cacheprovider > build/test-beside.log 2>&1 & beside=$$!; \
+	$(PY) -m pytest -m card; card=$$?; wait $$beside; beside=$$?; \
+	echo "=== make test: the tests beside the card's (build/test-beside.log) ==="; cat build/test-beside.log; \
+	echo "make test: card $$card, beside $$beside"; test $$card -eq 0 -a $$beside -eq 0
 
 test-fast: $(TEST_DEPS) $(PIP_STAMP) $(MO_FILES)
 	$(PY) -m pytest -m "not slow"

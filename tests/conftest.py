@@ -23,16 +23,13 @@ from tests.image.building import built  # noqa: F401  (one image per session, fo
 PASSWORD = "motdepasse1"
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests on the built card image (tests/image, tests/boot) first, as one group: under ``make test``
-    (pytest-xdist, ``--dist loadgroup``) one worker builds the image once and boots the card, the critical
-    path of CI, while the other runs everything else beside it."""
-    on_card = [item for item in items if "built" in getattr(item, "fixturenames", ())]
-    for item in on_card:
-        item.add_marker(pytest.mark.xdist_group("card"))
-    rest = [item for item in items if "built" not in getattr(item, "fixturenames", ())]
-    items[:] = on_card + rest
+    """A test on the built image must carry ON_THE_CARD, or make test's other pytest builds the image too."""
+    outside = [item.nodeid for item in items
+               if "built" in getattr(item, "fixturenames", ()) and item.get_closest_marker("card") is None]
+    if outside:
+        raise pytest.UsageError("tests on the built image without ON_THE_CARD (tests/image/building.py): "
+                                + ", ".join(outside))
 
 
 @pytest.fixture

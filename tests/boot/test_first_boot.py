@@ -14,8 +14,9 @@ import pytest
 
 from tests.boot.conftest import WORK, BootedCard
 from tests.boot.machine import SITE, boot_partition_dirty
+from tests.image.building import ON_THE_CARD
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]  # the first test builds and boots the image
+pytestmark = [ON_THE_CARD, pytest.mark.slow, pytest.mark.timeout(3600)]  # the first test builds and boots the image
 
 
 def record_timing(name: str, value: float) -> None:

@@ -19,9 +19,10 @@ from tests.boot import bill
 from tests.boot.conftest import BootedCard
 from tests.boot.machine import SITE, Machine
 from tests.boot.staff import Staff
+from tests.image.building import ON_THE_CARD
 from tests.telemetry.mosquitto import OPS_PASSWORD, OPS_USER, Recorder
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]  # the first test builds and boots the image
+pytestmark = [ON_THE_CARD, pytest.mark.slow, pytest.mark.timeout(3600)]  # the first test builds and boots the image
 
 FLEET_CA = "/etc/appliance/fleet-ca.crt"
 # Run as root on the card: the broker's port and CA, and the next upload window two minutes from now

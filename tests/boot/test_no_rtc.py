@@ -20,8 +20,9 @@ import pytest
 
 from tests.boot.conftest import BootedCard
 from tests.boot.staff import NEW_PASSWORD, Staff
+from tests.image.building import ON_THE_CARD
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]  # the first test builds and boots the image
+pytestmark = [ON_THE_CARD, pytest.mark.slow, pytest.mark.timeout(3600)]  # the first test builds and boots the image
 
 WARNING = "L'horloge de l'appareil est en retard"
 # Every visit of this test, read as the service user: its date and when it was written by the clock.

@@ -15,8 +15,9 @@ import pytest
 from tests.boot.conftest import BootedCard
 from tests.boot.powercut import power_cut_cycle, wait_ready
 from tests.boot.test_first_boot import record_timing
+from tests.image.building import ON_THE_CARD
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]  # the first test builds and boots the image
+pytestmark = [ON_THE_CARD, pytest.mark.slow, pytest.mark.timeout(3600)]  # the first test builds and boots the image
 CYCLES = int(os.environ.get("APPLIANCE_POWERCUT_CYCLES", "2"))
 
 

@@ -15,8 +15,9 @@ import pytest
 
 from tests.boot.conftest import BootedCard
 from tests.boot.machine import Machine
+from tests.image.building import ON_THE_CARD
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
+pytestmark = [ON_THE_CARD, pytest.mark.slow, pytest.mark.timeout(3600)]
 MIB = 2048  # sectors: the image's partitions start and end on whole MiB
 
 

@@ -16,10 +16,11 @@ from tests.boot.conftest import BootedCard
 from tests.boot.machine import Machine
 from tests.boot.test_system_updates import stick_with
 from tests.boot.test_updates import update_status
+from tests.image.building import ON_THE_CARD
 from tests.update.apps import app_bundle
 from tests.update.bundles import make_keys, needs_rauc
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [ON_THE_CARD, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def stick_mounts(machine: Machine) -> list[str]:

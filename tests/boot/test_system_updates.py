@@ -34,10 +34,10 @@ from tests.boot.test_updates import (
     signing_keys,
     update_status,
 )
-from tests.image.building import BuiltImage
+from tests.image.building import ON_THE_CARD, BuiltImage
 from tests.update.systems import later_system
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
+pytestmark = [ON_THE_CARD, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
 def stick_with(bundle: Path, image: Path, folder: str = "appliance-update") -> Path:

@@ -21,12 +21,12 @@ from tests.boot.conftest import BootedCard
 from tests.boot.machine import HOST_FROM_GUEST, Machine
 from tests.boot.soak import merge_results
 from tests.boot.test_it_reports import AGENT_LOG, window_logged
-from tests.image.building import BuiltImage, release_key
+from tests.image.building import ON_THE_CARD, BuiltImage, release_key
 from tests.update.apps import bumped_wheel, real_wheel
 from tests.update.bundles import COMPATIBLE
 from tests.update.release_server import ReleaseServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
+pytestmark = [ON_THE_CARD, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 APP_BUDGET_BYTES = 2_000_000
 # Run as root on the card: the release server's address and the next upload window two minutes from now

@@ -21,6 +21,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 # Outside the repository on purpose (see WORK_DIR in image/build.py): setuptools walks build/.
 BUILD = Path(os.environ.get("APPLIANCE_IMAGE_TEST_WORK", "/var/tmp/appliance-image-test"))
+# Every test module using ``built`` carries it: make test runs these (the image build and the boots, CI's
+# critical path) in one pytest and everything else in another beside it; a test on the image left in the
+# other would build the image a second time, into the same folder (tests/conftest.py refuses it).
+ON_THE_CARD = pytest.mark.card
 
 
 class BuiltImage:

@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from appliance.backup.sftp import fingerprint
+from tests.image.building import ON_THE_CARD
 from tests.image.conftest import REPO, BuiltImage
 from tests.image.netcheck import (
     BOX_HOTSPOT,
@@ -42,7 +43,7 @@ from tests.image.netcheck import (
 )
 
 # The session build (debootstrap, two playbook runs, image) is charged to the first test that uses it.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
+pytestmark = [ON_THE_CARD, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 EXPECTED_STATE = Path(__file__).with_name("expected-state.yml")
 OUR_UNITS = ["appliance-web.service", "appliance-agent.service", "appliance-firstboot.service",

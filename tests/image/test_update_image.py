@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.image.building import BuiltImage
+from tests.image.building import ON_THE_CARD, BuiltImage
 
-pytestmark = pytest.mark.slow
+pytestmark = [ON_THE_CARD, pytest.mark.slow]
 
 
 def test_rauc_and_the_release_certificate_are_in_no_private_key(built: BuiltImage) -> None:

@@ -21,8 +21,11 @@ import pytest
 
 from appliance.backup.usb import MountedUsbMedia
 from appliance.settings.backup import BackupSettings
+from tests.image.building import ON_THE_CARD
 from tests.image.conftest import BuiltImage
 from tests.image.netcheck import ANSIBLE, role_variables
+
+pytestmark = ON_THE_CARD  # five of these read the built image
 
 RULE_NAME = "80-appliance-usb-backup.rules"
 RULE_TOKEN = re.compile(r'\s*([A-Z_]+(?:\{[^}]*\})?)\s*(==|!=|\+=|:=|=)\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
