@@ -341,7 +341,7 @@ def project_dependencies() -> tuple[list[str], list[str]]:
 @contextlib.contextmanager
 def tree_wheel_turn() -> Iterator[None]:
     """setuptools builds a wheel inside the source tree (build/, appliance.egg-info): two builds of this tree
-    at once (an image and a release, or the two test workers of make test) take turns."""
+    at once (an image and a release, or the two pytest of make test) take turns."""
     lock = REPO / "build/.wheel.lock"
     lock.parent.mkdir(exist_ok=True)
     with lock.open("w") as handle:
